@@ -1,0 +1,5 @@
+module bridged
+
+go 1.26
+
+require github.com/warthog618/sms v0.3.0

@@ -1,0 +1,11 @@
+// Package pdu encodes text into SMS-SUBMIT PDUs and decodes the PDUs that
+// GSM modems print in PDU mode (3GPP TS 23.040, TS 23.038, TS 27.005).
+//
+// It chooses between the GSM 7-bit default alphabet and UCS-2, splits long
+// texts into concatenated parts without breaking an escape sequence or a
+// surrogate pair, estimates the cost of a text without building PDUs, and
+// reassembles multipart messages from parts that a caller has stored.
+// The TPDU layout itself comes from github.com/warthog618/sms; the choices
+// this package makes on top of it (segmentation, validity rounding, error
+// offsets, status mapping, tolerant concatenation handling) are its own.
+package pdu
