@@ -458,10 +458,20 @@ func concatInfo(udh tpdu.UserDataHeader) *Concat {
 }
 
 // decodeSeptets turns unpacked septets into text, with the national
-// language tables the header names. Unknown septets become spaces rather
-// than failing: a message with one odd character is still worth reading.
+// language tables the header names (IEI 0x24 single shift, 0x25 locking
+// shift: TS 23.040 9.2.3.24.15-16). warthog618/sms's own DecodeUserData
+// looks for IEIs 24 and 25 in decimal, so the lookup is done here. Unknown
+// septets become spaces rather than failing: a message with one odd
+// character is still worth reading.
 func decodeSeptets(septets []byte, udh tpdu.UserDataHeader) string {
-	text, err := tpdu.DecodeUserData(septets, udh, tpdu.Alpha7Bit, tpdu.WithAllCharsets)
+	var opts []gsm7.DecoderOption
+	if ie, ok := udh.IE(iecLocking); ok && len(ie.Data) == 1 && knownLanguage(ie.Data[0]) {
+		opts = append(opts, gsm7.WithCharset(int(ie.Data[0])))
+	}
+	if ie, ok := udh.IE(iecShift); ok && len(ie.Data) == 1 && knownLanguage(ie.Data[0]) {
+		opts = append(opts, gsm7.WithExtCharset(int(ie.Data[0])))
+	}
+	text, err := gsm7.Decode(septets, opts...)
 	if err != nil {
 		return string(septets)
 	}

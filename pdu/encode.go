@@ -52,6 +52,10 @@ var languageNames = map[string]int{
 	"punjabi": charset.Punjabi, "tamil": charset.Tamil, "telugu": charset.Telugu, "urdu": charset.Urdu,
 }
 
+func knownLanguage(nli byte) bool {
+	return int(nli) >= charset.Start && int(nli) < charset.End
+}
+
 // ParseLanguage returns the Language for a name such as "turkish"; "" and
 // "none" give NoLanguage. An unknown name is an error listing the choices.
 func ParseLanguage(name string) (Language, error) {
@@ -143,10 +147,13 @@ func (u *units) capacity(udhl int) int {
 }
 
 func toUnits(text string, lang Language) *units {
-	if s, err := gsm7.Encode([]byte(text)); err == nil {
+	// The escape character maps to septet 0x1B in the GSM tables, where it
+	// would swallow the next character: only UCS-2 carries it intact.
+	gsmOK := !strings.ContainsRune(text, 0x1b)
+	if s, err := gsm7.Encode([]byte(text)); err == nil && gsmOK {
 		return &units{enc: GSM7, septets: s}
 	}
-	if lang != NoLanguage {
+	if lang != NoLanguage && gsmOK {
 		nli := int(lang)
 		tries := []struct {
 			opts []gsm7.EncoderOption
