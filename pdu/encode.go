@@ -356,11 +356,11 @@ func parseNumber(number string) (digits string, intl bool, err error) {
 	}
 	if n[0] == '+' {
 		intl = true
-		n = n[1:]
 	}
 	var b strings.Builder
 	for i, c := range n {
 		switch {
+		case i == 0 && intl:
 		case c >= '0' && c <= '9', c == '*', c == '#':
 			b.WriteRune(c)
 		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':

@@ -297,7 +297,7 @@ func TestSubmitErrors(t *testing.T) {
 	}{
 		{"empty text", Submit{To: "+1555", Text: ""}, "text is empty"},
 		{"no number", Submit{To: " ", Text: "x"}, "destination: number is empty"},
-		{"letters in number", Submit{To: "+44 77 ABC", Text: "x"}, `destination: number "+44 77 ABC" has 'A' at position 6; use + and digits`},
+		{"letters in number", Submit{To: "+44 77 ABC", Text: "x"}, `destination: number "+44 77 ABC" has 'A' at position 7; use + and digits`},
 		{"only a plus", Submit{To: "+", Text: "x"}, `destination: number "+" has no digits`},
 		{"too long", Submit{To: "+123456789012345678901", Text: "x"}, `destination: number "+123456789012345678901" has 21 digits, more than 20`},
 		{"bad smsc", Submit{To: "+1555", Text: "x", SMSC: "smsc"}, `smsc: number "smsc" has 's' at position 0; use + and digits`},

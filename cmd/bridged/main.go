@@ -15,7 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr}
+	m := &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	code := m.Run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
@@ -47,12 +47,13 @@ type command interface {
 // Main holds what every subcommand writes to, so tests can run the binary's
 // logic in-process.
 type Main struct {
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 }
 
 func (m *Main) commands() map[string]command {
 	return map[string]command{
-		"pdu": &pduCommand{stdout: m.Stdout, stderr: m.Stderr},
+		"pdu": &pduCommand{stdin: m.Stdin, stdout: m.Stdout, stderr: m.Stderr},
 	}
 }
 

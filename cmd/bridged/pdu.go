@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"bridged/pdu"
@@ -115,11 +114,7 @@ func (c *pduCommand) decode(args []string) error {
 	}
 	if len(hexes) == 1 && hexes[0] == "-" {
 		hexes = nil
-		in := c.stdin
-		if in == nil {
-			in = os.Stdin
-		}
-		sc := bufio.NewScanner(in)
+		sc := bufio.NewScanner(c.stdin)
 		sc.Buffer(make([]byte, 4096), 1<<20)
 		for sc.Scan() {
 			if line := strings.TrimSpace(sc.Text()); line != "" {
