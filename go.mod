@@ -2,4 +2,9 @@ module bridged
 
 go 1.26
 
-require github.com/warthog618/sms v0.3.0
+require (
+	github.com/warthog618/modem v0.4.0
+	github.com/warthog618/sms v0.3.0
+)
+
+require github.com/pkg/errors v0.9.1 // indirect
