@@ -5,6 +5,10 @@ go 1.26
 require (
 	github.com/warthog618/modem v0.4.0
 	github.com/warthog618/sms v0.3.0
+	go.bug.st/serial v1.8.0
 )
 
-require github.com/pkg/errors v0.9.1 // indirect
+require (
+	github.com/pkg/errors v0.9.1 // indirect
+	golang.org/x/sys v0.43.0 // indirect
+)

@@ -53,7 +53,8 @@ type Main struct {
 
 func (m *Main) commands() map[string]command {
 	return map[string]command{
-		"pdu": &pduCommand{stdin: m.Stdin, stdout: m.Stdout, stderr: m.Stderr},
+		"pdu":    &pduCommand{stdin: m.Stdin, stdout: m.Stdout, stderr: m.Stderr},
+		"modems": &modemsCommand{stdout: m.Stdout, stderr: m.Stderr},
 	}
 }
 
@@ -63,6 +64,7 @@ Usage:
   bridged COMMAND [arguments]
 
 Commands:
+  modems    list serial ports and probe which of them are modems
   pdu       encode text into SMS-SUBMIT PDUs, or decode a PDU a modem printed
   help      show this help, or a command's with "bridged help COMMAND"
 

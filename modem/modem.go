@@ -1,0 +1,880 @@
+package modem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warthog618/modem/at"
+	"go.bug.st/serial"
+
+	"bridged/pdu"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultBaud                = 115200
+	DefaultStorage             = "SM"
+	DefaultCommandTimeout      = 5 * time.Second
+	DefaultSendTimeout         = 60 * time.Second
+	DefaultHealthInterval      = 2 * time.Minute
+	DefaultSweepInterval       = 10 * time.Minute
+	DefaultRegistrationTimeout = 2 * time.Minute
+	DefaultReconnectMax        = 10 * time.Second
+)
+
+// Config says where a modem is and how to drive it. Only Device is required.
+type Config struct {
+	// ID names the modem in logs, the queue and the API; default Device.
+	ID string
+	// Device is the serial port. Prefer /dev/serial/by-id/... : the name
+	// survives re-enumeration after an unplug, /dev/ttyUSBn does not.
+	Device string
+	Baud   int
+	// PIN is entered when the SIM asks for one. A wrong PIN is never tried
+	// twice: three wrong tries block the SIM.
+	PIN string
+	// SMSC overrides the SIM's service centre number (AT+CSCA).
+	SMSC string
+	// Storage is the memory received messages are stored in and read from
+	// ("SM" the SIM, "ME" the modem, "MT" both).
+	Storage string
+	// CommandTimeout bounds every AT command but AT+CMGS.
+	CommandTimeout time.Duration
+	// SendTimeout bounds one AT+CMGS, network round trip included.
+	SendTimeout time.Duration
+	// HealthInterval is how often signal strength is read. Registration
+	// changes come from the modem's own +CREG/+CGREG URCs.
+	HealthInterval time.Duration
+	// SweepInterval is how often stored messages are listed, in case an
+	// indication was lost. Every reconnect sweeps too.
+	SweepInterval time.Duration
+	// RegistrationTimeout is how long start-up waits for the network
+	// before it reports the modem as not registered (it keeps waiting).
+	RegistrationTimeout time.Duration
+	// ReconnectMax caps the backoff between attempts to reopen the port.
+	ReconnectMax time.Duration
+	// Quirks names a profile from the quirks table; empty means "generic".
+	Quirks string
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.ID == "" {
+		c.ID = c.Device
+	}
+	if c.Baud == 0 {
+		c.Baud = DefaultBaud
+	}
+	if c.Storage == "" {
+		c.Storage = DefaultStorage
+	}
+	if c.CommandTimeout == 0 {
+		c.CommandTimeout = DefaultCommandTimeout
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.HealthInterval == 0 {
+		c.HealthInterval = DefaultHealthInterval
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = DefaultSweepInterval
+	}
+	if c.RegistrationTimeout == 0 {
+		c.RegistrationTimeout = DefaultRegistrationTimeout
+	}
+	if c.ReconnectMax == 0 {
+		c.ReconnectMax = DefaultReconnectMax
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// State is a modem's condition as the API reports it.
+type State string
+
+// The states of a modem.
+const (
+	StateStarting      State = "starting"
+	StateReady         State = "ready"
+	StateNotRegistered State = "not-registered"
+	StateSIMError      State = "sim-error"
+	StateDisconnected  State = "disconnected"
+)
+
+// Status is a snapshot of a modem.
+type Status struct {
+	ID, Device                                       string
+	State                                            State
+	Manufacturer, Model, Revision, IMEI, IMSI, ICCID string
+	Operator                                         string
+	Registration                                     Registration
+	SignalDBm                                        *int
+	Storage                                          string
+	StorageUsed, StorageTotal                        int
+	LastError                                        string
+	Sent, Failed, Received                           int64
+	Since                                            time.Time // when State last changed
+}
+
+// Errors a caller can match.
+var (
+	// ErrNotReady: the modem cannot send now (starting, not registered,
+	// disconnected); the message should wait or go through another modem.
+	ErrNotReady = errors.New("modem not ready")
+	// ErrWrongPIN: the SIM refused the configured PIN. Run returns it and
+	// does not try again.
+	ErrWrongPIN = errors.New("SIM refused the PIN")
+	// ErrSIM: the SIM needs a PIN that is not configured, a PUK, or is absent.
+	ErrSIM = errors.New("SIM not usable")
+)
+
+// Kind says what an Inbound carries.
+type Kind string
+
+// The kinds of Inbound.
+const (
+	KindDeliver      Kind = "deliver"
+	KindStatusReport Kind = "status-report"
+)
+
+// Inbound is a message or status report the modem received. The caller
+// stores it durably and then calls Ack, which deletes it from the modem's
+// memory (or acknowledges a directly routed one with AT+CNMA). Without
+// an Ack it stays on the SIM and is handed over again by the next sweep.
+type Inbound struct {
+	Modem string
+	Kind  Kind
+	// PDU is the hex exactly as the modem printed it.
+	PDU string
+	// Message is the decoded PDU, nil when it did not decode; DecodeErr
+	// says why. An undecodable PDU is still handed over, raw, so that it is
+	// stored and reported rather than dropped.
+	Message   *pdu.Message
+	DecodeErr error
+	// Storage and Index locate a stored message ("SM", 3); Storage is
+	// empty for one routed directly (+CMT, +CDS).
+	Storage string
+	Index   int
+	At      time.Time
+
+	m *Modem
+}
+
+// Ack tells the modem the caller has stored the message, so it may be
+// deleted. It fails when the modem is not connected; the message then stays
+// on the SIM and comes again with the next sweep, for the caller to dedupe.
+func (in *Inbound) Ack(ctx context.Context) error {
+	return in.m.request(ctx, func(s *session) error { return s.ack(in) })
+}
+
+// Modem drives one modem. Create it with New and start it with Run.
+type Modem struct {
+	cfg     Config
+	log     *slog.Logger
+	quirks  quirks
+	inbound chan *Inbound
+	reqs    chan func(*session)
+	changed chan struct{}
+
+	mu     sync.Mutex // guards status
+	status Status
+
+	sent, failed, received atomic.Int64
+	// serving is true while a session takes requests.
+	serving atomic.Bool
+}
+
+// New returns a Modem for cfg; nothing is opened until Run.
+func New(cfg Config) *Modem {
+	cfg = cfg.withDefaults()
+	m := &Modem{
+		cfg:     cfg,
+		log:     cfg.Logger.With("modem", cfg.ID),
+		quirks:  lookupQuirks(cfg.Quirks),
+		inbound: make(chan *Inbound, 64),
+		reqs:    make(chan func(*session)),
+		changed: make(chan struct{}, 1),
+	}
+	m.status = Status{ID: cfg.ID, Device: cfg.Device, State: StateStarting, Storage: cfg.Storage, Since: time.Now()}
+	return m
+}
+
+// ID returns the modem's configured ID.
+func (m *Modem) ID() string { return m.cfg.ID }
+
+// Inbound returns the stream of received messages and status reports, in
+// the order the driver read them.
+func (m *Modem) Inbound() <-chan *Inbound { return m.inbound }
+
+// Changed signals (without blocking, coalesced) each change of State, so a
+// dispatcher can wake when the modem becomes ready.
+func (m *Modem) Changed() <-chan struct{} { return m.changed }
+
+// Status returns a snapshot of the modem.
+func (m *Modem) Status() Status {
+	m.mu.Lock()
+	s := m.status
+	m.mu.Unlock()
+	s.Sent, s.Failed, s.Received = m.sent.Load(), m.failed.Load(), m.received.Load()
+	return s
+}
+
+func (m *Modem) update(f func(*Status)) {
+	m.mu.Lock()
+	old := m.status.State
+	f(&m.status)
+	changed := m.status.State != old
+	if changed {
+		m.status.Since = time.Now()
+	}
+	m.mu.Unlock()
+	if changed {
+		select {
+		case m.changed <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (m *Modem) setState(st State, lastErr error) {
+	m.update(func(s *Status) {
+		s.State = st
+		if lastErr != nil {
+			s.LastError = lastErr.Error()
+		}
+	})
+}
+
+// request runs f on the goroutine that owns the port and returns its error,
+// or ErrNotReady when no session is serving (port closed or initialising).
+func (m *Modem) request(ctx context.Context, f func(*session) error) error {
+	if !m.serving.Load() {
+		return ErrNotReady
+	}
+	done := make(chan error, 1)
+	select {
+	case m.reqs <- func(s *session) { done <- f(s) }:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// The command still runs to its own timeout; its result is dropped.
+		return ctx.Err()
+	}
+}
+
+// Send sends one part (an SMS-SUBMIT PDU from pdu.Submit.Encode) and
+// returns the message reference the network assigned. On failure the error
+// is a *SendError that says whether trying again makes sense; ErrNotReady
+// (wrapped in a transient SendError) when the modem cannot send now.
+func (m *Modem) Send(ctx context.Context, part pdu.Part) (int, error) {
+	var mr int
+	err := m.request(ctx, func(s *session) error {
+		var err error
+		mr, err = s.send(part)
+		return err
+	})
+	if err != nil {
+		m.failed.Add(1)
+		if errors.Is(err, ErrNotReady) {
+			return 0, &SendError{Code: -1, Transient: true, Reason: "modem " + m.cfg.ID + " is not ready", Err: err}
+		}
+		return 0, classifySendErr(err)
+	}
+	m.sent.Add(1)
+	return mr, nil
+}
+
+// Run drives the modem until ctx ends: it opens the port, initialises the
+// modem, serves sends and acknowledgements, reads what arrives, and reopens
+// the port with backoff whenever it fails or disappears. It returns nil when
+// ctx ends, or ErrWrongPIN / ErrSIM when the SIM cannot be used (a person
+// must act; retrying a PIN could block the SIM).
+func (m *Modem) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for {
+		start := time.Now()
+		err := m.runSession(ctx)
+		if ctx.Err() != nil {
+			m.setState(StateDisconnected, nil)
+			return nil
+		}
+		if errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrSIM) {
+			m.setState(StateSIMError, err)
+			m.log.Error("modem stopped: SIM needs attention", "err", err)
+			return err
+		}
+		m.setState(StateDisconnected, err)
+		if time.Since(start) > 30*time.Second {
+			backoff = 100 * time.Millisecond // it ran for a while: a fresh failure
+		}
+		m.log.Warn("modem disconnected; reopening", "err", err, "in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, m.cfg.ReconnectMax)
+	}
+}
+
+// session is one open port and the AT engine on it. Its methods run only
+// on the goroutine of runSession, which owns the port.
+type session struct {
+	ctx  context.Context
+	m    *Modem
+	port serial.Port
+	at   *at.AT
+	urcs chan []string
+	// overflow is set when a URC was dropped because urcs was full (a
+	// flood): the next loop turn sweeps storage instead.
+	overflow atomic.Bool
+	// cnma is true when directly routed messages need AT+CNMA (AT+CSMS=1
+	// was accepted, TS 27.005 3.4.4).
+	cnma bool
+	// handed holds the storage slots handed over and not yet acknowledged,
+	// so that a sweep does not hand them over twice.
+	handed map[string]bool
+	// reading is the memory AT+CMGR/CMGD/CMGL act on (<mem1> of AT+CPMS).
+	reading string
+	// timeouts counts unanswered commands since the last re-sync.
+	timeouts int
+	// reg holds the last state of each registration URC (+CREG, +CGREG,
+	// +CEREG); the modem can send when any of them is registered.
+	reg map[string]Registration
+}
+
+func (m *Modem) runSession(ctx context.Context) error {
+	m.setState(StateStarting, nil)
+	port, err := serial.Open(m.cfg.Device, &serial.Mode{BaudRate: m.cfg.Baud})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", m.cfg.Device, err)
+	}
+	defer port.Close()
+	s := &session{
+		ctx:    ctx,
+		m:      m,
+		port:   port,
+		urcs:   make(chan []string, 256),
+		handed: map[string]bool{},
+		reg:    map[string]Registration{},
+	}
+	// No read timeout: the AT engine treats a timed-out read as the end of
+	// the stream (shared/LIBRARIES.md). Closing the port is the cancel.
+	s.at = at.New(port, at.WithTimeout(m.cfg.CommandTimeout))
+	for _, u := range []struct {
+		prefix string
+		lines  int
+	}{{"+CMTI:", 0}, {"+CMT:", 1}, {"+CDSI:", 0}, {"+CDS:", 1}, {"+CREG:", 0}, {"+CGREG:", 0}, {"+CEREG:", 0}} {
+		if err := s.at.AddIndication(u.prefix, s.onURC, at.WithTrailingLines(u.lines)); err != nil {
+			return fmt.Errorf("register %s: %w", u.prefix, err)
+		}
+	}
+	if err := s.init(ctx); err != nil {
+		return err
+	}
+	m.serving.Store(true)
+	defer m.serving.Store(false)
+	return s.serve(ctx)
+}
+
+// onURC runs on the AT engine's goroutines, one per indication, so it only
+// queues the lines for the session goroutine. Order between two URCs is not
+// guaranteed by the engine; nothing here depends on it (see serve).
+func (s *session) onURC(lines []string) {
+	select {
+	case s.urcs <- lines:
+	default:
+		s.overflow.Store(true)
+	}
+}
+
+// cmd runs one AT command with the command timeout.
+func (s *session) cmd(c string) ([]string, error) {
+	lines, err := s.at.Command(c)
+	if err != nil {
+		s.checkTimeout(err)
+		return lines, fmt.Errorf("AT%s: %w", c, err)
+	}
+	return lines, nil
+}
+
+// init brings a modem from any state to ready (TS 27.005, 27.007).
+func (s *session) init(ctx context.Context) error {
+	m := s.m
+	// Init escapes a pending "> " prompt, then ATZ and ATE0. A modem that
+	// is booting answers late: give it a few tries.
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = s.at.Init(); err == nil {
+			break
+		}
+		if errors.Is(err, at.ErrClosed) || ctx.Err() != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("init: no answer to ATZ/ATE0: %w", err)
+	}
+	if _, err := s.cmd("+CMEE=1"); err != nil {
+		m.log.Debug("numeric error codes not supported", "err", err)
+	}
+	s.identify()
+	if err := s.unlockSIM(); err != nil {
+		return err
+	}
+	if err := s.smsSetup(ctx); err != nil {
+		return err
+	}
+	if l, err := s.cmd("+CIMI"); err == nil {
+		m.update(func(st *Status) { st.IMSI = firstValue(l, "") })
+	}
+	// Registration URCs (TS 27.007 7.2): mode 1 prints "+CREG: <stat>" on
+	// each change, which the handler tells apart from the answer to
+	// AT+CREG? ("+CREG: <n>,<stat>") by its single field.
+	s.cmd("+CREG=1")
+	for _, c := range s.m.quirks.extraRegistration {
+		s.cmd(c + "=1")
+	}
+	s.cmd("+CREG?")
+	return nil
+}
+
+func (s *session) identify() {
+	get := func(c, prefix string) string {
+		l, err := s.cmd(c)
+		if err != nil {
+			return ""
+		}
+		return firstValue(l, prefix)
+	}
+	man := get("+CGMI", "+CGMI:")
+	model := get("+CGMM", "+CGMM:")
+	rev := get("+CGMR", "+CGMR:")
+	imei := get("+CGSN", "+CGSN:")
+	s.m.update(func(st *Status) { st.Manufacturer, st.Model, st.Revision, st.IMEI = man, model, rev, imei })
+}
+
+// firstValue returns the first informative line of an answer, without its
+// "+XXX:" prefix when it has one: identification commands answer either way.
+func firstValue(lines []string, prefix string) string {
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if l == "" || isNoise(l) {
+			continue
+		}
+		if prefix != "" {
+			if v, ok := strings.CutPrefix(l, prefix); ok {
+				return strings.Trim(strings.TrimSpace(v), `"`)
+			}
+			if strings.HasPrefix(l, "+") || strings.HasPrefix(l, "^") {
+				continue
+			}
+		}
+		return l
+	}
+	return ""
+}
+
+// unlockSIM enters the PIN when asked, once (TS 27.007 8.3).
+func (s *session) unlockSIM() error {
+	m := s.m
+	l, err := s.cmd("+CPIN?")
+	state := simState(l)
+	if err != nil {
+		var cme at.CMEError
+		if errors.As(err, &cme) && (string(cme) == "10" || strings.Contains(strings.ToLower(string(cme)), "not inserted")) {
+			return fmt.Errorf("%w: no SIM inserted", ErrSIM)
+		}
+		return fmt.Errorf("read SIM state: %w", err)
+	}
+	switch state {
+	case SIMReady:
+		return nil
+	case SIMPUK:
+		return fmt.Errorf("%w: SIM is blocked and needs its PUK (enter it with a phone)", ErrSIM)
+	case SIMPIN:
+		if m.cfg.PIN == "" {
+			return fmt.Errorf("%w: SIM needs a PIN; set pin for modem %s", ErrSIM, m.cfg.ID)
+		}
+	default:
+		return fmt.Errorf("%w: SIM state %q", ErrSIM, firstValue(l, "+CPIN:"))
+	}
+	if _, err := s.cmd(`+CPIN="` + m.cfg.PIN + `"`); err != nil {
+		if errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed) {
+			return fmt.Errorf("enter PIN: %w", err)
+		}
+		return fmt.Errorf("%w (%v); not trying again, as three wrong tries block the SIM", ErrWrongPIN, err)
+	}
+	m.log.Info("SIM unlocked")
+	return nil
+}
+
+// smsSetup selects PDU mode, the message service, storage and indications.
+// Right after a PIN some modems answer +CMS ERROR until "SMS Ready":
+// retried for a few seconds.
+func (s *session) smsSetup(ctx context.Context) error {
+	m := s.m
+	var err error
+	for try := 0; try < 10; try++ {
+		if _, err = s.cmd("+CMGF=0"); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("select PDU mode: %w", err)
+	}
+	// Phase 2+ (AT+CSMS=1) makes directly routed messages wait for our
+	// AT+CNMA, so the network redelivers one we could not store. Modems
+	// that refuse it keep phase 2, where the modem acknowledges by itself.
+	_, err = s.cmd("+CSMS=1")
+	s.cnma = err == nil
+	mem := m.cfg.Storage
+	l, err := s.cmd(fmt.Sprintf(`+CPMS="%s","%s","%s"`, mem, mem, mem))
+	if err != nil {
+		return fmt.Errorf("select storage %s: %w", mem, err)
+	}
+	s.reading = mem
+	if used, total, ok := storageUse(l); ok {
+		m.update(func(st *Status) { st.StorageUsed, st.StorageTotal = used, total })
+	}
+	if m.cfg.SMSC != "" {
+		if _, err := s.cmd(fmt.Sprintf(`+CSCA="%s"`, m.cfg.SMSC)); err != nil {
+			return fmt.Errorf("set SMSC %s: %w", m.cfg.SMSC, err)
+		}
+	}
+	var cnmiErr error
+	for _, c := range m.quirks.cnmi {
+		if _, cnmiErr = s.cmd("+CNMI=" + c); cnmiErr == nil {
+			break
+		}
+	}
+	if cnmiErr != nil {
+		// Without indications new messages still arrive through the sweep.
+		m.log.Warn("modem refused new-message indications; relying on the sweep", "err", cnmiErr)
+	}
+	return nil
+}
+
+// serve runs the session until the port fails or ctx ends.
+func (s *session) serve(ctx context.Context) error {
+	m := s.m
+	health := time.NewTicker(m.cfg.HealthInterval)
+	defer health.Stop()
+	sweep := time.NewTicker(m.cfg.SweepInterval)
+	defer sweep.Stop()
+	regDeadline := time.NewTimer(m.cfg.RegistrationTimeout)
+	defer regDeadline.Stop()
+	// Read what arrived while nobody was listening before anything else.
+	s.health()
+	s.sweep()
+	for {
+		if s.overflow.Swap(false) {
+			m.log.Warn("indication flood: dropped some, sweeping storage instead")
+			s.sweep()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.at.Closed():
+			return errors.New("port closed (unplugged?)")
+		case f := <-m.reqs:
+			f(s)
+		case lines := <-s.urcs:
+			s.handleURC(lines)
+		case <-health.C:
+			s.health()
+		case <-sweep.C:
+			s.sweep()
+		case <-regDeadline.C:
+			if !m.Status().Registration.Registered() {
+				m.log.Warn("still not registered with the network", "after", m.cfg.RegistrationTimeout)
+			}
+		}
+		if err := s.hung(); err != nil {
+			return err
+		}
+	}
+}
+
+// hung escalates after a command went unanswered: cancel a pending prompt
+// with ESC and re-sync with a bare AT; when even that gets no answer, end
+// the session, so that Run closes and reopens the port and initialises the
+// modem again. A hung USB modem often needs the reopen.
+func (s *session) hung() error {
+	if s.timeouts == 0 {
+		return nil
+	}
+	s.timeouts = 0
+	s.at.Escape()
+	if _, err := s.at.Command("", at.WithTimeout(2*time.Second)); err != nil {
+		return fmt.Errorf("modem stopped answering (re-sync failed: %w); reopening the port", err)
+	}
+	s.m.log.Info("modem answered again after a timeout")
+	return nil
+}
+
+// health reads the signal and, while unknown, the operator.
+func (s *session) health() {
+	l, err := s.cmd("+CSQ")
+	if err != nil {
+		s.checkTimeout(err)
+		return
+	}
+	dbm, ok := signalDBm(l)
+	s.m.update(func(st *Status) {
+		st.SignalDBm = nil
+		if ok {
+			st.SignalDBm = &dbm
+		}
+	})
+}
+
+func (s *session) refreshOperator() {
+	if l, err := s.cmd("+COPS?"); err == nil {
+		op := operatorName(l)
+		s.m.update(func(st *Status) { st.Operator = op })
+	}
+}
+
+// setRegistration records a registration state and the State it implies.
+func (s *session) setRegistration(r Registration) {
+	m := s.m
+	prev := m.Status().Registration
+	m.update(func(st *Status) {
+		st.Registration = r
+		if st.State == StateStarting || st.State == StateReady || st.State == StateNotRegistered {
+			st.State = StateNotRegistered
+			if r.Registered() {
+				st.State = StateReady
+			}
+		}
+	})
+	if r != prev {
+		m.log.Info("registration", "state", string(r))
+		if r.Registered() {
+			s.refreshOperator()
+		}
+	}
+}
+
+func (s *session) handleURC(lines []string) {
+	m := s.m
+	head := lines[0]
+	switch {
+	case strings.HasPrefix(head, "+CMTI:"), strings.HasPrefix(head, "+CDSI:"):
+		prefix := head[:6]
+		mem, idx, ok := parseIndex(head, prefix)
+		if !ok {
+			m.log.Warn("unreadable indication", "line", head)
+			return
+		}
+		s.readStored(mem, idx)
+	case strings.HasPrefix(head, "+CMT:"), strings.HasPrefix(head, "+CDS:"):
+		if len(lines) < 2 || !isHex(strings.TrimSpace(lines[1])) {
+			m.log.Warn("direct message without a PDU line", "lines", lines)
+			return
+		}
+		kind := KindDeliver
+		if strings.HasPrefix(head, "+CDS:") {
+			kind = KindStatusReport
+		}
+		s.handOver(kind, strings.TrimSpace(lines[1]), "", -1)
+	default:
+		for _, p := range []string{"+CREG", "+CGREG", "+CEREG"} {
+			if r, ok := parseCREG(head, p, isQueryAnswer(head, p)); ok {
+				s.reg[p] = r
+				s.setRegistration(s.bestRegistration())
+			}
+		}
+	}
+}
+
+// isQueryAnswer tells the answer to AT+CREG? ("+CREG: <n>,<stat>[,...]")
+// from the URC ("+CREG: <stat>[,"<lac>",...]"): the answer's second field
+// is a bare digit, the URC has one field or a quoted second one.
+func isQueryAnswer(line, prefix string) bool {
+	parts := strings.Split(strings.TrimSpace(strings.TrimPrefix(line, prefix+":")), ",")
+	return len(parts) >= 2 && len(strings.TrimSpace(parts[1])) == 1
+}
+
+// bestRegistration is the most useful of the registrations seen: a modem
+// registered on any domain can send SMS.
+func (s *session) bestRegistration() Registration {
+	best := RegUnknown
+	rank := map[Registration]int{RegHome: 5, RegRoaming: 4, RegSearching: 3, RegDenied: 2, RegNotRegistered: 1}
+	for _, r := range s.reg {
+		if rank[r] > rank[best] {
+			best = r
+		}
+	}
+	return best
+}
+
+// readStored reads one stored message or report and hands it over.
+func (s *session) readStored(mem string, idx int) {
+	key := mem + ":" + strconv.Itoa(idx)
+	if s.handed[key] {
+		return
+	}
+	if err := s.selectReading(mem); err != nil {
+		s.m.log.Warn("cannot select storage", "storage", mem, "err", err)
+		return
+	}
+	l, err := s.cmd(fmt.Sprintf("+CMGR=%d", idx))
+	if err != nil {
+		s.checkTimeout(err)
+		s.m.log.Warn("read stored message", "storage", mem, "index", idx, "err", err)
+		return
+	}
+	st, ok := parseCMGR(l, idx)
+	if !ok {
+		return // empty slot: already deleted
+	}
+	s.handOverStored(mem, st)
+}
+
+func (s *session) handOverStored(mem string, st stored) {
+	if st.stat == 2 || st.stat == 3 {
+		return // our own unsent/sent messages, not inbound
+	}
+	kind := KindDeliver
+	if mem == "SR" {
+		kind = KindStatusReport
+	}
+	s.handed[mem+":"+strconv.Itoa(st.index)] = true
+	s.handOver(kind, st.pdu, mem, st.index)
+}
+
+// handOver decodes a PDU and queues it for the caller. The type in the PDU
+// wins over where it was found: a status report stored in "SM" is one.
+func (s *session) handOver(kind Kind, hexPDU, mem string, idx int) {
+	m := s.m
+	in := &Inbound{Modem: m.cfg.ID, Kind: kind, PDU: hexPDU, Storage: mem, Index: idx, At: time.Now(), m: m}
+	msg, err := pdu.Decode(hexPDU)
+	if err != nil {
+		in.DecodeErr = err
+		m.log.Warn("received a PDU that does not decode; handing it over raw", "storage", mem, "index", idx, "err", err)
+	} else {
+		in.Message = msg
+		if msg.Type == pdu.TypeStatusReport {
+			in.Kind = KindStatusReport
+		}
+	}
+	m.received.Add(1)
+	// Waiting here holds up reading, which is the right pressure: the
+	// caller is the durable store. Requests are served meanwhile, since the
+	// caller's Ack of an earlier message may be what it is waiting on.
+	for {
+		select {
+		case m.inbound <- in:
+			return
+		case f := <-m.reqs:
+			f(s)
+		case <-s.at.Closed():
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// sweep lists every stored message (AT+CMGL=4, TS 27.005 3.4.2) so that
+// nothing that arrived while bridged was down, or whose indication was
+// lost, stays on the SIM.
+func (s *session) sweep() {
+	mem := s.m.cfg.Storage
+	if err := s.selectReading(mem); err != nil {
+		s.m.log.Warn("sweep: select storage", "err", err)
+		return
+	}
+	l, err := s.at.Command("+CMGL=4", at.WithTimeout(max(s.m.cfg.CommandTimeout, 30*time.Second)))
+	if err != nil {
+		s.checkTimeout(err)
+		s.m.log.Warn("sweep: list messages", "err", err)
+		return
+	}
+	for _, st := range parseCMGL(l) {
+		if !s.handed[mem+":"+strconv.Itoa(st.index)] {
+			s.handOverStored(mem, st)
+		}
+	}
+	if l, err := s.cmd("+CPMS?"); err == nil {
+		if used, total, ok := storageUse(l); ok {
+			s.m.update(func(st *Status) { st.StorageUsed, st.StorageTotal = used, total })
+		}
+	}
+}
+
+func (s *session) selectReading(mem string) error {
+	if mem == s.reading {
+		return nil
+	}
+	if _, err := s.cmd(fmt.Sprintf(`+CPMS="%s"`, mem)); err != nil {
+		return err
+	}
+	s.reading = mem
+	return nil
+}
+
+// ack deletes a stored message or acknowledges a direct one.
+func (s *session) ack(in *Inbound) error {
+	if in.Storage == "" {
+		if !s.cnma {
+			return nil
+		}
+		_, err := s.cmd("+CNMA")
+		return err
+	}
+	if err := s.selectReading(in.Storage); err != nil {
+		return err
+	}
+	// Whatever the outcome, the slot may be handed over again by a sweep:
+	// if the delete failed, the message is still there to be acknowledged.
+	delete(s.handed, in.Storage+":"+strconv.Itoa(in.Index))
+	_, err := s.cmd(fmt.Sprintf("+CMGD=%d", in.Index))
+	return err
+}
+
+// send writes one SMS-SUBMIT after the AT+CMGS prompt (TS 27.005 3.5.1).
+func (s *session) send(part pdu.Part) (int, error) {
+	st := s.m.Status().State
+	if st != StateReady {
+		return 0, &SendError{Code: -1, Transient: true, Reason: "modem " + s.m.cfg.ID + " is " + string(st), Err: ErrNotReady}
+	}
+	l, err := s.at.SMSCommand(fmt.Sprintf("+CMGS=%d", part.Length), part.PDU, at.WithTimeout(s.m.cfg.SendTimeout))
+	if err != nil {
+		s.checkTimeout(err)
+		return 0, err
+	}
+	mr, err := parseCMGS(l)
+	if err != nil {
+		return 0, &SendError{Code: -1, Transient: true, Reason: "sent, but the modem's answer had no message reference: " + err.Error(), Err: err}
+	}
+	return mr, nil
+}
+
+// checkTimeout notes a command that went unanswered, for hung.
+func (s *session) checkTimeout(err error) {
+	if errors.Is(err, at.ErrDeadlineExceeded) {
+		s.timeouts++
+	}
+}

@@ -1,0 +1,73 @@
+package modem
+
+import "strings"
+
+// quirks is what differs between modem families. Everything a family
+// needs that others do not lives in this table rather than in conditions
+// spread through the driver.
+type quirks struct {
+	name string
+	// cnmi lists AT+CNMI settings to try in order (TS 27.005 3.4.1):
+	// <mode>,<mt>,<bm>,<ds>,<bfr>. mt=1 stores each message and indicates
+	// it with +CMTI, so nothing is lost if bridged dies before storing it;
+	// ds=1 routes status reports directly as +CDS. Some modems refuse
+	// mode 2 or bfr 0; the later entries are their fall-backs.
+	cnmi []string
+	// extraRegistration lists registration URCs to enable besides +CREG:
+	// LTE modems may register for SMS on EPS only (+CEREG).
+	extraRegistration []string
+}
+
+var quirksTable = map[string]quirks{
+	"generic": {
+		name:              "generic",
+		cnmi:              []string{"2,1,0,1,0", "1,1,0,1,0", "2,1,0,0,0"},
+		extraRegistration: []string{"+CGREG"},
+	},
+	// SIMCom SIM800 (2G only): no +CEREG.
+	"simcom": {
+		name:              "simcom",
+		cnmi:              []string{"2,1,0,1,0", "2,1,0,0,0"},
+		extraRegistration: []string{"+CGREG"},
+	},
+	// Quectel EC25/EG25 and SIMCom SIM7600 are LTE modems.
+	"quectel": {
+		name:              "quectel",
+		cnmi:              []string{"2,1,0,1,0", "1,1,0,1,0"},
+		extraRegistration: []string{"+CGREG", "+CEREG"},
+	},
+	// Huawei E3372/E173 refuse mode 2 in some firmware.
+	"huawei": {
+		name:              "huawei",
+		cnmi:              []string{"2,1,0,1,0", "1,1,0,1,0", "1,1,0,2,0"},
+		extraRegistration: []string{"+CGREG"},
+	},
+}
+
+// QuirksNames lists the profiles a configuration may name.
+func QuirksNames() []string {
+	return []string{"generic", "huawei", "quectel", "simcom"}
+}
+
+func lookupQuirks(name string) quirks {
+	if q, ok := quirksTable[strings.ToLower(name)]; ok {
+		return q
+	}
+	return quirksTable["generic"]
+}
+
+// noisePrefixes are lines modems print unasked that are neither answers nor
+// indications bridged acts on: boot banners (SIMCom RDY, Call Ready, SMS
+// Ready), Huawei's ^RSSI, ^MODE, ^BOOT, ^SRVST, Quectel's +QIND. They may
+// come at any time, even inside a response, and are skipped where answers
+// are read.
+var noisePrefixes = []string{"RDY", "Call Ready", "SMS Ready", "^RSSI", "^MODE", "^BOOT", "^SRVST", "^SIMST", "+QIND", "+CPIN: READY", "+CFUN:"}
+
+func isNoise(line string) bool {
+	for _, p := range noisePrefixes {
+		if strings.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
+}
