@@ -77,7 +77,6 @@ func (h HexBytes) MarshalText() ([]byte, error) {
 var (
 	ErrTruncated = errors.New("PDU ends early")
 	ErrOverrun   = errors.New("length overruns the PDU")
-	ErrTrailing  = errors.New("octets left over after the user data")
 	ErrReserved  = errors.New("reserved value")
 	ErrHex       = errors.New("not a hex string")
 	ErrInvalid   = errors.New("invalid value")
@@ -390,9 +389,9 @@ func (r *reader) userData(m *Message, d dcs, udhi bool) error {
 	if err != nil {
 		return err
 	}
-	if r.off != len(r.b) {
-		return r.fail("TP-UD", ErrTrailing, "%d octets after TP-UDL %d", len(r.b)-r.off, udl)
-	}
+	// Octets after TP-UDL's worth are ignored, as gammu and Android do:
+	// phones have been seen to print PDUs padded past the user data, and
+	// TP-UDL is what the sender declared.
 	hdrLen := 0
 	if udhi {
 		if len(ud) == 0 {

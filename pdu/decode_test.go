@@ -159,7 +159,6 @@ func TestDecodeErrors(t *testing.T) {
 		{"truncated time stamp", "00040B915155214365F7000062115201", ErrOverrun, "pdu: TP-SCTS at octet 12: length overruns the PDU (needs 7 octets, 4 left)"},
 		{"month 13", "00040B915155214365F7000062315201510000", ErrInvalid, "pdu: TP-SCTS at octet 12: invalid value (26-13-25 10:15:00 zone 0 quarter hours is not a time)"},
 		{"user data length overruns", "00040B915155214365F700006211520151000005E834", ErrOverrun, "pdu: TP-UD at octet 20: length overruns the PDU (needs 5 octets, 2 left)"},
-		{"octets after the user data", "00040B915155214365F700006211520151000002E83400", ErrTrailing, "pdu: TP-UD at octet 22: octets left over after the user data (1 octets after TP-UDL 2)"},
 		{"header longer than the user data", "00440B915155214365F7000862115201510000020900", ErrOverrun, "pdu: TP-UDHL at octet 20: length overruns the PDU (header of 10 octets in 2 octets of user data)"},
 		{"information element runs past the header", "00440B915155214365F70008621152015100000403000500", ErrOverrun, "pdu: TP-UDH at octet 21: length overruns the PDU (information element runs past the header)"},
 		{"odd UCS-2 length", "00040B915155214365F700086211520151000003004100", ErrInvalid, "pdu: TP-UD at octet 20: invalid value (odd number of UCS-2 octets (3))"},

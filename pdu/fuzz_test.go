@@ -74,3 +74,29 @@ func FuzzEncode(f *testing.F) {
 		}
 	})
 }
+
+// TestConcurrentUse encodes and decodes from many goroutines at once, with
+// every national language, so that go test -race sees any shared state.
+func TestConcurrentUse(t *testing.T) {
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for name := range languageNames {
+				lang, _ := ParseLanguage(name)
+				enc, err := Submit{To: "+15551234567", Text: "Şğı ü € {} " + name, Ref: uint8(g), Options: Options{Language: lang}}.Encode()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := Decode(enc.Parts[0].PDU); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+}
