@@ -46,55 +46,94 @@ func mustGammu(t *testing.T, path string) *gammu {
 	return g
 }
 
-// run runs gammu with a deadline; exec.CommandContext kills it by PID if
-// it outlives the deadline.
-func (g *gammu) run(args ...string) string {
-	g.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// start runs gammu in the background with a deadline (exec.CommandContext
+// kills it by PID if it outlives it) and returns a function that waits for
+// its output, or an error with the output. Several runs go at once: gammu spends most of its time in its
+// own pauses, and "go test" runs only GOMAXPROCS parallel tests.
+func (g *gammu) start(args ...string) func() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	cmd := exec.CommandContext(ctx, g.bin, append([]string{"-c", g.conf}, args...)...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		g.t.Fatalf("gammu %s: %v\n%s", strings.Join(args, " "), err, out)
+	type result struct {
+		out []byte
+		err error
 	}
-	return string(out)
+	done := make(chan result, 1)
+	go func() {
+		out, err := cmd.CombinedOutput()
+		done <- result{out, err}
+	}()
+	g.t.Cleanup(func() { cancel(); <-done })
+	return func() (string, error) {
+		r := <-done
+		done <- r // for the cleanup
+		if r.err != nil {
+			return "", fmt.Errorf("gammu %s: %w\n%s", strings.Join(args, " "), r.err, r.out)
+		}
+		return string(r.out), nil
+	}
 }
 
 // TestGammu checks the simulator against gammu, which probes a modem with
 // dozens of commands bridged never sends. Each gammu run spends about 4 s
-// in gammu's own pauses during its init, so the runs go in parallel, each
+// in gammu's own pauses during its init, so all runs start at once, each
 // on a modem of its own.
 func TestGammu(t *testing.T) {
 	t.Parallel()
 	n := mustNetwork(t, modemsim.Options{})
-	t.Run("identify", func(t *testing.T) {
-		t.Parallel()
+	newGammu := func() (*modemsim.Modem, *gammu) {
 		m := mustModem(t, n, modemsim.Config{})
-		out := mustGammu(t, m.Path()).run("identify")
+		return m, mustGammu(t, m.Path())
+	}
+
+	_, gIdent := newGammu()
+	identify := gIdent.start("identify")
+
+	sendTests := []struct {
+		name, to, text string
+		args           []string
+		parts          int
+		m              *modemsim.Modem
+		wait           func() (string, error)
+	}{
+		{name: "sendsms", to: "+447700900123", text: "hello from gammu [ok] €5", parts: 1},
+		{name: "sendsms unicode multipart", to: "+8613800138000", text: strings.Repeat("你好，世界! ", 20), args: []string{"-unicode", "-len", "400"}, parts: 3},
+	}
+	for i := range sendTests {
+		tt := &sendTests[i]
+		var g *gammu
+		tt.m, g = newGammu()
+		tt.wait = g.start(append([]string{"sendsms", "TEXT", tt.to, "-text", tt.text}, tt.args...)...)
+	}
+
+	mGet, gGet := newGammu()
+	for _, d := range [][2]string{{"+447700900555", "an injected message"}, {"+15550000042", "ünïcødé 😀"}} {
+		if err := mGet.Deliver(d[0], d[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	getall := gGet.start("getallsms")
+
+	t.Run("identify", func(t *testing.T) {
+		out, err := identify()
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, want := range []string{"Bridged", "SimModem", "SIM1.0", "35000000", "00101"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("identify output lacks %q:\n%s", want, out)
 			}
 		}
 	})
-	sendTests := []struct {
-		name, to, text string
-		args           []string
-		parts          int
-	}{
-		{name: "sendsms", to: "+447700900123", text: "hello from gammu [ok] €5", parts: 1},
-		{name: "sendsms unicode multipart", to: "+8613800138000", text: strings.Repeat("你好，世界! ", 20), args: []string{"-unicode", "-len", "400"}, parts: 3},
-	}
 	for _, tt := range sendTests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m := mustModem(t, n, modemsim.Config{})
-			args := append([]string{"sendsms", "TEXT", tt.to, "-text", tt.text}, tt.args...)
-			out := mustGammu(t, m.Path()).run(args...)
+			out, err := tt.wait()
+			if err != nil {
+				t.Fatal(err)
+			}
 			var parts []*pdu.Message
 			for _, s := range n.Sent() {
-				if s.From == m.Number() {
+				if s.From == tt.m.Number() {
 					if s.To != tt.to {
 						t.Errorf("sent to %q, want %q", s.To, tt.to)
 					}
@@ -102,7 +141,7 @@ func TestGammu(t *testing.T) {
 				}
 			}
 			if len(parts) != tt.parts {
-				t.Fatalf("network recorded %d parts from %s, want %d; gammu said:\n%s", len(parts), m.Number(), tt.parts, out)
+				t.Fatalf("network recorded %d parts from %s, want %d; gammu said:\n%s", len(parts), tt.m.Number(), tt.parts, out)
 			}
 			r, err := pdu.Reassemble(parts)
 			if err != nil || r.Text != tt.text {
@@ -111,15 +150,10 @@ func TestGammu(t *testing.T) {
 		})
 	}
 	t.Run("getallsms", func(t *testing.T) {
-		t.Parallel()
-		m := mustModem(t, n, modemsim.Config{})
-		if err := m.Deliver("+447700900555", "an injected message"); err != nil {
+		out, err := getall()
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Deliver("+15550000042", "ünïcødé 😀"); err != nil {
-			t.Fatal(err)
-		}
-		out := mustGammu(t, m.Path()).run("getallsms")
 		for _, want := range []string{`"+447700900555"`, "an injected message", `"+15550000042"`, "ünïcødé 😀", "2 SMS parts in 2 SMS sequences"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("getallsms output lacks %q:\n%s", want, out)
