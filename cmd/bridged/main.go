@@ -53,6 +53,7 @@ type Main struct {
 func (m *Main) commands() map[string]command {
 	return map[string]command{
 		"pdu": &pduCommand{stdout: m.Stdout, stderr: m.Stderr},
+		"sim": &simCommand{stdout: m.Stdout, stderr: m.Stderr},
 	}
 }
 
@@ -63,6 +64,7 @@ Usage:
 
 Commands:
   pdu       encode text into SMS-SUBMIT PDUs, or decode a PDU a modem printed
+  sim       run simulated modems on pseudo-terminals, to try bridged without hardware
   help      show this help, or a command's with "bridged help COMMAND"
 
 Run "bridged COMMAND -h" for a command's flags.
