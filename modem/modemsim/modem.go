@@ -201,8 +201,10 @@ func (m *Modem) plugIn() error {
 	}
 	m.link = l
 	m.powerUpLocked()
-	m.mu.Unlock()
+	// Added under mu, so that Close, which sets closed under mu before it
+	// waits, never waits while goroutines are still being added.
 	m.wg.Add(2)
+	m.mu.Unlock()
 	go func() { defer m.wg.Done(); l.writer() }()
 	go func() { defer m.wg.Done(); m.reader(l) }()
 	m.log.Debug("plugged in", "pts", l.ptsName)
