@@ -523,6 +523,21 @@ func TestStorage(t *testing.T) {
 	if got := c.cmd("AT+CMGL=0"); got != "\r\nOK\r\n" {
 		t.Fatalf("+CMGL=0 after listing: %q", got)
 	}
+	if got := c.cmd("AT+CMGL=1"); strings.Count(got, "+CMGL: ") != 2 {
+		t.Fatalf("+CMGL=1 lists the two read messages: %q", got)
+	}
+	// Nothing was written with +CMGW, so there is nothing stored unsent or sent.
+	for _, cmd := range []string{"AT+CMGL=2", "AT+CMGL=3"} {
+		if got := c.cmd(cmd); got != "\r\nOK\r\n" {
+			t.Fatalf("%s: %q", cmd, got)
+		}
+	}
+	if got := c.cmd("AT+CMGL=5"); got != "\r\n+CMS ERROR: 304\r\n" {
+		t.Fatalf("+CMGL=5: %q", got)
+	}
+	if got := c.cmd("AT+CMGD=1,5"); got != "\r\n+CMS ERROR: 304\r\n" {
+		t.Fatalf("+CMGD=1,5: %q", got)
+	}
 	if got := c.cmd("AT+CMGD=?"); !strings.Contains(got, "+CMGD: (1,2),(0-4)") {
 		t.Fatalf("+CMGD=?: %q", got)
 	}
@@ -552,6 +567,12 @@ func TestStorage(t *testing.T) {
 	c.mustOK("AT+CMGD=0,1")
 	if st := m.Stored("ME"); len(st) != 1 || st[0].Index != 2 || st[0].Stat != modemsim.StatUnread {
 		t.Fatalf("after +CMGD=0,1: %+v", st)
+	}
+	// delflags 2 and 3 also spare unread messages.
+	c.mustOK("AT+CMGD=0,2")
+	c.mustOK("AT+CMGD=0,3")
+	if st := m.Stored("ME"); len(st) != 1 {
+		t.Fatalf("after +CMGD=0,2 and 0,3: %+v", st)
 	}
 	c.mustOK("AT+CMGD=0,4")
 	if st := m.Stored("ME"); len(st) != 0 {
