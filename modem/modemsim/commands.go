@@ -628,11 +628,20 @@ func (m *Modem) submitLocked(hexPDU string, declared int) func() {
 		// The modem, not the client, numbers the message: TP-MR is the
 		// octet after the first octet of the TPDU (TS 23.040 9.2.2.2).
 		raw[smscOctets+1] = mr
-		m.emitLocked(fmt.Sprintf("\r\n+CMGS: %d\r\n", mr))
-		m.finalLocked(nil)
 		from := m.cfg.Number
 		m.mu.Unlock()
+		// The network has the message before the client reads "+CMGS", as
+		// on air, where the answer is the service centre's acknowledgement.
+		// Without the lock: the destination may be this very modem. URCs
+		// it causes here are held until the final result (urcHold).
 		m.net.submit(m, from, mr, strings.ToUpper(hex.EncodeToString(raw)))
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.link != l {
+			return
+		}
+		m.emitLocked(fmt.Sprintf("\r\n+CMGS: %d\r\n", mr))
+		m.finalLocked(nil)
 	}
 }
 
