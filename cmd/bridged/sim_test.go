@@ -78,7 +78,7 @@ func ctl(t *testing.T, addr string, args ...string) (string, int) {
 
 func TestSimCommand(t *testing.T) {
 	dir := t.TempDir()
-	out, addr := runSim(t, "-n", "2", "-dir", dir, "-control", "127.0.0.1:0", "-latency", "0", "-echo-delay", "0")
+	out, addr := runSim(t, "-n", "2", "-dir", dir, "-control", "127.0.0.1:0", "-latency", "0", "-echo-delay", "0", "-send-errors", "42")
 	for _, want := range []string{"sim0", "+15550000001", filepath.Join(dir, "bridged-sim0"), "sim1", "+15550000002", "deliver sim0"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
@@ -108,7 +108,7 @@ func TestSimCommand(t *testing.T) {
 		}
 	}()
 	got := func() string { mu.Lock(); defer mu.Unlock(); return string(received) }
-	port.Write([]byte("ATE0\r"))
+	port.Write([]byte("ATE0+CMEE=1\r"))
 	eventually(t, "ATE0 answered", func() bool { return strings.Contains(got(), "OK") })
 
 	// An injection through the control port arrives as a stored SMS.
@@ -124,16 +124,41 @@ func TestSimCommand(t *testing.T) {
 		t.Errorf("injected message: %+v %v", msg, err)
 	}
 
-	// A send to a number outside the network is printed.
+	// -send-errors 42 fails the first send; the second goes out and is
+	// printed, as it left the network.
 	enc, _ := pdu.Submit{To: "+447700900999", Text: "out we go"}.Encode()
-	port.Write([]byte("AT+CMGS=" + strconv.Itoa(enc.Parts[0].Length) + "\r"))
-	eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
-	port.Write([]byte(enc.Parts[0].PDU + "\x1a"))
+	send := func() {
+		mu.Lock()
+		received = nil
+		mu.Unlock()
+		port.Write([]byte("AT+CMGS=" + strconv.Itoa(enc.Parts[0].Length) + "\r"))
+		eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
+		port.Write([]byte(enc.Parts[0].PDU + "\x1a"))
+		eventually(t, "send answered", func() bool { return regexp.MustCompile(`OK\r\n|ERROR: \d+\r\n`).MatchString(got()) })
+	}
+	send()
+	if !strings.Contains(got(), "+CMS ERROR: 42") {
+		t.Errorf("first send with -send-errors 42: %q", got())
+	}
+	send()
 	eventually(t, "the send is printed", func() bool {
 		return strings.Contains(out.String(), `sent: +15550000001 -> +447700900999 mr=0: "out we go"`)
 	})
 	if got, code := ctl(t, addr, "sent"); code != 0 || !strings.Contains(got, `"to":"+447700900999"`) || !strings.Contains(got, `"text":"out we go"`) {
 		t.Errorf("ctl sent: %d %q", code, got)
+	}
+
+	// Faults through the control port: garbage in the next response.
+	if out, code := ctl(t, addr, "garbage", "sim0", `"\x00JUNK"`); code != 0 {
+		t.Fatalf("ctl garbage: %d %q", code, out)
+	}
+	mu.Lock()
+	received = nil
+	mu.Unlock()
+	port.Write([]byte("AT\r"))
+	eventually(t, "AT answered", func() bool { return strings.HasSuffix(got(), "OK\r\n") })
+	if got() != "\x00JUNK\r\nOK\r\n" {
+		t.Errorf("AT after ctl garbage: %q", got())
 	}
 
 	for _, tt := range []struct {
