@@ -3,12 +3,11 @@ module bridged
 go 1.26
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/warthog618/modem v0.4.0
 	github.com/warthog618/sms v0.3.0
 	go.bug.st/serial v1.8.0
+	golang.org/x/sys v0.43.0
 )
 
-require (
-	github.com/pkg/errors v0.9.1 // indirect
-	golang.org/x/sys v0.43.0 // indirect
-)
+require github.com/pkg/errors v0.9.1 // indirect

@@ -55,6 +55,7 @@ func (m *Main) commands() map[string]command {
 	return map[string]command{
 		"pdu":    &pduCommand{stdin: m.Stdin, stdout: m.Stdout, stderr: m.Stderr},
 		"modems": &modemsCommand{stdout: m.Stdout, stderr: m.Stderr},
+		"sim":    &simCommand{stdout: m.Stdout, stderr: m.Stderr},
 	}
 }
 
@@ -66,6 +67,7 @@ Usage:
 Commands:
   modems    list serial ports and probe which of them are modems
   pdu       encode text into SMS-SUBMIT PDUs, or decode a PDU a modem printed
+  sim       run simulated modems on pseudo-terminals, to try bridged without hardware
   help      show this help, or a command's with "bridged help COMMAND"
 
 Run "bridged COMMAND -h" for a command's flags.

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.bug.st/serial"
+
+	"bridged/pdu"
+)
+
+// syncBuffer is an io.Writer that a test can read while bridged writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// eventually polls cond until it holds or five seconds pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 5s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// runSim starts "bridged sim" with args and returns its output and the
+// control address it printed. The command is stopped, and its exit code
+// checked, when the test ends.
+func runSim(t *testing.T, args ...string) (*syncBuffer, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	m := &Main{Stdout: stdout, Stderr: stderr}
+	code := make(chan int, 1)
+	go func() { code <- m.Run(ctx, append([]string{"sim"}, args...)) }()
+	t.Cleanup(func() {
+		cancel()
+		if c := <-code; c != exitOK {
+			t.Errorf("bridged sim exited %d; stderr:\n%s", c, stderr)
+		}
+	})
+	eventually(t, "bridged sim prints its banner", func() bool { return strings.Contains(stdout.String(), "Ctrl-C") })
+	addr := regexp.MustCompile(`Control: (\S+)`).FindStringSubmatch(stdout.String())[1]
+	return stdout, addr
+}
+
+func ctl(t *testing.T, addr string, args ...string) (string, int) {
+	t.Helper()
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	m := &Main{Stdout: stdout, Stderr: stderr}
+	code := m.Run(context.Background(), append([]string{"sim", "ctl", "-control", addr}, args...))
+	return stdout.String() + stderr.String(), code
+}
+
+func TestSimCommand(t *testing.T) {
+	dir := t.TempDir()
+	out, addr := runSim(t, "-n", "2", "-dir", dir, "-control", "127.0.0.1:0", "-latency", "0", "-echo-delay", "0", "-send-errors", "42")
+	for _, want := range []string{"sim0", "+15550000001", filepath.Join(dir, "bridged-sim0"), "sim1", "+15550000002", "deliver sim0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("banner lacks %q:\n%s", want, out)
+		}
+	}
+	if got, code := ctl(t, addr, "list"); code != 0 || !strings.Contains(got, "sim1 +15550000002 "+filepath.Join(dir, "bridged-sim1")+" plugged") {
+		t.Errorf("ctl list: %d %q", code, got)
+	}
+
+	port, err := serial.Open(filepath.Join(dir, "bridged-sim0"), &serial.Mode{BaudRate: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer port.Close()
+	var mu sync.Mutex
+	var received []byte
+	go func() {
+		b := make([]byte, 1024)
+		for {
+			n, err := port.Read(b)
+			mu.Lock()
+			received = append(received, b[:n]...)
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	got := func() string { mu.Lock(); defer mu.Unlock(); return string(received) }
+	port.Write([]byte("ATE0+CMEE=1\r"))
+	eventually(t, "ATE0 answered", func() bool { return strings.Contains(got(), "OK") })
+
+	// An injection through the control port arrives as a stored SMS.
+	if out, code := ctl(t, addr, "deliver", "sim0", "+447700900123", "Hello", "from", "the", "network"); code != 0 {
+		t.Fatalf("ctl deliver: %d %q", code, out)
+	}
+	eventually(t, "+CMTI for the injected SMS", func() bool { return strings.Contains(got(), `+CMTI: "SM",1`) })
+	port.Write([]byte("AT+CMGR=1\r"))
+	eventually(t, "+CMGR answered", func() bool { return strings.Contains(got(), "+CMGR: 0,,") })
+	eventually(t, "+CMGR complete", func() bool { return strings.HasSuffix(got(), "OK\r\n") })
+	hexPDU := regexp.MustCompile(`\+CMGR: 0,,\d+\r\n([0-9A-F]+)`).FindStringSubmatch(got())[1]
+	if msg, err := pdu.Decode(hexPDU); err != nil || msg.Text != "Hello from the network" || msg.From != "+447700900123" {
+		t.Errorf("injected message: %+v %v", msg, err)
+	}
+
+	// -send-errors 42 fails the first send; the second goes out and is
+	// printed, as it left the network.
+	enc, _ := pdu.Submit{To: "+447700900999", Text: "out we go"}.Encode()
+	send := func() {
+		mu.Lock()
+		received = nil
+		mu.Unlock()
+		port.Write([]byte("AT+CMGS=" + strconv.Itoa(enc.Parts[0].Length) + "\r"))
+		eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
+		port.Write([]byte(enc.Parts[0].PDU + "\x1a"))
+		eventually(t, "send answered", func() bool { return regexp.MustCompile(`OK\r\n|ERROR: \d+\r\n`).MatchString(got()) })
+	}
+	send()
+	if !strings.Contains(got(), "+CMS ERROR: 42") {
+		t.Errorf("first send with -send-errors 42: %q", got())
+	}
+	send()
+	eventually(t, "the send is printed", func() bool {
+		return strings.Contains(out.String(), `sent: +15550000001 -> +447700900999 mr=0: "out we go"`)
+	})
+	if got, code := ctl(t, addr, "sent"); code != 0 || !strings.Contains(got, `"to":"+447700900999"`) || !strings.Contains(got, `"text":"out we go"`) {
+		t.Errorf("ctl sent: %d %q", code, got)
+	}
+
+	// Faults through the control port: garbage in the next response.
+	if out, code := ctl(t, addr, "garbage", "sim0", `"\x00JUNK"`); code != 0 {
+		t.Fatalf("ctl garbage: %d %q", code, out)
+	}
+	mu.Lock()
+	received = nil
+	mu.Unlock()
+	port.Write([]byte("AT\r"))
+	eventually(t, "AT answered", func() bool { return strings.HasSuffix(got(), "OK\r\n") })
+	if got() != "\x00JUNK\r\nOK\r\n" {
+		t.Errorf("AT after ctl garbage: %q", got())
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deliver", "sim9", "+1", "x"}, `no modem "sim9"`},
+		{[]string{"frobnicate", "sim0"}, `unknown command "frobnicate"`},
+		{[]string{"unplug", "sim0", "soon"}, "want NAME DURATION"},
+		{[]string{"pdu", "sim0", "00ZZ"}, "not a hex string"},
+	} {
+		if got, code := ctl(t, addr, tt.args...); code != exitError || !strings.Contains(got, tt.want) {
+			t.Errorf("ctl %v: exit %d %q, want 1 and %q", tt.args, code, got, tt.want)
+		}
+	}
+}
+
+func TestSimCommandUnixSocketAndStop(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "ctl.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &syncBuffer{}
+	m := &Main{Stdout: stdout, Stderr: &syncBuffer{}}
+	code := make(chan int, 1)
+	go func() {
+		code <- m.Run(ctx, []string{"sim", "-dir", dir, "-control", sock, "-registration", "searching"})
+	}()
+	eventually(t, "banner", func() bool { return strings.Contains(stdout.String(), "Ctrl-C") })
+	if got, c := ctl(t, sock, "list"); c != 0 || !strings.Contains(got, "sim0") {
+		t.Errorf("ctl over the socket: %d %q", c, got)
+	}
+	cancel()
+	if c := <-code; c != exitOK {
+		t.Fatalf("exit %d after the interrupt", c)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "bridged-sim0")); !os.IsNotExist(err) {
+		t.Errorf("path left behind: %v", err)
+	}
+}
+
+func TestSimCommandUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-report-outcome", "maybe"},
+		{"-n", "0"},
+		{"-error-rate", "2"},
+		{"-send-errors", "38,x"},
+		{"-registration", "lost"},
+		{"-control", "10.0.0.1:7830"},
+		{"extra"},
+		{"ctl"},
+	} {
+		stderr := &syncBuffer{}
+		m := &Main{Stdout: &syncBuffer{}, Stderr: stderr}
+		if code := m.Run(context.Background(), append([]string{"sim"}, args...)); code != exitUsage {
+			t.Errorf("sim %v: exit %d, want 2 (%s)", args, code, stderr)
+		}
+	}
+}

@@ -1,0 +1,762 @@
+package modemsim
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	"bridged/pdu"
+)
+
+// execLocked runs one command and returns its information text. An error
+// is the final result; errPrompt means the modem now waits for a PDU.
+func (m *Modem) execLocked(c atCmd) ([]string, error) {
+	switch c.name {
+	case "E":
+		return nil, m.boolSetting(c.args, &m.set.echo)
+	case "V":
+		// Numeric result codes (V0) are not simulated; every AT library
+		// bridged might use runs in verbose mode.
+		if c.args == "" || c.args == "1" {
+			return nil, nil
+		}
+		return nil, errPlain
+	case "Q":
+		if c.args == "" || c.args == "0" {
+			return nil, nil
+		}
+		return nil, errPlain
+	case "Z", "&F":
+		m.set = defaultSettings()
+		return nil, nil
+	case "&C", "&D", "&K", "&W", "X", "H", "L", "M":
+		return nil, nil
+	case "I":
+		return []string{m.cfg.Manufacturer, m.cfg.Model, "Revision: " + m.cfg.Revision}, nil
+	case "+CGMI", "+GMI":
+		return m.ident(c, m.cfg.Manufacturer)
+	case "+CGMM", "+GMM":
+		return m.ident(c, m.cfg.Model)
+	case "+CGMR", "+GMR":
+		return m.ident(c, m.cfg.Revision)
+	case "+CGSN", "+GSN":
+		return m.ident(c, m.cfg.IMEI)
+	case "+GCAP":
+		return []string{"+GCAP: +CGSM"}, nil
+	case "+CIMI":
+		if !m.pinOK {
+			return nil, cmeErr(m.pinError())
+		}
+		return m.ident(c, m.cfg.IMSI)
+	case "+CCID", "+ICCID":
+		if c.kind == kindTest {
+			return nil, nil
+		}
+		return []string{"+CCID: " + m.cfg.ICCID}, nil
+	case "+CMEE":
+		return m.intSetting(c, "+CMEE", &m.set.cmee, 0, 2, "(0-2)")
+	case "+CPIN":
+		return m.cpin(c)
+	case "+CSQ":
+		switch c.kind {
+		case kindTest:
+			return []string{"+CSQ: (0-31,99),(0-7,99)"}, nil
+		case kindExec:
+			if m.fun != 1 {
+				return []string{"+CSQ: 99,99"}, nil
+			}
+			return []string{fmt.Sprintf("+CSQ: %d,99", m.cfg.Signal)}, nil
+		}
+		return nil, errPlain
+	case "+CREG":
+		return m.creg(c, "+CREG", &m.set.creg)
+	case "+CGREG":
+		return m.creg(c, "+CGREG", &m.set.cgreg)
+	case "+COPS":
+		return m.cops(c)
+	case "+CFUN":
+		return m.cfun(c)
+	case "+CSCS":
+		return m.cscs(c)
+	case "+CUSD":
+		return m.cusd(c)
+	case "+CMGF":
+		switch c.kind {
+		case kindRead:
+			return []string{"+CMGF: 0"}, nil
+		case kindTest:
+			return []string{"+CMGF: (0)"}, nil
+		case kindSet:
+			// Text mode is refused: bridged speaks PDU mode only, and so
+			// does any driver that handles UCS-2 and multipart properly.
+			if c.args == "0" {
+				return nil, nil
+			}
+			return nil, cmsErr(CMSNotSupported)
+		}
+		return nil, errPlain
+	case "+CSDH", "+CSMP":
+		// Text mode parameters: accepted so that generic init strings
+		// work, and meaningless in PDU mode.
+		if c.kind == kindRead && c.name == "+CSDH" {
+			return []string{"+CSDH: 0"}, nil
+		}
+		return nil, nil
+	case "+CSMS":
+		return m.csms(c)
+	case "+CSCA":
+		return m.csca(c)
+	case "+CPMS":
+		return m.cpms(c)
+	case "+CNMI":
+		return m.cnmiCmd(c)
+	case "+CNMA":
+		if c.kind == kindTest {
+			return []string{"+CNMA: (0-2)"}, nil
+		}
+		if m.set.csms != 1 || m.pendingAck == 0 {
+			return nil, cmsErr(CMSNoCNMAExpected)
+		}
+		m.pendingAck--
+		return nil, nil
+	case "+CMGS":
+		return m.cmgs(c)
+	case "+CMGR":
+		return m.cmgr(c)
+	case "+CMGL":
+		return m.cmgl(c)
+	case "+CMGD":
+		return m.cmgd(c)
+	}
+	if strings.HasPrefix(c.name, "S") && c.name != "S" {
+		return m.sRegister(c)
+	}
+	// Anything else is unknown to this modem: a bare ERROR, as real modems
+	// answer commands they lack whatever +CMEE says.
+	m.log.Debug("unknown command", "cmd", c.String())
+	return nil, errPlain
+}
+
+func (m *Modem) boolSetting(arg string, v *bool) error {
+	switch arg {
+	case "", "0":
+		*v = false
+	case "1":
+		*v = true
+	default:
+		return errPlain
+	}
+	return nil
+}
+
+func (m *Modem) ident(c atCmd, v string) ([]string, error) {
+	switch c.kind {
+	case kindExec:
+		return []string{v}, nil
+	case kindTest:
+		return nil, nil
+	}
+	return nil, errPlain
+}
+
+func (m *Modem) intSetting(c atCmd, name string, v *int, lo, hi int, rng string) ([]string, error) {
+	switch c.kind {
+	case kindRead:
+		return []string{fmt.Sprintf("%s: %d", name, *v)}, nil
+	case kindTest:
+		return []string{name + ": " + rng}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil || len(ps) != 1 {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		n, ok := intParam(ps, 0, lo, hi, 0)
+		if !ok {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		*v = n
+		return nil, nil
+	}
+	return nil, errPlain
+}
+
+func (m *Modem) sRegister(c atCmd) ([]string, error) {
+	n, err := strconv.Atoi(c.name[1:])
+	if err != nil {
+		return nil, errPlain
+	}
+	if c.kind == kindRead {
+		v := map[int]int{3: cr, 4: lf, 5: bs}[n]
+		return []string{fmt.Sprintf("%03d", v)}, nil
+	}
+	return nil, nil
+}
+
+func (m *Modem) pinError() int {
+	if m.pinTries == 0 {
+		return cmeSIMPUKRequired
+	}
+	return cmeSIMPINRequired
+}
+
+// cpin is AT+CPIN (TS 27.007 8.3).
+func (m *Modem) cpin(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindTest:
+		return nil, nil
+	case kindRead:
+		switch {
+		case m.pinOK:
+			return []string{"+CPIN: READY"}, nil
+		case m.pinTries == 0:
+			return []string{"+CPIN: SIM PUK"}, nil
+		}
+		return []string{"+CPIN: SIM PIN"}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil || len(ps) == 0 || len(ps) > 2 {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		if m.pinOK {
+			return nil, cmeErr(cmeNotAllowed)
+		}
+		if m.pinTries == 0 {
+			if len(ps) != 2 || ps[0].raw != defaultPUK {
+				return nil, cmeErr(cmeWrongPassword)
+			}
+			m.cfg.PIN = ps[1].raw
+		} else if ps[0].raw != m.cfg.PIN {
+			m.pinTries--
+			if m.pinTries == 0 {
+				return nil, cmeErr(cmeSIMPUKRequired)
+			}
+			return nil, cmeErr(cmeWrongPassword)
+		}
+		m.pinOK, m.pinTries = true, 3
+		m.regChangedLocked()
+		return nil, nil
+	}
+	return nil, errPlain
+}
+
+// creg is AT+CREG and AT+CGREG (TS 27.007 7.2, 10.1.19).
+func (m *Modem) creg(c atCmd, name string, n *int) ([]string, error) {
+	switch c.kind {
+	case kindRead:
+		return []string{regString(name+": ", m.registrationLocked(), true, *n)}, nil
+	}
+	return m.intSetting(c, name, n, 0, 2, "(0-2)")
+}
+
+// cops is AT+COPS (TS 27.007 7.3). Only automatic selection is offered.
+func (m *Modem) cops(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindTest:
+		return []string{fmt.Sprintf("+COPS: (2,%q,%q,%q,0),,(0-4),(0-2)", m.cfg.Operator, "BSim", "00101")}, nil
+	case kindRead:
+		if !m.registeredLocked() {
+			return []string{"+COPS: 0"}, nil
+		}
+		return []string{fmt.Sprintf("+COPS: 0,0,%q,0", m.cfg.Operator)}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		mode, ok := intParam(ps, 0, 0, 4, 0)
+		if !ok {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		if mode == 0 || mode == 3 {
+			return nil, nil
+		}
+		return nil, cmeErr(cmeNotSupported)
+	}
+	return nil, errPlain
+}
+
+// cfun is AT+CFUN (TS 27.007 8.2); <rst> 1 resets the modem after OK.
+func (m *Modem) cfun(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindRead:
+		return []string{fmt.Sprintf("+CFUN: %d", m.fun)}, nil
+	case kindTest:
+		return []string{"+CFUN: (0,1,4),(0-1)"}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		fun, ok1 := intParam(ps, 0, 0, 4, 1)
+		rst, ok2 := intParam(ps, 1, 0, 1, 0)
+		if !ok1 || !ok2 || fun == 2 || fun == 3 {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		if rst == 1 {
+			m.powerUpLocked()
+			m.fun = fun
+			m.regChangedLocked()
+			return nil, nil
+		}
+		m.fun = fun
+		m.regChangedLocked()
+		return nil, nil
+	}
+	return nil, errPlain
+}
+
+func (m *Modem) cscs(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindRead:
+		return []string{fmt.Sprintf("+CSCS: %q", m.set.cscs)}, nil
+	case kindTest:
+		return []string{`+CSCS: ("GSM","IRA","UCS2")`}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil || len(ps) != 1 {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		switch cs := strings.ToUpper(ps[0].raw); cs {
+		case "GSM", "IRA", "UCS2":
+			m.set.cscs = cs
+			return nil, nil
+		}
+		return nil, cmeErr(cmeNotSupported)
+	}
+	return nil, errPlain
+}
+
+// cusd is AT+CUSD (TS 27.007 7.15). Every request is answered with the
+// balance text in a +CUSD URC after OK, <m> 0: no further action needed.
+func (m *Modem) cusd(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindRead:
+		return []string{fmt.Sprintf("+CUSD: %d", m.set.cusd)}, nil
+	case kindTest:
+		return []string{"+CUSD: (0-2)"}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		n, ok := intParam(ps, 0, 0, 2, 0)
+		if !ok {
+			return nil, cmeErr(cmeBadParameters)
+		}
+		if n != 2 {
+			m.set.cusd = n
+		}
+		if len(ps) < 2 || ps[1].empty || n == 2 {
+			return nil, nil
+		}
+		if !m.registeredLocked() {
+			return nil, cmeErr(cmeNoNetwork)
+		}
+		text, dcs := m.cfg.Balance, 15
+		if m.set.cscs == "UCS2" {
+			// With +CSCS="UCS2" strings are hex UTF-16 (TS 27.007 5.5).
+			text, dcs = ucs2Hex(text), 72
+		}
+		m.afterFin = append(m.afterFin, fmt.Sprintf("+CUSD: 0,%q,%d", text, dcs))
+		return nil, nil
+	}
+	return nil, errPlain
+}
+
+func ucs2Hex(s string) string {
+	var b strings.Builder
+	for _, w := range utf16.Encode([]rune(s)) {
+		fmt.Fprintf(&b, "%04X", w)
+	}
+	return b.String()
+}
+
+// csms is AT+CSMS (TS 27.005 3.2.1): service 1 asks for +CNMA after +CMT.
+func (m *Modem) csms(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindRead:
+		return []string{fmt.Sprintf("+CSMS: %d,1,1,1", m.set.csms)}, nil
+	case kindTest:
+		return []string{"+CSMS: (0,1)"}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		n, ok := intParam(ps, 0, 0, 1, 0)
+		if err != nil || !ok || len(ps) != 1 {
+			return nil, cmsErr(CMSNotSupported)
+		}
+		m.set.csms = n
+		return []string{"+CSMS: 1,1,1"}, nil
+	}
+	return nil, errPlain
+}
+
+// csca is AT+CSCA (TS 27.005 3.3.1).
+func (m *Modem) csca(c atCmd) ([]string, error) {
+	if c.kind == kindTest {
+		return nil, nil
+	}
+	if !m.pinOK {
+		return nil, cmsErr(CMSSIMPINRequired)
+	}
+	switch c.kind {
+	case kindRead:
+		toa := 129
+		if strings.HasPrefix(m.smsc, "+") {
+			toa = 145
+		}
+		return []string{fmt.Sprintf("+CSCA: %q,%d", m.smsc, toa)}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil || len(ps) == 0 || !ps[0].quoted {
+			return nil, cmsErr(CMSNotAllowed)
+		}
+		m.smsc = ps[0].raw
+		return nil, nil
+	}
+	return nil, errPlain
+}
+
+// cpms is AT+CPMS (TS 27.005 3.2.2): mem1 is read, listed and deleted from,
+// mem2 written to, and mem3 receives.
+func (m *Modem) cpms(c atCmd) ([]string, error) {
+	if c.kind == kindTest {
+		return []string{`+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")`}, nil
+	}
+	if !m.pinOK {
+		return nil, cmsErr(CMSSIMPINRequired)
+	}
+	mems := []*string{&m.set.mem1, &m.set.mem2, &m.set.mem3}
+	switch c.kind {
+	case kindRead:
+		var parts []string
+		for _, name := range mems {
+			s := m.storages[*name]
+			parts = append(parts, fmt.Sprintf("%q,%d,%d", s.name, s.used(), s.capacity))
+		}
+		return []string{"+CPMS: " + strings.Join(parts, ",")}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil || len(ps) == 0 || len(ps) > 3 {
+			return nil, cmsErr(CMSNotAllowed)
+		}
+		for _, p := range ps {
+			if _, ok := m.storages[strings.ToUpper(p.raw)]; !ok && !p.empty {
+				return nil, cmsErr(CMSNotAllowed)
+			}
+		}
+		for i, p := range ps {
+			if !p.empty {
+				*mems[i] = strings.ToUpper(p.raw)
+			}
+		}
+		var parts []string
+		for _, name := range mems {
+			s := m.storages[*name]
+			parts = append(parts, fmt.Sprintf("%d,%d", s.used(), s.capacity))
+		}
+		m.flushPendingLocked()
+		return []string{"+CPMS: " + strings.Join(parts, ",")}, nil
+	}
+	return nil, errPlain
+}
+
+// cnmiCmd is AT+CNMI (TS 27.005 3.4.1). Mode 3 (in-band over a data call)
+// and cell broadcast indications are not offered.
+func (m *Modem) cnmiCmd(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindRead:
+		n := m.set.cnmi
+		return []string{fmt.Sprintf("+CNMI: %d,%d,%d,%d,%d", n.mode, n.mt, n.bm, n.ds, n.bfr)}, nil
+	case kindTest:
+		return []string{"+CNMI: (0-2),(0-3),(0),(0-2),(0,1)"}, nil
+	case kindSet:
+		ps, err := splitParams(c.args)
+		if err != nil || len(ps) > 5 {
+			return nil, cmsErr(CMSNotSupported)
+		}
+		old := m.set.cnmi
+		var n cnmi
+		var ok [5]bool
+		n.mode, ok[0] = intParam(ps, 0, 0, 2, old.mode)
+		n.mt, ok[1] = intParam(ps, 1, 0, 3, old.mt)
+		n.bm, ok[2] = intParam(ps, 2, 0, 0, old.bm)
+		n.ds, ok[3] = intParam(ps, 3, 0, 2, old.ds)
+		n.bfr, ok[4] = intParam(ps, 4, 0, 1, 0)
+		for _, v := range ok {
+			if !v {
+				return nil, cmsErr(CMSNotSupported)
+			}
+		}
+		m.set.cnmi = n
+		if n.mode != 0 {
+			// Buffered indications are flushed after the OK (bfr 0) or
+			// cleared (bfr 1).
+			if n.bfr == 0 {
+				m.afterFin = append(m.afterFin, m.taBuf...)
+			}
+			m.taBuf = nil
+		}
+		m.flushPendingLocked()
+		return nil, nil
+	}
+	return nil, errPlain
+}
+
+// smsReadyLocked is the check before touching SMS memory or sending.
+func (m *Modem) smsReadyLocked() error {
+	if !m.pinOK {
+		return cmsErr(CMSSIMPINRequired)
+	}
+	return nil
+}
+
+// cmgs starts AT+CMGS=<length> in PDU mode (TS 27.005 3.5.1): the modem
+// prompts "> " and collects hex until Ctrl-Z.
+func (m *Modem) cmgs(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindTest:
+		return nil, nil
+	case kindSet:
+	default:
+		return nil, errPlain
+	}
+	if err := m.smsReadyLocked(); err != nil {
+		return nil, err
+	}
+	ps, err := splitParams(c.args)
+	if err != nil || len(ps) != 1 {
+		return nil, cmsErr(CMSInvalidPDU)
+	}
+	// An SMS-SUBMIT TPDU is at most 164 octets (TS 23.040 9.2.2.2).
+	n, ok := intParam(ps, 0, 1, 164, 0)
+	if !ok {
+		return nil, cmsErr(CMSInvalidPDU)
+	}
+	m.prompt, m.promptLen, m.pduBuf = true, n, m.pduBuf[:0]
+	m.emitLocked("\r\n> ")
+	return nil, errPrompt
+}
+
+// maxPDUHex bounds what the prompt collects: a full SMSC prefix and the
+// largest TPDU, in hex.
+const maxPDUHex = 2 * (12 + 164)
+
+// promptByteLocked collects the PDU after the "> " prompt. Ctrl-Z sends,
+// ESC cancels with OK (TS 27.005 3.5.1). Input is echoed like command
+// lines, without the Ctrl-Z.
+func (m *Modem) promptByteLocked(c byte) func() {
+	switch c {
+	case esc:
+		m.prompt = false
+		m.finalLocked(nil)
+		return nil
+	case ctrlZ:
+		m.prompt = false
+		return m.submitLocked(string(m.pduBuf), m.promptLen)
+	case cr, lf:
+		// Some drivers send the PDU as a line; the modem ignores line ends.
+		if m.set.echo {
+			m.emitLocked(string([]byte{c}))
+		}
+		return nil
+	}
+	if m.set.echo {
+		m.emitLocked(string([]byte{c}))
+	}
+	if len(m.pduBuf) < maxPDUHex+2 {
+		m.pduBuf = append(m.pduBuf, c)
+	}
+	return nil
+}
+
+// submitLocked checks the PDU as a modem does before radio work: hex, an
+// SMS-SUBMIT, and a TPDU as long as AT+CMGS declared, else +CMS ERROR: 304.
+// It returns the action that waits for the network and answers +CMGS.
+func (m *Modem) submitLocked(hexPDU string, declared int) func() {
+	fail := func(code int, why string, args ...any) func() {
+		m.log.Debug("send refused", "code", code, "why", fmt.Sprintf(why, args...))
+		m.finalLocked(cmsErr(code))
+		return nil
+	}
+	raw, err := hex.DecodeString(hexPDU)
+	if err != nil || len(raw) == 0 {
+		return fail(CMSInvalidPDU, "not hex: %q", hexPDU)
+	}
+	smscOctets := 1 + int(raw[0])
+	if got := len(raw) - smscOctets; got != declared {
+		return fail(CMSInvalidPDU, "AT+CMGS=%d but the TPDU has %d octets", declared, got)
+	}
+	msg, err := pdu.DecodeBytes(raw)
+	if err != nil {
+		return fail(CMSInvalidPDU, "%v", err)
+	}
+	if msg.Type != pdu.TypeSubmit {
+		return fail(CMSInvalidPDU, "a %s, not an SMS-SUBMIT", msg.Type)
+	}
+	if !m.registeredLocked() {
+		return fail(CMSNoNetwork, "not registered")
+	}
+	code := m.sendOutcomeLocked()
+	l := m.link
+	latency := m.sendLatencyLocked()
+	return func() {
+		if latency > 0 {
+			t := time.NewTimer(latency)
+			select {
+			case <-t.C:
+			case <-l.done:
+				t.Stop()
+				return
+			}
+		}
+		m.mu.Lock()
+		if m.link != l {
+			m.mu.Unlock()
+			return
+		}
+		if code != 0 {
+			m.log.Debug("send failed by fault", "code", code)
+			m.finalLocked(cmsErr(code))
+			m.mu.Unlock()
+			return
+		}
+		mr := m.mr
+		m.mr++
+		// The modem, not the client, numbers the message: TP-MR is the
+		// octet after the first octet of the TPDU (TS 23.040 9.2.2.2).
+		raw[smscOctets+1] = mr
+		from := m.cfg.Number
+		m.mu.Unlock()
+		// The network has the message before the client reads "+CMGS", as
+		// on air, where the answer is the service centre's acknowledgement.
+		// Without the lock: the destination may be this very modem. URCs
+		// it causes here are held until the final result (urcHold).
+		m.net.submit(m, from, mr, strings.ToUpper(hex.EncodeToString(raw)))
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.link != l {
+			return
+		}
+		m.emitLocked(fmt.Sprintf("\r\n+CMGS: %d\r\n", mr))
+		m.finalLocked(nil)
+	}
+}
+
+// memIndex parses the <index> of +CMGR and +CMGD in mem1.
+func (m *Modem) memIndex(c atCmd) (*storage, []param, int, error) {
+	if err := m.smsReadyLocked(); err != nil {
+		return nil, nil, 0, err
+	}
+	ps, err := splitParams(c.args)
+	if err != nil || len(ps) == 0 {
+		return nil, nil, 0, cmsErr(CMSInvalidPDU)
+	}
+	idx, err := strconv.Atoi(ps[0].raw)
+	if err != nil || ps[0].quoted {
+		return nil, nil, 0, cmsErr(CMSInvalidPDU)
+	}
+	return m.storages[m.set.mem1], ps, idx, nil
+}
+
+// cmgr is AT+CMGR (TS 27.005 3.4.3). An empty or invalid index is +CMS
+// ERROR: 321, as on Quectel modems. Reading an unread message marks it read.
+func (m *Modem) cmgr(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindTest:
+		return nil, nil
+	case kindSet:
+	default:
+		return nil, errPlain
+	}
+	s, _, idx, err := m.memIndex(c)
+	if err != nil {
+		return nil, err
+	}
+	msg, _ := s.get(idx)
+	if msg == nil {
+		return nil, cmsErr(CMSInvalidIndex)
+	}
+	out := []string{fmt.Sprintf("+CMGR: %d,,%d", msg.Stat, msg.Length), msg.PDU}
+	if msg.Stat == StatUnread {
+		msg.Stat = StatRead
+	}
+	return out, nil
+}
+
+// cmgl is AT+CMGL (TS 27.005 3.4.2): <stat> 0 unread (the default), 1 read,
+// 2 unsent, 3 sent, 4 all. Listed unread messages become read.
+func (m *Modem) cmgl(c atCmd) ([]string, error) {
+	if c.kind == kindTest {
+		return []string{"+CMGL: (0-4)"}, nil
+	}
+	if c.kind == kindRead {
+		return nil, errPlain
+	}
+	if err := m.smsReadyLocked(); err != nil {
+		return nil, err
+	}
+	ps, err := splitParams(c.args)
+	if err != nil || len(ps) > 1 || len(ps) == 1 && ps[0].quoted {
+		// A text-mode "ALL" is not a PDU-mode parameter.
+		return nil, cmsErr(CMSInvalidPDU)
+	}
+	stat, ok := intParam(ps, 0, 0, 4, StatUnread)
+	if !ok {
+		return nil, cmsErr(CMSInvalidPDU)
+	}
+	var out []string
+	for _, msg := range m.storages[m.set.mem1].slots {
+		if msg == nil || stat != 4 && msg.Stat != stat {
+			continue
+		}
+		out = append(out, fmt.Sprintf("+CMGL: %d,%d,,%d", msg.Index, msg.Stat, msg.Length), msg.PDU)
+		if msg.Stat == StatUnread {
+			msg.Stat = StatRead
+		}
+	}
+	return out, nil
+}
+
+// cmgd is AT+CMGD (TS 27.005 3.5.4): <delflag> 0 deletes <index>, 1 all
+// read, 2 read and sent, 3 read, sent and unsent, 4 everything. Deleting an
+// empty slot succeeds; an index outside the memory is +CMS ERROR: 321.
+func (m *Modem) cmgd(c atCmd) ([]string, error) {
+	if c.kind == kindTest {
+		var used []string
+		for _, msg := range m.storages[m.set.mem1].slots {
+			if msg != nil {
+				used = append(used, strconv.Itoa(msg.Index))
+			}
+		}
+		return []string{fmt.Sprintf("+CMGD: (%s),(0-4)", strings.Join(used, ","))}, nil
+	}
+	if c.kind != kindSet {
+		return nil, errPlain
+	}
+	s, ps, idx, err := m.memIndex(c)
+	if err != nil {
+		return nil, err
+	}
+	flag, ok := intParam(ps, 1, 0, 4, 0)
+	if !ok {
+		return nil, cmsErr(CMSInvalidPDU)
+	}
+	if flag == 0 {
+		if _, ok := s.get(idx); !ok {
+			return nil, cmsErr(CMSInvalidIndex)
+		}
+		s.remove(idx)
+	} else {
+		gone := map[int]bool{StatRead: true, StatSent: flag >= 2, StatUnsent: flag >= 3, StatUnread: flag == 4}
+		for _, msg := range s.slots {
+			if msg != nil && gone[msg.Stat] {
+				s.remove(msg.Index)
+			}
+		}
+	}
+	m.flushPendingLocked()
+	return nil, nil
+}

@@ -1,0 +1,769 @@
+package modemsim
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"bridged/pdu"
+)
+
+// Registration is a network registration status as +CREG and +CGREG print
+// it (TS 27.007 7.2, <stat>).
+type Registration int
+
+// The registration states a test can put a modem in.
+const (
+	RegNotRegistered Registration = 0 // not registered, not searching
+	RegHome          Registration = 1
+	RegSearching     Registration = 2
+	RegDenied        Registration = 3
+	RegRoaming       Registration = 5
+)
+
+// ParseRegistration maps "home", "roaming", "searching", "denied" and
+// "none" to a Registration.
+func ParseRegistration(s string) (Registration, error) {
+	switch strings.ToLower(s) {
+	case "home", "":
+		return RegHome, nil
+	case "roaming":
+		return RegRoaming, nil
+	case "searching":
+		return RegSearching, nil
+	case "denied":
+		return RegDenied, nil
+	case "none", "not-registered":
+		return RegNotRegistered, nil
+	}
+	return 0, fmt.Errorf("unknown registration %q (want home, roaming, searching, denied or none)", s)
+}
+
+// Config describes one simulated modem. Every field has a default.
+type Config struct {
+	// Name is how logs and "bridged sim" call the modem; default "simN"
+	// for the Nth modem of the network, counting from 0.
+	Name string
+	// Number is the modem's phone number on the virtual network; default
+	// "+1555000000N" with N one more than the modem's position.
+	Number string
+	// Path is where the pty's slave is published as a symlink; default
+	// "bridged-NAME" in the network's Dir.
+	Path string
+	// PIN, when set, must be entered with AT+CPIN after every power-up
+	// (start, replug, AT+CFUN=1,1). Three wrong tries lock the SIM until
+	// AT+CPIN=PUK,NEWPIN with PUK "12345678".
+	PIN string
+	// SMCapacity and MECapacity are the message slots of the SIM and of the
+	// modem's memory; 0 means DefaultSMCapacity and DefaultMECapacity.
+	SMCapacity, MECapacity int
+	// Identity as +CGMI, +CGMM, +CGMR, +CGSN, +CIMI and +CCID print it.
+	Manufacturer, Model, Revision, IMEI, IMSI, ICCID string
+	// Operator is the network name +COPS? prints.
+	Operator string
+	// Signal is the <rssi> of +CSQ, 0-31; 0 means 20 (about -73 dBm).
+	Signal int
+	// Balance is the text of the answer to any USSD request (+CUSD).
+	Balance string
+	// MessageRef is the TP-MR the first AT+CMGS returns; it then counts up
+	// and wraps from 255 to 0.
+	MessageRef uint8
+}
+
+const defaultPUK = "12345678"
+
+// cnmi holds the AT+CNMI settings (TS 27.005 3.4.1).
+type cnmi struct{ mode, mt, bm, ds, bfr int }
+
+// Defaults after power-up, as on the SIMCom and Quectel modems bridged
+// targets: new messages stored and indicated with +CMTI, no status reports.
+var defaultCNMI = cnmi{mode: 2, mt: 1}
+
+// settings are what ATZ and a power-up reset (V.250 6.1.1).
+type settings struct {
+	echo        bool
+	cmee        int
+	csms        int
+	cscs        string
+	cnmi        cnmi
+	creg, cgreg int
+	mem1, mem2  string // read/list/delete, and write/send memories
+	mem3        string // where received messages are stored
+	cusd        int
+}
+
+func defaultSettings() settings {
+	return settings{echo: true, cscs: "IRA", cnmi: defaultCNMI, mem1: "SM", mem2: "SM", mem3: "SM"}
+}
+
+// inbound is a message the network holds for this modem until it can take
+// it: while unplugged, unregistered, or when its memory is full.
+type inbound struct {
+	part   pdu.Part
+	report bool   // an SMS-STATUS-REPORT rather than an SMS-DELIVER
+	class  int    // message class, -1 for none
+	onDone func() // called once the modem has the message; may be nil
+}
+
+// Modem is one simulated modem. Its methods are safe for concurrent use.
+type Modem struct {
+	net  *Network
+	cfg  Config
+	path string
+	log  *slog.Logger
+	wg   sync.WaitGroup // reader and writer goroutines
+
+	mu     sync.Mutex // guards the fields below
+	link   *link      // nil while unplugged or closed
+	closed bool
+	replug *time.Timer
+
+	set        settings
+	fun        int  // +CFUN: 1 full, 0 minimum, 4 flight mode
+	pinOK      bool // the SIM is unlocked
+	pinTries   int
+	smsc       string
+	reg        Registration // what the network would give; see registration()
+	lastReg    Registration // last state reported by +CREG URCs
+	storages   map[string]*storage
+	mr         uint8
+	pendingAck int // +CMT messages not yet acknowledged with +CNMA
+	pending    []inbound
+
+	// The command line being typed, and the +CMGS prompt state.
+	line      []byte
+	prompt    bool
+	promptLen int
+	pduBuf    []byte
+
+	hung     bool
+	urcHold  bool     // a command is in progress: hold URCs
+	holdBuf  []string // URCs held while urcHold
+	taBuf    []string // SMS URCs buffered while +CNMI mode is 0
+	inject   [][]byte // garbage or stray URCs for the middle of the next response
+	afterFin []string // URCs that follow the current command's final result
+
+	sendErrs   []int // scheduled +CMS ERROR codes for the next sends; 0 succeeds
+	errRate    float64
+	errCodes   []int
+	rng        *rand.Rand
+	latency    time.Duration
+	latencySet bool
+}
+
+// Name returns the modem's name, such as "sim0".
+func (m *Modem) Name() string { return m.cfg.Name }
+
+// Number returns the modem's phone number on the virtual network.
+func (m *Modem) Number() string { return m.cfg.Number }
+
+// Path returns the symlink to open, like /dev/ttyUSB0 of a real modem.
+func (m *Modem) Path() string { return m.path }
+
+// Close unplugs the modem for good and removes its path. It returns nil;
+// the error is there for io.Closer.
+func (m *Modem) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	l := m.link
+	m.link = nil
+	if m.replug != nil {
+		m.replug.Stop()
+	}
+	m.mu.Unlock()
+	if l != nil {
+		l.close()
+	}
+	m.wg.Wait()
+	m.net.remove(m)
+	return nil
+}
+
+// plugIn opens a new link and powers the modem up.
+func (m *Modem) plugIn() error {
+	l, err := openLink(m.path)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if m.closed || m.link != nil {
+		m.mu.Unlock()
+		l.close()
+		return nil
+	}
+	m.link = l
+	m.powerUpLocked()
+	// Added under mu, so that Close, which sets closed under mu before it
+	// waits, never waits while goroutines are still being added.
+	m.wg.Add(2)
+	m.mu.Unlock()
+	go func() { defer m.wg.Done(); l.writer() }()
+	go func() { defer m.wg.Done(); m.reader(l) }()
+	m.log.Debug("plugged in", "pts", l.ptsName)
+	return nil
+}
+
+// powerUpLocked resets what a modem forgets when it loses power. Stored
+// messages stay: they are on the SIM or in flash.
+func (m *Modem) powerUpLocked() {
+	m.set = defaultSettings()
+	m.fun = 1
+	m.pinOK = m.cfg.PIN == ""
+	m.pinTries = 3
+	m.smsc = m.net.opts.SMSC
+	m.line, m.prompt, m.pduBuf = nil, false, nil
+	m.hung, m.urcHold = false, false
+	m.holdBuf, m.taBuf, m.afterFin = nil, nil, nil
+	m.pendingAck = 0
+	m.lastReg = m.registrationLocked()
+	m.flushPendingLocked()
+}
+
+// pollInterval is how often the reader looks for a client while none has
+// the port open (the master reads EIO then, and cannot block).
+const pollInterval = 20 * time.Millisecond
+
+// reader owns reads from the master.
+func (m *Modem) reader(l *link) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := l.master.Read(buf)
+		if n > 0 {
+			m.feed(l, buf[:n])
+		}
+		if err != nil {
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			m.portClosed(l)
+			select {
+			case <-l.done:
+				return
+			case <-time.After(pollInterval):
+			}
+		}
+	}
+}
+
+// portClosed runs while no client has the port open. Closing a serial port
+// drops DTR (HUPCL), and with AT&D2, the usual default, a modem then leaves
+// any prompt and forgets a half-typed line (V.250 6.2.9). A hang ends too.
+func (m *Modem) portClosed(l *link) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.link != l {
+		return
+	}
+	if m.hung {
+		m.log.Debug("port reopened after a hang")
+	}
+	m.hung = false
+	m.line, m.pduBuf = nil, nil
+	if m.prompt {
+		m.prompt = false
+		m.releaseHoldLocked()
+	}
+}
+
+// feed runs the state machine over bytes from the client. Actions that wait
+// (a send's network latency) or reach other modems run without the lock.
+func (m *Modem) feed(l *link, data []byte) {
+	for _, c := range data {
+		m.mu.Lock()
+		if m.link != l || m.hung {
+			m.mu.Unlock()
+			return
+		}
+		act := m.feedByteLocked(c)
+		m.mu.Unlock()
+		if act != nil {
+			act()
+		}
+	}
+}
+
+// Control characters of V.250 5.2.1 and TS 27.005 3.5.1.
+const (
+	cr     = '\r' // S3, ends a command line
+	lf     = '\n' // S4, ignored in input
+	bs     = 0x08 // S5, deletes the previous character
+	ctrlZ  = 0x1a // ends the PDU after the +CMGS prompt
+	esc    = 0x1b // cancels the PDU
+	maxLen = 2048 // longest command line kept
+)
+
+func (m *Modem) feedByteLocked(c byte) func() {
+	if m.prompt {
+		return m.promptByteLocked(c)
+	}
+	if m.set.echo {
+		m.emitLocked(string([]byte{c}))
+	}
+	switch c {
+	case cr:
+		line := string(m.line)
+		m.line = m.line[:0]
+		return m.commandLineLocked(line)
+	case lf:
+	case bs:
+		if len(m.line) > 0 {
+			m.line = m.line[:len(m.line)-1]
+		}
+	default:
+		if len(m.line) < maxLen {
+			m.line = append(m.line, c)
+		}
+	}
+	return nil
+}
+
+// commandLineLocked runs one line. Anything before "AT" is ignored, as a
+// modem hunts for the "AT" prefix (V.250 5.2.1); a line without one gets no
+// answer.
+func (m *Modem) commandLineLocked(line string) func() {
+	i := strings.Index(strings.ToUpper(line), "AT")
+	if i < 0 {
+		if strings.TrimSpace(line) != "" {
+			m.log.Debug("ignored line without AT", "line", line)
+		}
+		return nil
+	}
+	body := line[i+2:]
+	m.log.Debug("command", "line", line[i:])
+	// URCs wait until the final result code (TS 27.007 4.1), including
+	// those the command itself causes, such as +CREG after +CFUN.
+	m.urcHold = true
+	cmds, err := parseLine(body)
+	if err != nil {
+		m.log.Debug("syntax error", "line", line[i:], "err", err)
+		m.finalLocked(errPlain)
+		return nil
+	}
+	for _, c := range cmds {
+		info, err := m.execLocked(c)
+		if len(info) > 0 {
+			m.emitLocked("\r\n" + strings.Join(info, "\r\n") + "\r\n")
+		}
+		if errors.Is(err, errPrompt) {
+			return nil // the rest of the line is lost, as on real modems
+		}
+		if err != nil {
+			m.log.Debug("command failed", "cmd", c.String(), "result", finalResult(err, 1))
+			m.finalLocked(err)
+			return nil
+		}
+	}
+	m.finalLocked(nil)
+	return nil
+}
+
+// errPrompt ends a command line's processing without a final result: the
+// modem now waits for a PDU.
+var errPrompt = errors.New("prompt")
+
+// finalLocked prints the final result code, after any injected garbage or
+// stray URC (so they land in the middle of the response), then the URCs
+// the command itself caused, such as +CUSD.
+func (m *Modem) finalLocked(err error) {
+	for _, b := range m.inject {
+		m.emitLocked(string(b))
+	}
+	m.inject = nil
+	if err == nil {
+		m.emitLocked("\r\nOK\r\n")
+	} else {
+		m.emitLocked("\r\n" + finalResult(err, m.set.cmee) + "\r\n")
+	}
+	m.releaseHoldLocked()
+	for _, u := range m.afterFin {
+		m.urcLocked(u)
+	}
+	m.afterFin = nil
+}
+
+// emitLocked sends raw output to the client, unless the modem is hung or
+// unplugged.
+func (m *Modem) emitLocked(s string) {
+	if m.hung || m.link == nil {
+		return
+	}
+	m.link.write([]byte(s))
+}
+
+// urcLocked sends an unsolicited result code now, or after the command in
+// progress (TS 27.007 4.1: URCs do not interrupt a response).
+func (m *Modem) urcLocked(text string) {
+	if m.urcHold {
+		m.holdBuf = append(m.holdBuf, text)
+		return
+	}
+	m.emitLocked("\r\n" + text + "\r\n")
+}
+
+// smsURCLocked sends an SMS indication as +CNMI's mode says: buffered in the
+// modem while mode is 0 (TS 27.005 3.4.1).
+func (m *Modem) smsURCLocked(text string) {
+	if m.set.cnmi.mode == 0 {
+		m.taBuf = append(m.taBuf, text)
+		return
+	}
+	m.urcLocked(text)
+}
+
+func (m *Modem) releaseHoldLocked() {
+	m.urcHold = false
+	held := m.holdBuf
+	m.holdBuf = nil
+	for _, u := range held {
+		m.urcLocked(u)
+	}
+}
+
+// registrationLocked is the <stat> +CREG reports: nothing without radio
+// (+CFUN 0 or 4) or an unlocked SIM.
+func (m *Modem) registrationLocked() Registration {
+	if m.fun != 1 || !m.pinOK {
+		return RegNotRegistered
+	}
+	return m.reg
+}
+
+func (m *Modem) registeredLocked() bool {
+	r := m.registrationLocked()
+	return r == RegHome || r == RegRoaming
+}
+
+// Fake cell identity for +CREG=2 (TS 27.007 7.2 <lac>, <ci>).
+const lac, cellID = "1A2B", "00C3D4E5"
+
+// regChangedLocked sends +CREG and +CGREG URCs if the status changed, and
+// hands over held messages once the modem is reachable again.
+func (m *Modem) regChangedLocked() {
+	r := m.registrationLocked()
+	if r != m.lastReg {
+		m.lastReg = r
+		for _, u := range []struct {
+			name string
+			n    int
+		}{{"+CREG", m.set.creg}, {"+CGREG", m.set.cgreg}} {
+			switch u.n {
+			case 1:
+				m.urcLocked(fmt.Sprintf("%s: %d", u.name, r))
+			case 2:
+				m.urcLocked(regString(u.name+": ", r, false))
+			}
+		}
+	}
+	m.flushPendingLocked()
+}
+
+func regString(prefix string, r Registration, withN bool, n ...int) string {
+	s := prefix
+	if withN {
+		s += fmt.Sprintf("%d,", n[0])
+	}
+	s += fmt.Sprint(int(r))
+	if r == RegHome || r == RegRoaming {
+		if !withN || n[0] == 2 {
+			s += fmt.Sprintf(",%q,%q", lac, cellID)
+		}
+	}
+	return s
+}
+
+// flushPendingLocked hands the network's held messages to the modem in
+// order, stopping at the first it cannot take.
+func (m *Modem) flushPendingLocked() {
+	for len(m.pending) > 0 {
+		if !m.takeLocked(m.pending[0]) {
+			return
+		}
+		m.pending = m.pending[1:]
+	}
+}
+
+// takeLocked receives one message as AT+CNMI says (TS 27.005 3.4.1): <mt> 2
+// routes an SMS-DELIVER straight to the client with +CMT (class 2 is still
+// stored), 3 does so for class 3 only; 1 stores it and indicates +CMTI; 0
+// stores it silently. <ds> 1 routes a status report with +CDS, 2 stores it
+// and indicates +CDSI, 0 stores it silently. It returns false when the
+// modem cannot take the message now: the network keeps it and tries again.
+func (m *Modem) takeLocked(in inbound) bool {
+	if m.link == nil || !m.registeredLocked() {
+		return false
+	}
+	mem := m.storages[m.set.mem3]
+	if in.report {
+		switch m.set.cnmi.ds {
+		case 1:
+			m.smsURCLocked(fmt.Sprintf("+CDS: %d\r\n%s", in.part.Length, in.part.PDU))
+		default:
+			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
+			if idx == 0 {
+				return false
+			}
+			if m.set.cnmi.ds == 2 {
+				m.smsURCLocked(fmt.Sprintf("+CDSI: %q,%d", mem.name, idx))
+			}
+		}
+	} else {
+		mt := m.set.cnmi.mt
+		if mt == 2 && in.class != 2 || mt == 3 && in.class == 3 {
+			m.smsURCLocked(fmt.Sprintf("+CMT: ,%d\r\n%s", in.part.Length, in.part.PDU))
+			if m.set.csms == 1 {
+				m.pendingAck++
+			}
+		} else {
+			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
+			if idx == 0 {
+				m.log.Debug("memory full: the network holds the message", "mem", mem.name)
+				return false
+			}
+			if mt != 0 {
+				m.smsURCLocked(fmt.Sprintf("+CMTI: %q,%d", mem.name, idx))
+			}
+		}
+	}
+	if in.onDone != nil {
+		in.onDone()
+	}
+	return true
+}
+
+// receive queues a message from the network and delivers it if it can.
+func (m *Modem) receive(in inbound) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	m.pending = append(m.pending, in)
+	m.flushPendingLocked()
+}
+
+// Deliver injects an incoming SMS from the given sender (a number, or an
+// alphanumeric name such as "MyBank"), split into parts as a phone would.
+// It returns an error for an empty text or an invalid sender. The modem
+// gets it at once if it can, else when it can (see Pending).
+func (m *Modem) Deliver(from, text string) error {
+	enc, err := m.net.deliverParts(from, text)
+	if err != nil {
+		return fmt.Errorf("deliver to %s: %w", m.cfg.Name, err)
+	}
+	for _, p := range enc.Parts {
+		m.receive(inbound{part: p, class: classOf(enc.Parts[0].PDU)})
+	}
+	return nil
+}
+
+// DeliverPDU injects a raw SMS-DELIVER or SMS-STATUS-REPORT, hex with its
+// SMSC prefix, exactly as the modem will print it. It returns the decode
+// error for a malformed PDU, or an error for an SMS-SUBMIT.
+func (m *Modem) DeliverPDU(hexPDU string) error {
+	hexPDU = strings.ToUpper(strings.TrimSpace(hexPDU))
+	msg, err := pdu.Decode(hexPDU)
+	if err != nil {
+		return fmt.Errorf("deliver pdu to %s: %w", m.cfg.Name, err)
+	}
+	if msg.Type == pdu.TypeSubmit {
+		return fmt.Errorf("deliver pdu to %s: an SMS-SUBMIT goes from a phone, not to one", m.cfg.Name)
+	}
+	smscOctets := 1 + int(hexNibble(hexPDU[0])<<4|hexNibble(hexPDU[1]))
+	p := pdu.Part{PDU: hexPDU, Length: len(hexPDU)/2 - smscOctets}
+	m.receive(inbound{part: p, report: msg.Type == pdu.TypeStatusReport, class: classOf(hexPDU)})
+	return nil
+}
+
+func hexNibble(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0
+}
+
+func classOf(hexPDU string) int {
+	msg, err := pdu.Decode(hexPDU)
+	if err != nil || msg.Class == nil {
+		return -1
+	}
+	return *msg.Class
+}
+
+// Pending returns how many messages the network holds for this modem
+// because it is unplugged, not registered, or its memory is full.
+func (m *Modem) Pending() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pending)
+}
+
+// Stored returns the messages in memory "SM" or "ME", in index order.
+func (m *Modem) Stored(mem string) []Stored {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.storages[strings.ToUpper(mem)]; ok {
+		return s.snapshot()
+	}
+	return nil
+}
+
+// SetCapacity changes how many messages memory "SM" or "ME" holds. A
+// capacity at or below the number stored makes the memory full (the SIM
+// storage full fault): the network holds new messages until the client
+// deletes some. It returns an error for an unknown memory.
+func (m *Modem) SetCapacity(mem string, n int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.storages[strings.ToUpper(mem)]
+	if !ok {
+		return fmt.Errorf("set capacity: unknown memory %q (want SM or ME)", mem)
+	}
+	s.capacity = max(n, 0)
+	m.flushPendingLocked()
+	return nil
+}
+
+// SetRegistration changes what the network gives the modem: RegSearching
+// or RegNotRegistered make sends fail with +CMS ERROR: 331 and hold
+// incoming messages; +CREG URCs report the change.
+func (m *Modem) SetRegistration(r Registration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reg = r
+	m.regChangedLocked()
+}
+
+// SetSendErrors makes the next sends fail with these +CMS ERROR codes, one
+// per AT+CMGS, in order (0 lets that send succeed); later sends succeed.
+func (m *Modem) SetSendErrors(codes ...int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sendErrs = append([]int(nil), codes...)
+}
+
+// SetSendErrorRate makes each send fail with probability p, with a code
+// drawn from codes (CMSUnknown when none are given). p 0 turns this off.
+func (m *Modem) SetSendErrorRate(p float64, codes ...int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(codes) == 0 {
+		codes = []int{CMSUnknown}
+	}
+	m.errRate, m.errCodes = p, append([]int(nil), codes...)
+}
+
+// SetSendLatency sets how long the network takes to accept a send from
+// this modem, overriding the network's Options.SendLatency.
+func (m *Modem) SetSendLatency(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.latency, m.latencySet = d, true
+}
+
+// Hang makes the modem stop answering, and drop what it would print, until
+// the client closes and reopens the port.
+func (m *Modem) Hang() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hung = true
+	m.log.Debug("hung")
+}
+
+// Hung reports whether the modem is hung: Hang was called and the port
+// has not been closed since.
+func (m *Modem) Hung() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.hung
+}
+
+// Unplug removes the pty and its path at once, as when a USB modem is
+// pulled out, and plugs a new one in at the same path after d. A client's
+// reads fail; it must reopen the path once it is back. The modem powers up
+// again: echo on, PIN required if configured, stored messages kept.
+func (m *Modem) Unplug(d time.Duration) {
+	m.mu.Lock()
+	l := m.link
+	if m.closed || l == nil {
+		m.mu.Unlock()
+		return
+	}
+	m.link = nil
+	m.replug = time.AfterFunc(d, func() {
+		if err := m.plugIn(); err != nil {
+			m.log.Error("replug failed", "err", err)
+		}
+	})
+	m.mu.Unlock()
+	l.close()
+	m.log.Debug("unplugged", "for", d)
+}
+
+// Plugged reports whether the modem's path is currently there.
+func (m *Modem) Plugged() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.link != nil
+}
+
+// InjectGarbage puts b in the middle of the next response, before its
+// final result code, as line noise or a confused firmware would.
+func (m *Modem) InjectGarbage(b []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.inject = append(m.inject, append([]byte(nil), b...))
+}
+
+// InjectURC puts an unsolicited line, such as "+CMTI: \"SM\",9" or "RING",
+// in the middle of the next response, before its final result code.
+func (m *Modem) InjectURC(line string) {
+	m.InjectGarbage([]byte("\r\n" + line + "\r\n"))
+}
+
+// FloodURCs sends n copies of an unsolicited line at once ("+CSQN: 20,99"
+// when line is empty), as a modem does when a signal indicator is left on.
+func (m *Modem) FloodURCs(n int, line string) {
+	if line == "" {
+		line = "+CSQN: 20,99"
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for range n {
+		m.urcLocked(line)
+	}
+}
+
+// sendOutcomeLocked decides whether the next send fails and with which code.
+func (m *Modem) sendOutcomeLocked() int {
+	if len(m.sendErrs) > 0 {
+		c := m.sendErrs[0]
+		m.sendErrs = m.sendErrs[1:]
+		return c
+	}
+	if m.errRate > 0 && m.rng.Float64() < m.errRate {
+		return m.errCodes[m.rng.IntN(len(m.errCodes))]
+	}
+	return 0
+}
+
+func (m *Modem) sendLatencyLocked() time.Duration {
+	if m.latencySet {
+		return m.latency
+	}
+	return m.net.opts.SendLatency
+}

@@ -1,0 +1,418 @@
+package modemsim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"bridged/pdu"
+)
+
+// EchoNumber is the built-in echo phone: whatever is sent to it comes back
+// to the sender as "Echo: <text>", multipart joined first.
+const EchoNumber = "+15550009999"
+
+// DefaultSMSC is the service centre number the network's modems report.
+const DefaultSMSC = "+15550009000"
+
+// ReportOutcome is what the network says in the status report of a sent
+// message that asked for one.
+type ReportOutcome int
+
+// The outcomes of a status report.
+const (
+	// ReportDelivered reports TP-ST 0x00 once the message reached its
+	// destination (for a simulated modem: once it stored or showed it).
+	ReportDelivered ReportOutcome = iota
+	// ReportFailed reports TP-ST 0x41 (incompatible destination, a
+	// permanent error); a simulated destination does not get the message.
+	ReportFailed
+	// ReportNever sends no report at all, as happens on real networks.
+	ReportNever
+)
+
+// ParseReportOutcome maps "delivered", "failed" and "never" to an outcome.
+func ParseReportOutcome(s string) (ReportOutcome, error) {
+	switch strings.ToLower(s) {
+	case "delivered", "":
+		return ReportDelivered, nil
+	case "failed":
+		return ReportFailed, nil
+	case "never":
+		return ReportNever, nil
+	}
+	return 0, fmt.Errorf("unknown report outcome %q (want delivered, failed or never)", s)
+}
+
+// Options configure a Network. The zero value is what tests want: no
+// latency, immediate reports that say delivered.
+type Options struct {
+	// Dir is where modems publish their paths; default os.TempDir().
+	Dir string
+	// SMSC is the service centre number; default DefaultSMSC.
+	SMSC string
+	// SendLatency is how long AT+CMGS takes to answer.
+	SendLatency time.Duration
+	// ReportDelay is how long after delivery a status report arrives.
+	ReportDelay time.Duration
+	// ReportOutcome is what status reports say.
+	ReportOutcome ReportOutcome
+	// EchoDelay is how long the echo phone takes to reply.
+	EchoDelay time.Duration
+	// Seed makes random send errors repeatable; 0 picks one.
+	Seed uint64
+	// Logger receives Debug logs of every command and fault; default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// SentSMS is one SMS-SUBMIT part that left the virtual network: sent to a
+// number no simulated modem has, or to the echo phone.
+type SentSMS struct {
+	From string // the sending modem's number
+	To   string
+	// MessageRef is the TP-MR the sending modem answered with +CMGS.
+	MessageRef int
+	// PDU is the SMS-SUBMIT as written after the prompt, with the modem's
+	// TP-MR in it.
+	PDU string
+	// Message is PDU decoded; join multipart parts with pdu.Reassemble.
+	Message *pdu.Message
+	Time    time.Time
+}
+
+// Network joins simulated modems: an SMS from one to another's number
+// arrives there as an SMS-DELIVER; anything else is recorded in Sent.
+type Network struct {
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	modems  []*Modem
+	added   int // modems ever added, for default names
+	sent    []SentSMS
+	changed chan struct{} // closed and replaced when sent grows
+	ref     uint8         // concatenation reference for injected texts
+	echo    map[string][]*pdu.Message
+	timers  map[*time.Timer]bool
+	closed  bool
+}
+
+// NewNetwork returns an empty network.
+func NewNetwork(opts Options) *Network {
+	if opts.Dir == "" {
+		opts.Dir = os.TempDir()
+	}
+	if opts.SMSC == "" {
+		opts.SMSC = DefaultSMSC
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Network{
+		opts: opts, log: opts.Logger, changed: make(chan struct{}),
+		echo: map[string][]*pdu.Message{}, timers: map[*time.Timer]bool{},
+	}
+}
+
+// AddModem plugs in a new modem and publishes its path. It fails if the
+// pty cannot be opened, the path is taken by something other than a
+// symlink, or the number or name is already in use.
+func (n *Network) AddModem(cfg Config) (*Modem, error) {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("add modem: network closed")
+	}
+	i := n.added
+	n.added++
+	if cfg.Name == "" {
+		cfg.Name = fmt.Sprintf("sim%d", i)
+	}
+	if cfg.Number == "" {
+		cfg.Number = fmt.Sprintf("+1555%07d", i+1)
+	}
+	for _, o := range n.modems {
+		if o.cfg.Name == cfg.Name || sameNumber(o.cfg.Number, cfg.Number) {
+			n.mu.Unlock()
+			return nil, fmt.Errorf("add modem %s: name or number %s already in use", cfg.Name, cfg.Number)
+		}
+	}
+	if sameNumber(cfg.Number, EchoNumber) {
+		n.mu.Unlock()
+		return nil, fmt.Errorf("add modem %s: %s is the echo phone", cfg.Name, cfg.Number)
+	}
+	n.mu.Unlock()
+
+	fill := func(v *string, def string) {
+		if *v == "" {
+			*v = def
+		}
+	}
+	fill(&cfg.Path, filepath.Join(n.opts.Dir, "bridged-"+cfg.Name))
+	fill(&cfg.Manufacturer, "Bridged")
+	fill(&cfg.Model, "SimModem")
+	fill(&cfg.Revision, "SIM1.0")
+	fill(&cfg.IMEI, fmt.Sprintf("35000000%07d", i+1))
+	fill(&cfg.IMSI, fmt.Sprintf("00101%010d", i+1))
+	fill(&cfg.ICCID, fmt.Sprintf("8900101%012d", i+1))
+	fill(&cfg.Operator, "Bridged Sim")
+	fill(&cfg.Balance, "Your balance is 12.34 USD.")
+	if cfg.Signal <= 0 || cfg.Signal > 31 {
+		cfg.Signal = 20
+	}
+	if cfg.SMCapacity <= 0 {
+		cfg.SMCapacity = DefaultSMCapacity
+	}
+	if cfg.MECapacity <= 0 {
+		cfg.MECapacity = DefaultMECapacity
+	}
+	seed := n.opts.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	m := &Modem{
+		net: n, cfg: cfg, path: cfg.Path,
+		log:      n.log.With("modem", cfg.Name),
+		reg:      RegHome,
+		mr:       cfg.MessageRef,
+		storages: map[string]*storage{"SM": newStorage("SM", cfg.SMCapacity), "ME": newStorage("ME", cfg.MECapacity)},
+		rng:      rand.New(rand.NewPCG(seed, uint64(i))),
+	}
+	if err := m.plugIn(); err != nil {
+		return nil, fmt.Errorf("add modem %s: %w", cfg.Name, err)
+	}
+	n.mu.Lock()
+	n.modems = append(n.modems, m)
+	n.mu.Unlock()
+	return m, nil
+}
+
+// Modems returns the modems in the order they were added.
+func (n *Network) Modems() []*Modem {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]*Modem(nil), n.modems...)
+}
+
+// Modem returns the modem with the given name, or nil.
+func (n *Network) Modem(name string) *Modem {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range n.modems {
+		if m.cfg.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Close closes every modem and stops pending reports. It returns nil.
+func (n *Network) Close() error {
+	n.mu.Lock()
+	n.closed = true
+	for t := range n.timers {
+		t.Stop()
+	}
+	n.timers = nil
+	modems := append([]*Modem(nil), n.modems...)
+	n.mu.Unlock()
+	for _, m := range modems {
+		m.Close()
+	}
+	return nil
+}
+
+func (n *Network) remove(m *Modem) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i, o := range n.modems {
+		if o == m {
+			n.modems = append(n.modems[:i], n.modems[i+1:]...)
+			return
+		}
+	}
+}
+
+// Sent returns the parts that left the network so far, oldest first.
+func (n *Network) Sent() []SentSMS {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]SentSMS(nil), n.sent...)
+}
+
+// WaitSent waits until at least count parts have left the network and
+// returns them all. It returns ctx's error if that does not happen first.
+func (n *Network) WaitSent(ctx context.Context, count int) ([]SentSMS, error) {
+	for {
+		n.mu.Lock()
+		if len(n.sent) >= count {
+			out := append([]SentSMS(nil), n.sent...)
+			n.mu.Unlock()
+			return out, nil
+		}
+		ch := n.changed
+		n.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for %d sent messages: %w", count, ctx.Err())
+		}
+	}
+}
+
+// sameNumber compares numbers by their digits, so "+15550000002" and
+// "15550000002" (national format without the plus) are the same phone.
+func sameNumber(a, b string) bool {
+	return digits(a) != "" && digits(a) == digits(b)
+}
+
+func digits(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if c >= '0' && c <= '9' {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func (n *Network) byNumber(number string) *Modem {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range n.modems {
+		if sameNumber(m.cfg.Number, number) {
+			return m
+		}
+	}
+	return nil
+}
+
+// after runs f after d unless the network is closed first.
+func (n *Network) after(d time.Duration, f func()) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		n.mu.Lock()
+		live := n.timers[t]
+		delete(n.timers, t)
+		n.mu.Unlock()
+		if live {
+			f()
+		}
+	})
+	n.timers[t] = true
+}
+
+// deliverParts encodes an injected text as the network would deliver it.
+func (n *Network) deliverParts(from, text string) (*pdu.Encoded, error) {
+	n.mu.Lock()
+	n.ref++
+	ref := n.ref
+	n.mu.Unlock()
+	return pdu.Deliver{From: from, Text: text, SMSC: n.opts.SMSC, Timestamp: time.Now(), Ref: ref,
+		Options: pdu.Options{MaxParts: 255}}.Encode()
+}
+
+// Status report values (TS 23.040 9.2.3.15).
+const (
+	stDelivered           = 0x00
+	stIncompatibleDestSME = 0x41
+)
+
+// submit routes one SMS-SUBMIT part that modem `from` sent with TP-MR mr.
+// It runs without any modem's lock held.
+func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string) {
+	scts := time.Now()
+	deliver, info, err := pdu.SubmitToDeliver(submitHex, from, n.opts.SMSC, scts)
+	if err != nil {
+		// The modem checked the PDU already; this is a simulator bug.
+		n.log.Error("relay submit", "err", err)
+		return
+	}
+	outcome := n.opts.ReportOutcome
+	report := func(st byte) {
+		if !info.StatusReport || outcome == ReportNever {
+			return
+		}
+		n.after(n.opts.ReportDelay, func() {
+			p, err := pdu.StatusReport{SMSC: n.opts.SMSC, MessageRef: mr, Recipient: info.To,
+				Timestamp: scts, Discharge: time.Now(), Status: st}.Encode()
+			if err != nil {
+				n.log.Error("status report", "err", err)
+				return
+			}
+			sender.receive(inbound{part: p, report: true, class: -1})
+		})
+	}
+	st := byte(stDelivered)
+	if outcome == ReportFailed {
+		st = stIncompatibleDestSME
+	}
+	if dest := n.byNumber(info.To); dest != nil {
+		n.log.Debug("relay", "from", from, "to", info.To, "mr", mr)
+		if outcome == ReportFailed {
+			report(st)
+			return
+		}
+		dest.receive(inbound{part: deliver, class: classOf(deliver.PDU), onDone: func() { report(st) }})
+		return
+	}
+	msg, err := pdu.Decode(submitHex)
+	if err != nil {
+		n.log.Error("decode submit", "err", err)
+		return
+	}
+	n.mu.Lock()
+	n.sent = append(n.sent, SentSMS{From: from, To: info.To, MessageRef: int(mr), PDU: submitHex, Message: msg, Time: scts})
+	close(n.changed)
+	n.changed = make(chan struct{})
+	n.mu.Unlock()
+	n.log.Debug("sent out of the network", "from", from, "to", info.To, "mr", mr)
+	report(st)
+	if sameNumber(info.To, EchoNumber) {
+		n.echoPart(sender, from, msg)
+	}
+}
+
+// echoPart collects the parts of a message to the echo phone and replies
+// once it has them all.
+func (n *Network) echoPart(sender *Modem, from string, msg *pdu.Message) {
+	parts := []*pdu.Message{msg}
+	if msg.Concat != nil {
+		key := fmt.Sprintf("%s/%d/%d", from, msg.Concat.Ref, msg.Concat.Total)
+		n.mu.Lock()
+		n.echo[key] = append(n.echo[key], msg)
+		parts = n.echo[key]
+		if len(parts) < msg.Concat.Total {
+			n.mu.Unlock()
+			return
+		}
+		delete(n.echo, key)
+		n.mu.Unlock()
+	}
+	r, err := pdu.Reassemble(parts)
+	if err != nil || !r.Complete {
+		n.log.Debug("echo phone cannot join the parts", "err", err)
+		return
+	}
+	text := r.Text
+	if text == "" && len(r.Data) > 0 {
+		text = fmt.Sprintf("%d octets of data", len(r.Data))
+	}
+	n.after(n.opts.EchoDelay, func() {
+		if err := sender.Deliver(EchoNumber, "Echo: "+text); err != nil {
+			n.log.Error("echo reply", "err", err)
+		}
+	})
+}
