@@ -62,6 +62,15 @@ type Config struct {
 	ReconnectMax time.Duration
 	// Quirks names a profile from the quirks table; empty means "generic".
 	Quirks string
+	// Direct routes new messages straight to bridged (+CMT) instead of
+	// through the SIM (+CMTI). The SIM never fills, but a message is only
+	// safe if the modem supports AT+CNMA (phase 2+): without it the modem
+	// acknowledges by itself and a crash before storing loses the message,
+	// so Direct then falls back to storing, with a warning.
+	Direct bool
+	// CNMI, when set, is the AT+CNMI parameters to use ("2,1,0,2,0"),
+	// for a modem the quirks table does not know.
+	CNMI string
 	Logger *slog.Logger
 }
 
@@ -561,8 +570,17 @@ func (s *session) smsSetup(ctx context.Context) error {
 			return fmt.Errorf("set SMSC %s: %w", m.cfg.SMSC, err)
 		}
 	}
+	settings := m.quirks.cnmi
+	switch {
+	case m.cfg.CNMI != "":
+		settings = []string{m.cfg.CNMI}
+	case m.cfg.Direct && s.cnma:
+		settings = []string{"2,2,0,1,0", "1,2,0,1,0"}
+	case m.cfg.Direct:
+		m.log.Warn("modem cannot acknowledge direct messages (AT+CSMS=1 refused): storing them on the SIM instead")
+	}
 	var cnmiErr error
-	for _, c := range m.quirks.cnmi {
+	for _, c := range settings {
 		if _, cnmiErr = s.cmd("+CNMI=" + c); cnmiErr == nil {
 			break
 		}
@@ -842,6 +860,12 @@ func (s *session) ack(in *Inbound) error {
 			return nil
 		}
 		_, err := s.cmd("+CNMA")
+		var cms at.CMSError
+		if errors.As(err, &cms) && string(cms) == "340" {
+			// "No +CNMA acknowledgement expected" (TS 27.005 3.2.5): this
+			// modem acknowledged it itself.
+			return nil
+		}
 		return err
 	}
 	if err := s.selectReading(in.Storage); err != nil {
