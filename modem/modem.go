@@ -70,7 +70,7 @@ type Config struct {
 	Direct bool
 	// CNMI, when set, is the AT+CNMI parameters to use ("2,1,0,2,0"),
 	// for a modem the quirks table does not know.
-	CNMI string
+	CNMI   string
 	Logger *slog.Logger
 }
 
