@@ -28,9 +28,10 @@ CREATE TABLE messages (
 	sent_at         INTEGER,
 	delivered_at    INTEGER
 );
--- Claim order (priority, then age) among queued messages only; due_at rides
+-- Claim order (priority, then age) after status, so that the planner never
+-- prefers messages_status and a sort of the whole backlog; due_at rides
 -- along so that not-yet-due rows are skipped without reading the table.
-CREATE INDEX messages_claim ON messages(priority DESC, id, due_at) WHERE status = 'queued';
+CREATE INDEX messages_claim ON messages(status, priority DESC, id, due_at);
 CREATE INDEX messages_lease ON messages(lease_until) WHERE status = 'sending';
 CREATE INDEX messages_expiry ON messages(expires_at) WHERE status = 'queued' AND expires_at IS NOT NULL;
 CREATE INDEX messages_status ON messages(status, id);
