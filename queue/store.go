@@ -333,7 +333,7 @@ func (s *Store) commit(batch []*op) {
 		ok := 0
 		for i, o := range batch {
 			if single {
-				results[i] = o.fn(w)
+				results[i] = run(o, w)
 				if results[i] == nil {
 					ok++
 				}
@@ -343,7 +343,7 @@ func (s *Store) commit(batch []*op) {
 				tx.Rollback()
 				return fmt.Errorf("savepoint: %w", err)
 			}
-			results[i] = o.fn(w)
+			results[i] = run(o, w)
 			if results[i] != nil {
 				if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
 					tx.Rollback()
@@ -373,6 +373,17 @@ func (s *Store) commit(batch []*op) {
 		}
 		o.err <- results[i]
 	}
+}
+
+// run runs one write; a panic becomes that write's error rather than the
+// end of the writer, which every other caller waits on.
+func run(o *op, w *wtx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write panicked: %v", r)
+		}
+	}()
+	return o.fn(w)
 }
 
 // backoff returns the delay before attempt+1 after a failed attempt

@@ -246,3 +246,19 @@ func TestWriteHonoursContext(t *testing.T) {
 	release()
 	<-blocked
 }
+
+func TestWriterSurvivesAPanickingWrite(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	err := s.write(ctx, func(w *wtx) error {
+		if _, err := w.exec(qInsertEvent, 1, "queued", 0, ""); err == nil {
+			t.Error("an event for a missing message was accepted: foreign keys are off")
+		}
+		panic("boom")
+	})
+	if err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+		t.Fatalf("panicking write: %v", err)
+	}
+	if ms := MustEnqueue(t, s, NewMessage{To: "+1555", Text: "after"}); len(ms) != 1 {
+		t.Fatal("writer stopped")
+	}
+}
