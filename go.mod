@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/creack/pty v1.1.24
+	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/warthog618/modem v0.4.0
 	github.com/warthog618/sms v0.3.0
 	go.bug.st/serial v1.8.0

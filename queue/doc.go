@@ -1,0 +1,96 @@
+// Package queue is bridged's durable store: the outbox of messages to send,
+// the inbox of received ones, delivery reports and webhook deliveries, in one
+// SQLite database.
+//
+// # Durability
+//
+// Every write returns only after its transaction has committed with
+// journal_mode=WAL and synchronous=FULL, so a message the API answered for,
+// or a part the modem is then allowed to delete, survives a crash or a power
+// cut. (With WAL, NORMAL would skip the fsync at commit and could lose the
+// last transactions on power loss.) The cost of an fsync per commit (5-20 ms
+// on a Raspberry Pi's SD card) is shared: one writer goroutine commits every
+// write waiting at that moment in one transaction (group commit), each
+// write under its own savepoint so that one failing write does not undo the
+// others. Reads use a separate pool of read-only connections; WAL lets them
+// run while the writer commits. Other pragmas: busy_timeout (another process
+// such as the sqlite3 shell may hold a lock for a moment), foreign_keys=on,
+// and BEGIN IMMEDIATE for writes. The schema is created and upgraded by
+// migrations embedded in the binary (PRAGMA user_version); a database from a
+// newer bridged is refused with ErrSchemaTooNew.
+//
+// # Outbox
+//
+// Enqueue stores messages (recipient, text, priority, not-before time,
+// validity, flash, delivery report wanted, modem restriction), recording the
+// encoding and number of parts pdu.Estimate gives. An idempotency key makes a
+// repeated request return the original messages; the same key with another
+// body is ErrIdempotencyConflict. A dispatcher Claims due messages for a
+// modem under a lease (higher priority first, then older first), records each
+// part with PartSent as +CMGS answers it, and ends the claim with Retry
+// (exponential backoff with jitter, failed after Options.MaxAttempts), Fail or
+// Release. A message is sent when its last part is confirmed. Cancel works
+// only while a message is queued. Every status change is appended to the
+// message's history (Event) in the same transaction.
+//
+// # Interrupted sends
+//
+// A message found in StatusSending at Open, or whose lease expired, was
+// interrupted mid-send. Parts confirmed by PartSent are never sent again. The
+// first unconfirmed part may have been on the air; Options.Interrupted
+// decides: RetryInterrupted (the default) queues the message again, so that
+// part is sent again and the recipient may see it twice; FailInterrupted
+// fails the message with CodeMayHaveBeenSent. A message is never dropped nor
+// left in sending. A message of which some parts were sent is kept on the
+// same modem, since a phone joins parts only from one sender number, and
+// ConcatRef stays the same across attempts.
+//
+// # Delivery reports
+//
+// Report matches a status report to the most recently sent part with the
+// same modem, message reference and recipient (compared by digits, so
+// "+447700900123" matches "07700900123") sent within Options.ReportWindow:
+// references wrap at 256, so an old part must stop matching. A message is
+// delivered when all its parts are reported delivered, failed when one is
+// reported failed; a pending report leaves it sent.
+//
+// # Inbox
+//
+// Receive stores each received part, raw PDU included, and returns only after
+// the commit: the modem driver deletes (+CMGD) or acknowledges (+CNMA) the
+// part after that. The dedupe key is (modem, raw PDU, place): the same PDU
+// from the same storage slot is one part (read again after a crash between
+// commit and delete), and so is the same PDU by direct +CMT within
+// Options.RedeliveryWindow (the network redelivers when the acknowledgement
+// came late). The raw PDU carries the service-centre time stamp, so two
+// identical texts sent at different moments are two messages, and the same
+// PDU in two slots at once is kept twice. Multipart messages are joined with
+// pdu.Reassemble when the last part arrives, in any order, per (modem,
+// sender, reference, total); ReleaseIncomplete delivers what has waited
+// longer than Options.ReassemblyTimeout, marked incomplete. A PDU that does
+// not decode is stored raw (so the modem may delete it) and reported in
+// Received.DecodeError.
+//
+// # Webhooks
+//
+// With Options.WebhookEndpoints set, each status change and each received
+// message also queues one delivery per endpoint in the same transaction (a
+// transactional outbox). ClaimWebhooks, WebhookDelivered and WebhookFailed
+// drive them; after Options.WebhookAttempts failures a delivery is dead.
+//
+// # Listing
+//
+// List (newest first) and ListInbox (oldest first, a feed to poll) page with
+// opaque cursors. Every query is served by an index; a test checks the plans.
+//
+// # A second backend
+//
+// Callers use the concrete *Store (or their own small interfaces over it,
+// defined where they are used). What is specific to SQLite, namely the driver,
+// connection string, pragmas, migrations and placeholder form, sits behind
+// the unexported dialect type; the SQL is otherwise the common subset of
+// SQLite and PostgreSQL. A PostgreSQL backend, for several nodes sharing one
+// outbox, would add a dialect and an Open for it (claims would add FOR UPDATE
+// SKIP LOCKED, and the group commit writer would remain useful) without
+// changing a caller.
+package queue

@@ -1,0 +1,182 @@
+package queue
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf16"
+)
+
+// testClock is the store's clock in tests: time moves only when told.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *testClock {
+	return &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// MustOpen opens a store on a fresh file in t.TempDir with an injected
+// clock and no jitter, and closes it when the test ends.
+func MustOpen(tb testing.TB, opts Options) (*Store, *testClock, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "bridged.db")
+	clk := newClock()
+	if opts.Now == nil {
+		opts.Now = clk.Now
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = func(time.Duration) time.Duration { return 0 }
+	}
+	s, err := Open(path, opts)
+	if err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s, clk, path
+}
+
+// MustReopen closes s and opens the same file again with opts.
+func MustReopen(tb testing.TB, s *Store, path string, opts Options) *Store {
+	tb.Helper()
+	if err := s.Close(); err != nil {
+		tb.Fatalf("close: %v", err)
+	}
+	s2, err := Open(path, opts)
+	if err != nil {
+		tb.Fatalf("reopen: %v", err)
+	}
+	tb.Cleanup(func() { s2.Close() })
+	return s2
+}
+
+func MustEnqueue(tb testing.TB, s *Store, msgs ...NewMessage) []*Message {
+	tb.Helper()
+	res, err := s.Enqueue(context.Background(), "", msgs...)
+	if err != nil {
+		tb.Fatalf("enqueue: %v", err)
+	}
+	return res.Messages
+}
+
+func MustClaim(tb testing.TB, s *Store, req ClaimRequest) []*Message {
+	tb.Helper()
+	if req.Lease == 0 {
+		req.Lease = time.Minute
+	}
+	ms, err := s.Claim(context.Background(), req)
+	if err != nil {
+		tb.Fatalf("claim: %v", err)
+	}
+	return ms
+}
+
+func MustGet(tb testing.TB, s *Store, id int64) *Message {
+	tb.Helper()
+	m, err := s.Get(context.Background(), id)
+	if err != nil {
+		tb.Fatalf("get %d: %v", id, err)
+	}
+	return m
+}
+
+// semiOctets writes digits as swapped BCD with an F filler (TS 23.040 9.1.2.3).
+func semiOctets(digits string) []byte {
+	if len(digits)%2 == 1 {
+		digits += "F"
+	}
+	var out []byte
+	for i := 0; i < len(digits); i += 2 {
+		lo, hi := hexDigit(digits[i]), hexDigit(digits[i+1])
+		out = append(out, hi<<4|lo)
+	}
+	return out
+}
+
+func hexDigit(c byte) byte {
+	if c == 'F' {
+		return 0xF
+	}
+	return c - '0'
+}
+
+// address encodes an international number (TS 23.040 9.1.2.5).
+func address(number string) []byte {
+	d := strings.TrimPrefix(number, "+")
+	toa := byte(0x81)
+	if strings.HasPrefix(number, "+") {
+		toa = 0x91
+	}
+	return append([]byte{byte(len(d)), toa}, semiOctets(d)...)
+}
+
+// scts encodes a service-centre time stamp in UTC (TS 23.040 9.2.3.11).
+func scts(t time.Time) []byte {
+	t = t.UTC()
+	return append(semiOctets(fmt.Sprintf("%02d%02d%02d%02d%02d%02d", t.Year()%100, t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second())), 0x00)
+}
+
+// deliverPDU builds an SMS-DELIVER in UCS-2, with a concatenation element
+// when total > 1, as a modem prints it (empty SMSC field first). The test
+// writes its own encoder so as not to depend on the codec under test.
+func deliverPDU(from, text string, at time.Time, ref, total, seq int) string {
+	fo := byte(0x04) // SMS-DELIVER, no more messages
+	var ud []byte
+	if total > 1 {
+		fo |= 0x40 // TP-UDHI
+		ud = []byte{0x05, 0x00, 0x03, byte(ref), byte(total), byte(seq)}
+	}
+	for _, u := range utf16.Encode([]rune(text)) {
+		ud = append(ud, byte(u>>8), byte(u))
+	}
+	b := []byte{0x00, fo}
+	b = append(b, address(from)...)
+	b = append(b, 0x00, 0x08) // PID, DCS UCS-2
+	b = append(b, scts(at)...)
+	b = append(b, byte(len(ud)))
+	b = append(b, ud...)
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+// statusReportPDU builds an SMS-STATUS-REPORT (TS 23.040 9.2.2.3).
+func statusReportPDU(ref int, recipient string, at time.Time, st byte) string {
+	b := []byte{0x00, 0x06, byte(ref)}
+	b = append(b, address(recipient)...)
+	b = append(b, scts(at)...)
+	b = append(b, scts(at.Add(time.Minute))...)
+	b = append(b, st)
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

@@ -1,0 +1,534 @@
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"bridged/pdu"
+)
+
+// Incoming is one received PDU as the modem driver hands it over, before it
+// deletes it from the modem (+CMGD) or acknowledges it (+CNMA).
+type Incoming struct {
+	Modem string
+	// PDU is the hex the modem printed, SMSC field first.
+	PDU string
+	// Direct is true for a +CMT that was never stored on the modem; Storage
+	// and Slot are then ignored.
+	Direct bool
+	// Storage ("SM", "ME", ...) and Slot (the +CMGL/+CMTI index) say where
+	// the modem holds the message.
+	Storage string
+	Slot    int
+}
+
+// Received says what Receive did with a part.
+type Received struct {
+	// PartID is the stored part (the earlier copy for a duplicate).
+	PartID int64
+	// Duplicate is true when the part was already stored: the modem may
+	// delete or acknowledge it again, nothing new was written.
+	Duplicate bool
+	// Message is the inbox message this part completed, or nil while parts
+	// of a multipart message are missing.
+	Message *InboxMessage
+	// DecodeError is set when the PDU did not decode. It is stored raw all
+	// the same, so the modem may delete it; nothing reaches the inbox.
+	DecodeError error
+}
+
+// InboxMessage is a received SMS, its parts joined.
+type InboxMessage struct {
+	ID    int64
+	Modem string
+	From  string
+	Text  string
+	// Data is 8-bit user data (not text), joined.
+	Data     []byte
+	Encoding pdu.Encoding
+	Class    *int
+	Parts    int
+	// Incomplete is true for a multipart message released after
+	// Options.ReassemblyTimeout with parts missing; Missing lists them.
+	Incomplete bool
+	Missing    []int
+	// SentAt is the service-centre time stamp of the first part.
+	SentAt *time.Time
+	// ReceivedAt is when the part that completed it was stored (or when it
+	// was released incomplete).
+	ReceivedAt time.Time
+}
+
+// Event types queued for webhooks.
+const (
+	EventMessageStatus   = "message.status"
+	EventMessageReceived = "message.received"
+)
+
+// Receive stores a received part durably, then returns; only then may the
+// modem delete or acknowledge it. A part stored before is recognised and not
+// stored twice; a multipart message is joined when its last part arrives,
+// in whatever order.
+//
+// Dedupe key: the raw PDU (which carries the service-centre time stamp to
+// the second) on the same modem, and
+//   - for a stored message, the same storage and slot: the same PDU read
+//     again from the same place is the same message (a crash between commit
+//     and +CMGD), while the same PDU in another slot is kept, as two
+//     identical texts side by side on the SIM are two messages;
+//   - for a direct +CMT, arrival within Options.RedeliveryWindow of the
+//     earlier copy: the network redelivers when our +CNMA came late.
+//
+// Two identical texts sent at different seconds differ in their time stamp,
+// hence in their PDU, and are both kept.
+func (s *Store) Receive(ctx context.Context, in Incoming) (Received, error) {
+	if in.Modem == "" {
+		return Received{}, fmt.Errorf("receive: modem is required: %w", ErrInvalid)
+	}
+	hexPDU := strings.ToUpper(strings.TrimSpace(in.PDU))
+	if hexPDU == "" {
+		return Received{}, fmt.Errorf("receive: empty PDU: %w", ErrInvalid)
+	}
+	sum := sha256.Sum256([]byte(hexPDU))
+	hash := sum[:16]
+	msg, decErr := pdu.Decode(hexPDU)
+	if decErr == nil && msg.Type != pdu.TypeDeliver {
+		return Received{}, fmt.Errorf("receive: a %s PDU is not a received message: %w", msg.Type, ErrInvalid)
+	}
+	var slot sql.NullInt64
+	storage := ""
+	if !in.Direct {
+		slot = sql.NullInt64{Int64: int64(in.Slot), Valid: true}
+		storage = in.Storage
+	}
+	var out Received
+	err := s.write(ctx, func(w *wtx) error {
+		out = Received{DecodeError: decErr}
+		dup, err := w.findDuplicate(in, storage, hexPDU, hash)
+		if err != nil {
+			return err
+		}
+		if dup != 0 {
+			out.PartID, out.Duplicate = dup, true
+			return nil
+		}
+		var decText sql.NullString
+		if decErr != nil {
+			decText = sql.NullString{String: decErr.Error(), Valid: true}
+		}
+		res, err := w.exec(qInsertInPart, in.Modem, storage, slot, hexPDU, hash, nanos(w.now), decText)
+		if err != nil {
+			return err
+		}
+		if out.PartID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if decErr != nil {
+			return nil
+		}
+		if msg.Concat == nil || msg.Concat.Total == 1 {
+			im, err := w.deliverToInbox(in.Modem, []*pdu.Message{msg}, false)
+			if err != nil {
+				return err
+			}
+			if _, err := w.exec(qPartInbox, im.ID, out.PartID); err != nil {
+				return err
+			}
+			out.Message = im
+			return nil
+		}
+		out.Message, err = w.addToGroup(in.Modem, msg, out.PartID)
+		return err
+	})
+	if err != nil {
+		return Received{}, fmt.Errorf("receive: %w", err)
+	}
+	return out, nil
+}
+
+func (w *wtx) findDuplicate(in Incoming, storage, hexPDU string, hash []byte) (int64, error) {
+	rows, err := w.query(qDedupe, in.Modem, hash)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id       int64
+			st, p    string
+			slot     sql.NullInt64
+			received int64
+		)
+		if err := rows.Scan(&id, &st, &slot, &p, &received); err != nil {
+			return 0, err
+		}
+		if p != hexPDU {
+			continue
+		}
+		if in.Direct {
+			if !slot.Valid && w.now.Sub(fromNanos(received)) <= w.s.opts.RedeliveryWindow {
+				return id, nil
+			}
+			continue
+		}
+		if slot.Valid && int(slot.Int64) == in.Slot && st == storage {
+			return id, nil
+		}
+	}
+	return 0, rows.Err()
+}
+
+// addToGroup files a part of a multipart message under its open group
+// (modem, sender, reference, total) and joins the group when complete.
+func (w *wtx) addToGroup(modem string, msg *pdu.Message, partID int64) (*InboxMessage, error) {
+	c := msg.Concat
+	var groupID, firstAt int64
+	err := w.queryRow(qOpenGroup, modem, msg.From, c.Ref, c.Total).Scan(&groupID, &firstAt)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	var parts []*pdu.Message
+	if err == nil {
+		if parts, err = w.groupParts(groupID); err != nil {
+			return nil, err
+		}
+		// The same sequence number with another text means the sender has
+		// reused the reference for a new message: release the old one as
+		// incomplete rather than mix the two.
+		for _, p := range parts {
+			if p.Concat.Seq == c.Seq && p.Text != msg.Text {
+				if _, err := w.releaseGroup(groupID, modem, parts); err != nil {
+					return nil, err
+				}
+				groupID, parts = 0, nil
+				break
+			}
+		}
+	}
+	if groupID == 0 {
+		res, err := w.exec(qInsertGroup, modem, msg.From, c.Ref, c.Total, nanos(w.now))
+		if err != nil {
+			return nil, err
+		}
+		if groupID, err = res.LastInsertId(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := w.exec(qPartGroup, groupID, partID); err != nil {
+		return nil, err
+	}
+	parts = append(parts, msg)
+	r, err := pdu.Reassemble(parts)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Complete {
+		return nil, nil
+	}
+	im, err := w.deliverToInbox(modem, parts, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.exec(qCloseGroup, im.ID, groupID); err != nil {
+		return nil, err
+	}
+	if _, err := w.exec(qGroupPartsInbox, im.ID, groupID); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+func (w *wtx) groupParts(groupID int64) ([]*pdu.Message, error) {
+	rows, err := w.query(qGroupParts, groupID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var parts []*pdu.Message
+	for rows.Next() {
+		var (
+			id  int64
+			hex string
+			at  int64
+		)
+		if err := rows.Scan(&id, &hex, &at); err != nil {
+			return nil, err
+		}
+		m, err := pdu.Decode(hex)
+		if err != nil {
+			return nil, fmt.Errorf("stored part %d: %w", id, err)
+		}
+		parts = append(parts, m)
+	}
+	return parts, rows.Err()
+}
+
+func (w *wtx) releaseGroup(groupID int64, modem string, parts []*pdu.Message) (*InboxMessage, error) {
+	im, err := w.deliverToInbox(modem, parts, true)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.exec(qCloseGroup, im.ID, groupID); err != nil {
+		return nil, err
+	}
+	if _, err := w.exec(qGroupPartsInbox, im.ID, groupID); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+// deliverToInbox joins parts into an inbox message and queues its webhook.
+func (w *wtx) deliverToInbox(modem string, parts []*pdu.Message, release bool) (*InboxMessage, error) {
+	r, err := pdu.Reassemble(parts)
+	if err != nil {
+		return nil, err
+	}
+	first := parts[0]
+	for _, p := range parts {
+		if p.Concat != nil && p.Concat.Seq < first.Concat.Seq {
+			first = p
+		}
+	}
+	im := &InboxMessage{
+		Modem: modem, From: first.From, Text: r.Text, Data: r.Data, Encoding: first.Encoding,
+		Class: first.Class, Parts: r.Total, Incomplete: !r.Complete, Missing: r.Missing,
+		ReceivedAt: w.now,
+	}
+	if first.Timestamp != nil {
+		t := first.Timestamp.UTC()
+		im.SentAt = &t
+	}
+	var class sql.NullInt64
+	if im.Class != nil {
+		class = sql.NullInt64{Int64: int64(*im.Class), Valid: true}
+	}
+	var sentAt sql.NullInt64
+	if im.SentAt != nil {
+		sentAt = nullNanos(*im.SentAt)
+	}
+	res, err := w.exec(qInsertInbox, modem, im.From, im.Text, []byte(im.Data), string(im.Encoding), class,
+		im.Parts, im.Incomplete, joinInts(im.Missing), sentAt, nanos(w.now))
+	if err != nil {
+		return nil, err
+	}
+	if im.ID, err = res.LastInsertId(); err != nil {
+		return nil, err
+	}
+	if len(w.s.opts.WebhookEndpoints) > 0 {
+		payload, err := json.Marshal(struct {
+			Type       string `json:"type"`
+			InboxID    int64  `json:"inbox_id"`
+			Modem      string `json:"modem"`
+			From       string `json:"from"`
+			Text       string `json:"text"`
+			Parts      int    `json:"parts"`
+			Incomplete bool   `json:"incomplete"`
+			At         string `json:"at"`
+		}{EventMessageReceived, im.ID, modem, im.From, im.Text, im.Parts, im.Incomplete, w.now.Format(timeFormat)})
+		if err != nil {
+			return nil, err
+		}
+		if err := w.webhook(EventMessageReceived, payload); err != nil {
+			return nil, err
+		}
+	}
+	return im, nil
+}
+
+// ReleaseIncomplete delivers to the inbox, marked incomplete, every
+// multipart message whose first part arrived more than
+// Options.ReassemblyTimeout ago, and returns them. Parts that arrive later
+// start a new message. The inbound loop calls it periodically.
+func (s *Store) ReleaseIncomplete(ctx context.Context) ([]*InboxMessage, error) {
+	var out []*InboxMessage
+	err := s.write(ctx, func(w *wtx) error {
+		out = nil
+		rows, err := w.query(qStaleGroups, nanos(w.now.Add(-w.s.opts.ReassemblyTimeout)))
+		if err != nil {
+			return err
+		}
+		type group struct {
+			id    int64
+			modem string
+		}
+		var gs []group
+		for rows.Next() {
+			var g group
+			if err := rows.Scan(&g.id, &g.modem); err != nil {
+				rows.Close()
+				return err
+			}
+			gs = append(gs, g)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, g := range gs {
+			parts, err := w.groupParts(g.id)
+			if err != nil {
+				return err
+			}
+			im, err := w.releaseGroup(g.id, g.modem, parts)
+			if err != nil {
+				return err
+			}
+			out = append(out, im)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("release incomplete: %w", err)
+	}
+	return out, nil
+}
+
+const inboxColumns = `id, modem, sender, body, data, encoding, class, parts, incomplete, missing, sent_at, received_at`
+
+func scanInbox(r rowScanner) (*InboxMessage, error) {
+	var (
+		m        InboxMessage
+		enc      string
+		missing  string
+		class    sql.NullInt64
+		sentAt   sql.NullInt64
+		received int64
+	)
+	if err := r.Scan(&m.ID, &m.Modem, &m.From, &m.Text, &m.Data, &enc, &class, &m.Parts, &m.Incomplete,
+		&missing, &sentAt, &received); err != nil {
+		return nil, err
+	}
+	m.Encoding, m.SentAt, m.ReceivedAt = pdu.Encoding(enc), timePtr(sentAt), fromNanos(received)
+	if class.Valid {
+		c := int(class.Int64)
+		m.Class = &c
+	}
+	if missing != "" {
+		for _, f := range strings.Split(missing, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				return nil, fmt.Errorf("inbox %d: missing parts %q: %w", m.ID, missing, err)
+			}
+			m.Missing = append(m.Missing, n)
+		}
+	}
+	if len(m.Data) == 0 {
+		m.Data = nil
+	}
+	return &m, nil
+}
+
+// GetInbox returns one received message, or ErrNotFound.
+func (s *Store) GetInbox(ctx context.Context, id int64) (*InboxMessage, error) {
+	m, err := scanInbox(s.rdb.QueryRowContext(ctx, qGetInbox, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get inbox %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get inbox %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// DeleteInbox removes one received message, or fails with ErrNotFound. Its
+// raw parts are kept, so that a copy still on a modem is recognised as a
+// duplicate rather than delivered again.
+func (s *Store) DeleteInbox(ctx context.Context, id int64) error {
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(qDeleteInbox, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("inbox %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete inbox: %w", err)
+	}
+	return nil
+}
+
+// InboxFilter selects received messages for ListInbox.
+type InboxFilter struct {
+	From string
+	// Since keeps messages received at or after it.
+	Since  time.Time
+	Limit  int
+	Cursor string
+}
+
+// InboxPage is one page of ListInbox, oldest first: a reader that keeps the
+// last NextCursor (or the last id it saw) polls for new messages with it.
+type InboxPage struct {
+	Messages []*InboxMessage
+	// NextCursor continues after the last message of this page. It is set
+	// on every non-empty page, the last one included, so that a poller can
+	// resume there; an empty page means nothing newer yet.
+	NextCursor string
+}
+
+// ListInbox returns received messages matching f, oldest first.
+func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (InboxPage, error) {
+	var after int64
+	if f.Cursor != "" {
+		id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return InboxPage{}, fmt.Errorf("list inbox: %w", err)
+		}
+		after = id
+	}
+	if !f.Since.IsZero() {
+		var first sql.NullInt64
+		if err := s.rdb.QueryRowContext(ctx, qInboxSinceID, nanos(f.Since)).Scan(&first); err != nil {
+			return InboxPage{}, fmt.Errorf("list inbox: %w", err)
+		}
+		if !first.Valid {
+			return InboxPage{NextCursor: f.Cursor}, nil
+		}
+		// Ids grow in the order messages are stored, so "received since"
+		// is "id from the first one received since".
+		after = max(after, first.Int64-1)
+	}
+	limit := pageSize(f.Limit)
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if f.From != "" {
+		rows, err = s.rdb.QueryContext(ctx, qInboxFrom, f.From, after, limit)
+	} else {
+		rows, err = s.rdb.QueryContext(ctx, qInboxAll, after, limit)
+	}
+	if err != nil {
+		return InboxPage{}, fmt.Errorf("list inbox: %w", err)
+	}
+	defer rows.Close()
+	var p InboxPage
+	for rows.Next() {
+		m, err := scanInbox(rows)
+		if err != nil {
+			return InboxPage{}, fmt.Errorf("list inbox: %w", err)
+		}
+		p.Messages = append(p.Messages, m)
+	}
+	if err := rows.Err(); err != nil {
+		return InboxPage{}, fmt.Errorf("list inbox: %w", err)
+	}
+	if n := len(p.Messages); n > 0 {
+		p.NextCursor = encodeCursor(p.Messages[n-1].ID)
+	} else {
+		p.NextCursor = f.Cursor
+	}
+	return p, nil
+}

@@ -1,0 +1,92 @@
+package queue
+
+import (
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// migration is one numbered file of the embedded migrations directory,
+// "NNNN_name.sql"; its number becomes PRAGMA user_version once applied.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive number and _", n)
+		}
+		b, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: expected number %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// SchemaVersion is the schema version this build writes.
+func SchemaVersion() int {
+	ms, err := loadMigrations(sqliteDialect.migrations)
+	if err != nil {
+		return 0
+	}
+	return len(ms)
+}
+
+// migrate applies the migrations newer than the database's user_version,
+// each in its own transaction with the version bump, so a crash leaves the
+// database at a whole version. A database newer than this build is refused:
+// an old binary must not write rows a newer schema would misread.
+func migrate(db *sql.DB, d *dialect) error {
+	ms, err := loadMigrations(d.migrations)
+	if err != nil {
+		return fmt.Errorf("load migrations: %w", err)
+	}
+	var current int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current > len(ms) {
+		return fmt.Errorf("schema version %d, this build knows up to %d: %w", current, len(ms), ErrSchemaTooNew)
+	}
+	for _, m := range ms[current:] {
+		tx, err := db.Begin()
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if _, err := tx.Exec(m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		// PRAGMA takes no parameters; the version is our own integer.
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", m.version)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %s: set version: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %s: commit: %w", m.name, err)
+		}
+	}
+	return nil
+}

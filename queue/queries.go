@@ -1,0 +1,159 @@
+package queue
+
+// The package's SQL. Every statement that reads rows by a condition is listed
+// in queryPlans, and a test checks with EXPLAIN QUERY PLAN that none scans a
+// table or sorts in a temporary b-tree.
+const (
+	qInsertMessage = `INSERT INTO messages (to_number, body, encoding, parts, priority, flash, report, modem,
+	status, send_at, due_at, expires_at, idem_key, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`
+	qInsertEvent   = `INSERT INTO message_events (message_id, status, at, detail) VALUES (?, ?, ?, ?)`
+	qInsertWebhook = `INSERT INTO webhook_deliveries (endpoint, event, payload, state, next_attempt_at, created_at, updated_at)
+	VALUES (?, ?, ?, 'pending', ?, ?, ?)`
+
+	qIdemGet      = `SELECT body_hash FROM idempotency_keys WHERE key = ?`
+	qIdemInsert   = `INSERT INTO idempotency_keys (key, body_hash, created_at) VALUES (?, ?, ?)`
+	qIdemMessages = `SELECT ` + messageColumns + ` FROM messages WHERE idem_key = ? ORDER BY id`
+
+	qGetMessage    = `SELECT ` + messageColumns + ` FROM messages WHERE id = ?`
+	qGetEvents     = `SELECT status, at, detail FROM message_events WHERE message_id = ? ORDER BY id`
+	qGetParts      = `SELECT seq, ref, modem, sent_at, report_outcome, report_status, reported_at FROM message_parts WHERE message_id = ? ORDER BY seq`
+	qCountParts    = `SELECT count(*) FROM message_parts WHERE message_id = ?`
+	qListAll       = `SELECT ` + messageColumns + ` FROM messages WHERE id < ? ORDER BY id DESC LIMIT ?`
+	qListStatus    = `SELECT ` + messageColumns + ` FROM messages WHERE status = ? AND id < ? ORDER BY id DESC LIMIT ?`
+	qListTo        = `SELECT ` + messageColumns + ` FROM messages WHERE to_number = ? AND id < ? ORDER BY id DESC LIMIT ?`
+	qListToStat    = `SELECT ` + messageColumns + ` FROM messages WHERE to_number = ? AND status = ? AND id < ? ORDER BY id DESC LIMIT ?`
+	qLeaseCheck    = `SELECT status, claimed_by, attempts, parts, to_number FROM messages WHERE id = ?`
+	qClaimable     = `SELECT ` + messageColumns + ` FROM messages WHERE status = 'queued' AND due_at <= ? AND (modem IS NULL OR modem = ?) AND (expires_at IS NULL OR expires_at > ?)`
+	qClaimOrder    = ` ORDER BY priority DESC, id LIMIT ?`
+	qClaimUpdate   = `UPDATE messages SET status = 'sending', claimed_by = ?, lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`
+	qLeaseExpired  = `SELECT id FROM messages WHERE status = 'sending' AND lease_until < ?`
+	qAllSending    = `SELECT id FROM messages WHERE status = 'sending'`
+	qExpireDue     = `SELECT id FROM messages WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?`
+	qSetExpired    = `UPDATE messages SET status = 'expired', error_code = 'expired', error_message = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
+	qInsertPart    = `INSERT INTO message_parts (message_id, seq, modem, ref, recipient, sent_at) VALUES (?, ?, ?, ?, ?, ?)`
+	qPartExists    = `SELECT 1 FROM message_parts WHERE message_id = ? AND seq = ?`
+	qSetSent       = `UPDATE messages SET status = 'sent', sent_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
+	qRenew         = `UPDATE messages SET lease_until = ?, updated_at = ? WHERE id = ?`
+	qRequeue       = `UPDATE messages SET status = 'queued', due_at = ?, lease_until = NULL, modem = ?, attempts = attempts + ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?`
+	qSetFailed     = `UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
+	qSetCancelled  = `UPDATE messages SET status = 'cancelled', updated_at = ? WHERE id = ?`
+	qModemOf       = `SELECT modem FROM messages WHERE id = ?`
+	qInterruptInfo = `SELECT parts, attempts, claimed_by FROM messages WHERE id = ?`
+	qStatusOf      = `SELECT status FROM messages WHERE id = ?`
+	qSentSeqs      = `SELECT seq FROM message_parts WHERE message_id = ? ORDER BY seq`
+
+	qReportCandidates = `SELECT message_id, seq, recipient FROM message_parts WHERE modem = ? AND ref = ? AND sent_at >= ? ORDER BY sent_at DESC`
+	qReportSet        = `UPDATE message_parts SET report_status = ?, report_outcome = ?, reported_at = ? WHERE message_id = ? AND seq = ?`
+	qDeliveredParts   = `SELECT count(*) FROM message_parts WHERE message_id = ? AND report_outcome = 'delivered'`
+	qSetDelivered     = `UPDATE messages SET status = 'delivered', delivered_at = ?, updated_at = ? WHERE id = ?`
+	qReportMessage    = `SELECT status, parts FROM messages WHERE id = ?`
+
+	qDedupe          = `SELECT id, storage, slot, pdu, received_at FROM inbound_parts WHERE modem = ? AND pdu_hash = ?`
+	qInsertInPart    = `INSERT INTO inbound_parts (modem, storage, slot, pdu, pdu_hash, received_at, decode_error) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qOpenGroup       = `SELECT id, first_at FROM inbound_groups WHERE modem = ? AND sender = ? AND ref = ? AND total = ? AND state = 'open'`
+	qInsertGroup     = `INSERT INTO inbound_groups (modem, sender, ref, total, first_at, state) VALUES (?, ?, ?, ?, ?, 'open')`
+	qPartGroup       = `UPDATE inbound_parts SET group_id = ? WHERE id = ?`
+	qGroupParts      = `SELECT id, pdu, received_at FROM inbound_parts WHERE group_id = ? ORDER BY id`
+	qCloseGroup      = `UPDATE inbound_groups SET state = 'done', inbox_id = ? WHERE id = ?`
+	qStaleGroups     = `SELECT id, modem FROM inbound_groups WHERE state = 'open' AND first_at <= ?`
+	qInsertInbox     = `INSERT INTO inbox (modem, sender, body, data, encoding, class, parts, incomplete, missing, sent_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qPartInbox       = `UPDATE inbound_parts SET inbox_id = ? WHERE id = ?`
+	qGroupPartsInbox = `UPDATE inbound_parts SET inbox_id = ? WHERE group_id = ?`
+	qGetInbox        = `SELECT ` + inboxColumns + ` FROM inbox WHERE id = ?`
+	qDeleteInbox     = `DELETE FROM inbox WHERE id = ?`
+	qInboxAll        = `SELECT ` + inboxColumns + ` FROM inbox WHERE id > ? ORDER BY id LIMIT ?`
+	qInboxFrom       = `SELECT ` + inboxColumns + ` FROM inbox WHERE sender = ? AND id > ? ORDER BY id LIMIT ?`
+	qInboxSinceID    = `SELECT min(id) FROM inbox WHERE received_at >= ?`
+
+	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
+	qWebhookClaim   = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?`
+	qWebhookGet     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE id = ?`
+	qWebhookDone    = `UPDATE webhook_deliveries SET state = 'delivered', updated_at = ? WHERE id = ? AND state = 'pending'`
+	qWebhookRetry   = `UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
+	qWebhookDead    = `UPDATE webhook_deliveries SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?`
+	qWebhookRevive  = `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`
+	qWebhookByState = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE state = ? AND id > ? ORDER BY id LIMIT ?`
+)
+
+// queryPlans are the reading statements the EXPLAIN QUERY PLAN test checks.
+var queryPlans = map[string]string{
+	"idemGet": qIdemGet, "idemMessages": qIdemMessages,
+	"getMessage": qGetMessage, "getEvents": qGetEvents, "getParts": qGetParts, "countParts": qCountParts,
+	"listAll": qListAll, "listStatus": qListStatus, "listTo": qListTo, "listToStatus": qListToStat,
+	"leaseCheck": qLeaseCheck, "claim": qClaimable + qClaimOrder, "leaseExpired": qLeaseExpired,
+	"allSending": qAllSending, "expireDue": qExpireDue, "partExists": qPartExists, "sentSeqs": qSentSeqs,
+	"reportCandidates": qReportCandidates, "deliveredParts": qDeliveredParts, "reportMessage": qReportMessage,
+	"dedupe": qDedupe, "openGroup": qOpenGroup, "groupParts": qGroupParts, "staleGroups": qStaleGroups,
+	"getInbox": qGetInbox, "inboxAll": qInboxAll, "inboxFrom": qInboxFrom, "inboxSinceID": qInboxSinceID,
+	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
+	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
+	"statusOf": qStatusOf,
+}
+
+// preparedQueries are prepared once at Open, before the writer holds its one
+// connection in a transaction (preparing later would wait for that very
+// connection). Anything else, such as a claim with prefixes, runs unprepared.
+var preparedQueries = []string{
+	qInsertMessage,
+	qInsertEvent,
+	qInsertWebhook,
+	qIdemGet,
+	qIdemInsert,
+	qIdemMessages,
+	qGetMessage,
+	qGetEvents,
+	qGetParts,
+	qCountParts,
+	qListAll,
+	qListStatus,
+	qListTo,
+	qListToStat,
+	qLeaseCheck,
+	qClaimUpdate,
+	qLeaseExpired,
+	qAllSending,
+	qExpireDue,
+	qSetExpired,
+	qInsertPart,
+	qPartExists,
+	qSetSent,
+	qRenew,
+	qRequeue,
+	qSetFailed,
+	qSetCancelled,
+	qStatusOf,
+	qModemOf,
+	qInterruptInfo,
+	qSentSeqs,
+	qReportCandidates,
+	qReportSet,
+	qDeliveredParts,
+	qSetDelivered,
+	qReportMessage,
+	qDedupe,
+	qInsertInPart,
+	qOpenGroup,
+	qInsertGroup,
+	qPartGroup,
+	qGroupParts,
+	qCloseGroup,
+	qStaleGroups,
+	qInsertInbox,
+	qPartInbox,
+	qGroupPartsInbox,
+	qGetInbox,
+	qDeleteInbox,
+	qInboxAll,
+	qInboxFrom,
+	qInboxSinceID,
+	qWebhookDue,
+	qWebhookClaim,
+	qWebhookGet,
+	qWebhookDone,
+	qWebhookRetry,
+	qWebhookDead,
+	qWebhookRevive,
+	qWebhookByState,
+	qClaimable + qClaimOrder,
+}

@@ -1,0 +1,152 @@
+package queue
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"bridged/pdu"
+)
+
+// sendAll claims one message on modem and confirms its parts with refs.
+func sendAll(t *testing.T, s *Store, modem string, refs ...int) *Message {
+	t.Helper()
+	ms := MustClaim(t, s, ClaimRequest{Modem: modem})
+	if len(ms) != 1 {
+		t.Fatalf("claimed %d messages", len(ms))
+	}
+	for i, ref := range refs {
+		if err := s.PartSent(ctx, *ms[0].Lease, i+1, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ms[0]
+}
+
+func TestReportsDeliverEveryPart(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: strings.Repeat("z", 300), Report: true})[0].ID
+	sendAll(t, s, "a", 40, 41)
+	report := func(ref int, st int, outcome pdu.Outcome) Reported {
+		t.Helper()
+		r, err := s.Report(ctx, Report{Modem: "a", Ref: ref, Recipient: "+447700900123", Status: st, Outcome: outcome})
+		if err != nil {
+			t.Fatalf("report ref %d: %v", ref, err)
+		}
+		return r
+	}
+	if r := report(41, 0x20, pdu.OutcomePending); r.MessageID != id || r.Seq != 2 || r.Status != StatusSent {
+		t.Fatalf("pending: %+v", r)
+	}
+	if r := report(40, 0x00, pdu.OutcomeDelivered); r.Status != StatusSent {
+		t.Fatalf("one of two parts delivered: %+v", r)
+	}
+	if r := report(41, 0x00, pdu.OutcomeDelivered); r.Seq != 2 || r.Status != StatusDelivered {
+		t.Fatalf("both delivered: %+v", r)
+	}
+	m := MustGet(t, s, id)
+	if m.Status != StatusDelivered || m.DeliveredAt == nil || m.SentParts[1].Outcome != pdu.OutcomeDelivered || *m.SentParts[1].ReportStatus != 0 {
+		t.Fatalf("message %+v parts %+v", m, m.SentParts)
+	}
+	if got := statuses(m.Events); len(got) != 4 || got[3] != StatusDelivered {
+		t.Fatalf("history %v", got)
+	}
+}
+
+func TestReportFailedFailsMessage(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: strings.Repeat("z", 300), Report: true})[0].ID
+	sendAll(t, s, "a", 1, 2)
+	if _, err := s.Report(ctx, Report{Modem: "a", Ref: 1, Recipient: "447700900123", Status: 0, Outcome: pdu.OutcomeDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Report(ctx, Report{Modem: "a", Ref: 2, Recipient: "447700900123", Status: 0x41, Outcome: pdu.OutcomeFailed})
+	if err != nil || r.Status != StatusFailed {
+		t.Fatalf("failed report: %+v %v", r, err)
+	}
+	m := MustGet(t, s, id)
+	if m.Status != StatusFailed || m.Error == nil || m.Error.Code != CodeDeliveryFailed || !strings.Contains(m.Error.Message, "0x41") {
+		t.Fatalf("message %s %+v", m.Status, m.Error)
+	}
+}
+
+func TestReportMatchingAndReferenceWraparound(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{ReportWindow: 24 * time.Hour})
+	const to = "+447700900123"
+	// 300 single-part messages through modem a: references 0..255, then 0..43 again.
+	var ids []int64
+	for i := range 300 {
+		ids = append(ids, MustEnqueue(t, s, NewMessage{To: to, Text: "n", Report: true})[0].ID)
+		sendAll(t, s, "a", i%256)
+		clk.Advance(time.Second)
+	}
+	// Modem b reuses reference 5 for another message to the same number.
+	onB := MustEnqueue(t, s, NewMessage{To: to, Text: "b", Report: true})[0].ID
+	sendAll(t, s, "b", 5)
+
+	r, err := s.Report(ctx, Report{Modem: "a", Ref: 5, Recipient: "07700900123", Outcome: pdu.OutcomeDelivered})
+	if err != nil || r.MessageID != ids[256+5] {
+		t.Fatalf("ref 5 on a matched %+v %v, want message %d (the newer use of the reference)", r, err, ids[256+5])
+	}
+	if MustGet(t, s, ids[5]).Status != StatusSent {
+		t.Fatal("the older message with the same reference was touched")
+	}
+	r, err = s.Report(ctx, Report{Modem: "b", Ref: 5, Recipient: to, Outcome: pdu.OutcomeDelivered})
+	if err != nil || r.MessageID != onB {
+		t.Fatalf("ref 5 on b matched %+v %v, want %d", r, err, onB)
+	}
+	// Reference 100 was used once, 100 s in (the clock is now at 300 s);
+	// another recipient does not match it.
+	if _, err := s.Report(ctx, Report{Modem: "a", Ref: 100, Recipient: "+447700900999", Outcome: pdu.OutcomeDelivered}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("other recipient: %v, want ErrNotFound", err)
+	}
+	// Past the window, reference 100's part no longer matches.
+	clk.Advance(24*time.Hour - 199*time.Second)
+	if _, err := s.Report(ctx, Report{Modem: "a", Ref: 100, Recipient: to, Outcome: pdu.OutcomeDelivered}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("outside the window: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Report(ctx, Report{Modem: "a", Ref: 200, Recipient: to, Outcome: pdu.OutcomeDelivered}); err != nil {
+		t.Fatalf("just inside the window: %v", err)
+	}
+}
+
+func TestReportFromPDU(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi", Report: true})[0].ID
+	sendAll(t, s, "a", 77)
+	m, err := pdu.Decode(statusReportPDU(77, "+447700900123", clk.Now(), 0x00))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ReportFromPDU("a", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Report(ctx, r)
+	if err != nil || got.MessageID != id || got.Status != StatusDelivered {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if _, err := ReportFromPDU("a", &pdu.Message{Type: pdu.TypeDeliver}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("deliver as report: %v", err)
+	}
+}
+
+func TestSameNumber(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"447700900123", "447700900123", true},
+		{"447700900123", "07700900123", true},
+		{"447700900123", "7700900123", true},
+		{"447700900123", "447700900124", false},
+		{"447700900123", "123", false},
+		{"12345", "12345", true},
+	}
+	for _, tt := range tests {
+		if got := sameNumber(digits(tt.a), digits(tt.b)); got != tt.want {
+			t.Errorf("sameNumber(%q, %q) = %v", tt.a, tt.b, got)
+		}
+	}
+}

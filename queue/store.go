@@ -1,0 +1,420 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sentinel errors, for errors.Is.
+var (
+	// ErrNotFound: no message, inbox message or webhook delivery with that id,
+	// or no sent part that a delivery report matches.
+	ErrNotFound = errors.New("not found")
+	// ErrIdempotencyConflict: the idempotency key was used before with a
+	// different body.
+	ErrIdempotencyConflict = errors.New("idempotency key reused with a different body")
+	// ErrNotCancellable: the message has started sending or is final.
+	ErrNotCancellable = errors.New("message can no longer be cancelled")
+	// ErrLeaseLost: the claim a worker holds has expired, was recovered or
+	// the message was changed by someone else; the worker must drop it.
+	ErrLeaseLost = errors.New("lease lost")
+	// ErrSchemaTooNew: the database was written by a newer bridged.
+	ErrSchemaTooNew = errors.New("database schema is newer than this bridged")
+	// ErrInvalid: a request the store refuses (empty recipient, bad part
+	// number, ...). The text of the wrapping error says which field.
+	ErrInvalid = errors.New("invalid request")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+)
+
+// InterruptedPolicy says what Open (and lease expiry) does with a message
+// found in StatusSending, whose worker went away mid-send.
+type InterruptedPolicy int
+
+const (
+	// RetryInterrupted puts the message back in the queue. Parts confirmed
+	// sent are kept and never sent again; the first unconfirmed part, which
+	// may have been on the air, is sent again: the recipient may see that
+	// part twice, but never loses the message.
+	RetryInterrupted InterruptedPolicy = iota
+	// FailInterrupted fails the message with code CodeMayHaveBeenSent, for
+	// applications that prefer a missing SMS to a duplicate one.
+	FailInterrupted
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultBusyTimeout       = 5 * time.Second
+	DefaultMaxBatch          = 256
+	DefaultMaxAttempts       = 8
+	DefaultBackoffBase       = 10 * time.Second
+	DefaultBackoffMax        = 30 * time.Minute
+	DefaultReportWindow      = 72 * time.Hour
+	DefaultRedeliveryWindow  = 10 * time.Minute
+	DefaultReassemblyTimeout = 24 * time.Hour
+	DefaultWebhookAttempts   = 12
+	DefaultReadConns         = 4
+)
+
+// Options tune a Store. The zero value is usable: every zero field takes its
+// Default constant.
+type Options struct {
+	// Interrupted is the policy for messages found mid-send at Open and for
+	// claims whose lease expired.
+	Interrupted InterruptedPolicy
+	// MaxParts bounds the parts one message may take; 0 means pdu.DefaultMaxParts.
+	MaxParts int
+	// MaxAttempts is how many claims a message gets before Retry fails it.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the retry delay: attempt n waits
+	// between half and all of min(BackoffBase*2^(n-1), BackoffMax).
+	BackoffBase, BackoffMax time.Duration
+	// ReportWindow is how long after a part is sent a delivery report can
+	// still match it. TP-MR wraps at 256, so an old part must stop matching.
+	ReportWindow time.Duration
+	// RedeliveryWindow is how long a direct (+CMT) part with the same raw
+	// PDU on the same modem counts as a network redelivery.
+	RedeliveryWindow time.Duration
+	// ReassemblyTimeout is how long an incomplete multipart message waits
+	// for its missing parts before ReleaseIncomplete delivers it as is.
+	ReassemblyTimeout time.Duration
+	// WebhookEndpoints receive a delivery of every message status change and
+	// every received message, written in the same transaction as the change.
+	WebhookEndpoints []string
+	// WebhookAttempts is how many attempts a webhook delivery gets before it
+	// is dead-lettered.
+	WebhookAttempts int
+	// MaxBatch bounds how many writes share one transaction. 1 disables
+	// group commit (one transaction and one fsync per write), which is only
+	// useful as a benchmark baseline.
+	MaxBatch int
+	// BusyTimeout is how long SQLite waits for a lock held by another
+	// connection (a backup tool, the sqlite3 shell).
+	BusyTimeout time.Duration
+	// ReadConns is the size of the read connection pool.
+	ReadConns int
+	// Now is the clock; tests inject one. Default time.Now.
+	Now func() time.Time
+	// Jitter returns a random duration in [0, d); tests inject one.
+	Jitter func(d time.Duration) time.Duration
+}
+
+func (o *Options) setDefaults() {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt(&o.MaxParts, 10)
+	defInt(&o.MaxAttempts, DefaultMaxAttempts)
+	defInt(&o.MaxBatch, DefaultMaxBatch)
+	defInt(&o.WebhookAttempts, DefaultWebhookAttempts)
+	defInt(&o.ReadConns, DefaultReadConns)
+	def(&o.BackoffBase, DefaultBackoffBase)
+	def(&o.BackoffMax, DefaultBackoffMax)
+	def(&o.ReportWindow, DefaultReportWindow)
+	def(&o.RedeliveryWindow, DefaultRedeliveryWindow)
+	def(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
+	def(&o.BusyTimeout, DefaultBusyTimeout)
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Jitter == nil {
+		o.Jitter = func(d time.Duration) time.Duration {
+			if d <= 0 {
+				return 0
+			}
+			return time.Duration(mrand.Int64N(int64(d)))
+		}
+	}
+}
+
+// Store is the durable queue: outbox, inbox, delivery reports and webhook
+// deliveries in one database. It is safe for concurrent use. Every write goes
+// through one writer goroutine that commits concurrent writes together
+// (group commit); reads use a separate pool and see every acknowledged write.
+type Store struct {
+	opts Options
+	d    *dialect
+	wdb  *sql.DB // one connection, used only by the writer goroutine
+	rdb  *sql.DB
+
+	ops    chan *op
+	stmts  map[string]*sql.Stmt // prepared at Open, read-only after; see prepare
+	quit   chan struct{}
+	done   chan struct{}
+	closed atomic.Bool
+	mu     sync.Mutex // serialises Close
+
+	commits atomic.Uint64
+	written atomic.Uint64
+}
+
+// Stats counts the writer's work since Open.
+type Stats struct {
+	// Commits is the number of transactions committed (one fsync each with
+	// synchronous=FULL); Writes the number of writes they carried.
+	Commits, Writes uint64
+}
+
+// Stats returns the writer's counters: Writes/Commits is the group-commit factor.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Writes: s.written.Load()}
+}
+
+// Open opens (creating if needed) the SQLite database at path, applies the
+// embedded migrations, recovers messages left mid-send according to
+// opts.Interrupted, and starts the writer. It fails with ErrSchemaTooNew for
+// a database written by a newer bridged.
+func Open(path string, opts Options) (*Store, error) {
+	opts.setDefaults()
+	d := sqliteDialect
+	wdb, err := sql.Open(d.driver, d.dsn(path, opts, false))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := d.setup(wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := migrate(wdb, d); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	rdb, err := sql.Open(d.driver, d.dsn(path, opts, true))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(opts.ReadConns)
+	rdb.SetMaxIdleConns(opts.ReadConns)
+	s := &Store{
+		opts: opts, d: d, wdb: wdb, rdb: rdb,
+		ops:   make(chan *op, 1024),
+		stmts: map[string]*sql.Stmt{},
+		quit:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	if err := s.prepare(); err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	go s.writer()
+	if err := s.recoverInterrupted(context.Background()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close stops the writer after the writes already submitted and closes the
+// database. Later calls return ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Swap(true) {
+		return nil
+	}
+	close(s.quit)
+	<-s.done
+	return errors.Join(s.rdb.Close(), s.wdb.Close())
+}
+
+// op is one write: fn runs inside the shared transaction under its own
+// savepoint, so that one write's error rolls back only that write.
+type op struct {
+	fn  func(*wtx) error
+	err chan error
+}
+
+// wtx is the writer's transaction as a write sees it.
+type wtx struct {
+	*sql.Tx
+	s   *Store
+	now time.Time
+}
+
+// write submits fn to the writer and waits until its transaction commits.
+// A nil error means fn's changes are durable. If ctx ends first the write
+// may still commit: callers that retry use an idempotency key.
+func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	o := &op{fn: fn, err: make(chan error, 1)}
+	select {
+	case s.ops <- o:
+	case <-s.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-o.err:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		// The writer answers everything it took before it stopped.
+		select {
+		case err := <-o.err:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// writer is the only goroutine that writes. It takes the first waiting
+// write, then every other one already waiting (up to MaxBatch), and commits
+// them in one transaction: while one commit is in fsync, the next batch
+// accumulates, so throughput grows with concurrency instead of falling.
+func (s *Store) writer() {
+	defer close(s.done)
+	batch := make([]*op, 0, s.opts.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case o := <-s.ops:
+			batch = append(batch, o)
+		case <-s.quit:
+			// Finish what was submitted before Close.
+			for {
+				select {
+				case o := <-s.ops:
+					batch = append(batch, o)
+				default:
+					if len(batch) > 0 {
+						s.commit(batch)
+					}
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case o := <-s.ops:
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+func (s *Store) commit(batch []*op) {
+	results := make([]error, len(batch))
+	err := func() error {
+		tx, err := s.wdb.Begin()
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		w := &wtx{Tx: tx, s: s, now: s.opts.Now().UTC()}
+		single := len(batch) == 1
+		ok := 0
+		for i, o := range batch {
+			if single {
+				results[i] = run(o, w)
+				if results[i] == nil {
+					ok++
+				}
+				continue
+			}
+			if _, err := tx.Exec("SAVEPOINT op"); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			results[i] = run(o, w)
+			if results[i] != nil {
+				if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
+					tx.Rollback()
+					return fmt.Errorf("rollback to savepoint: %w", err)
+				}
+			} else {
+				ok++
+			}
+			if _, err := tx.Exec("RELEASE op"); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		if ok == 0 {
+			return tx.Rollback()
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		s.commits.Add(1)
+		s.written.Add(uint64(ok))
+		return nil
+	}()
+	for i, o := range batch {
+		if err != nil && results[i] == nil {
+			results[i] = err
+		}
+		o.err <- results[i]
+	}
+}
+
+// run runs one write; a panic becomes that write's error rather than the
+// end of the writer, which every other caller waits on.
+func run(o *op, w *wtx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write panicked: %v", r)
+		}
+	}()
+	return o.fn(w)
+}
+
+// backoff returns the delay before attempt+1 after a failed attempt
+// (1-based): exponential, capped, with "equal jitter" so that messages
+// failed together do not come back together.
+func (s *Store) backoff(attempt int) time.Duration {
+	d := s.opts.BackoffMax
+	if attempt < 40 {
+		if x := s.opts.BackoffBase * time.Duration(math.Pow(2, float64(attempt-1))); x > 0 && x < d {
+			d = x
+		}
+	}
+	half := d / 2
+	return half + s.opts.Jitter(d-half)
+}
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func nullNanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func timePtr(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}

@@ -1,0 +1,202 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WebhookState is where a webhook delivery is.
+type WebhookState string
+
+// Webhook delivery states. A claimed delivery stays pending, with its next
+// attempt pushed out by the claim's lease, so that a crashed sender's claim
+// comes due again by itself.
+const (
+	WebhookPending   WebhookState = "pending"
+	WebhookDelivered WebhookState = "delivered"
+	WebhookDead      WebhookState = "dead"
+)
+
+// WebhookDelivery is one event to POST to one endpoint.
+type WebhookDelivery struct {
+	ID       int64
+	Endpoint string
+	// Event is EventMessageStatus or EventMessageReceived; Payload is the
+	// JSON body, which names the event and carries its time.
+	Event         string
+	Payload       []byte
+	State         WebhookState
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+const webhookColumns = `id, endpoint, event, payload, state, attempts, next_attempt_at, last_error, created_at, updated_at`
+
+func scanWebhook(r rowScanner) (*WebhookDelivery, error) {
+	var (
+		d                     WebhookDelivery
+		payload, state        string
+		next, created, update int64
+	)
+	if err := r.Scan(&d.ID, &d.Endpoint, &d.Event, &payload, &state, &d.Attempts, &next, &d.LastError, &created, &update); err != nil {
+		return nil, err
+	}
+	d.Payload, d.State = []byte(payload), WebhookState(state)
+	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromNanos(next), fromNanos(created), fromNanos(update)
+	return &d, nil
+}
+
+// ClaimWebhooks returns up to limit due deliveries for endpoint, oldest due
+// first, each counted as an attempt and held for lease: unless
+// WebhookDelivered or WebhookFailed is called within it, the delivery comes
+// due again.
+func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, lease time.Duration) ([]*WebhookDelivery, error) {
+	if limit <= 0 {
+		limit = 1
+	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("claim webhooks: lease is required: %w", ErrInvalid)
+	}
+	var out []*WebhookDelivery
+	err := s.write(ctx, func(w *wtx) error {
+		out = nil
+		rows, err := w.query(qWebhookDue, endpoint, nanos(w.now), limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			d, err := scanWebhook(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			out = append(out, d)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, d := range out {
+			d.Attempts++
+			d.NextAttemptAt, d.UpdatedAt = w.now.Add(lease), w.now
+			if _, err := w.exec(qWebhookClaim, nanos(d.NextAttemptAt), nanos(w.now), d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim webhooks: %w", err)
+	}
+	return out, nil
+}
+
+// WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
+func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(qWebhookDone, nanos(w.now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("webhook delivered: %w", err)
+	}
+	return nil
+}
+
+// WebhookFailed records a failed attempt: the delivery comes due again
+// after an exponential backoff with jitter, or, once it has had
+// Options.WebhookAttempts attempts, moves to the dead letters (dead true).
+func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dead bool, err error) {
+	err = s.write(ctx, func(w *wtx) error {
+		d, err := scanWebhook(w.queryRow(qWebhookGet, id))
+		if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
+			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if d.Attempts >= w.s.opts.WebhookAttempts {
+			dead = true
+			_, err = w.exec(qWebhookDead, reason, nanos(w.now), id)
+			return err
+		}
+		dead = false
+		next := w.now.Add(w.s.backoff(max(d.Attempts, 1)))
+		_, err = w.exec(qWebhookRetry, nanos(next), reason, nanos(w.now), id)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("webhook failed: %w", err)
+	}
+	return dead, nil
+}
+
+// RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
+func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.exec(qWebhookRevive, nanos(w.now), nanos(w.now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("dead webhook delivery %d: %w", id, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("requeue webhook: %w", err)
+	}
+	return nil
+}
+
+// ListWebhooks returns deliveries in state, oldest first, after the id in
+// cursor (a previous page's last id, "" for the start).
+func (s *Store) ListWebhooks(ctx context.Context, state WebhookState, limit int, cursor string) ([]*WebhookDelivery, string, error) {
+	var after int64
+	if cursor != "" {
+		id, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("list webhooks: %w", err)
+		}
+		after = id
+	}
+	limit = pageSize(limit)
+	rows, err := s.rdb.QueryContext(ctx, qWebhookByState, string(state), after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list webhooks: %w", err)
+	}
+	defer rows.Close()
+	var out []*WebhookDelivery
+	for rows.Next() {
+		d, err := scanWebhook(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list webhooks: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list webhooks: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = encodeCursor(out[limit-1].ID)
+	}
+	return out, next, nil
+}
