@@ -202,6 +202,9 @@ type ClaimRequest struct {
 	// Prefixes, when not empty, limits the claim to recipients starting
 	// with one of them (prefix routing).
 	Prefixes []string
+	// ExcludePrefixes leaves out recipients starting with one of them: the
+	// routes of other modems, which should send those first.
+	ExcludePrefixes []string
 }
 
 // Claim moves up to req.Limit due messages (queued, not-before time and
@@ -225,6 +228,14 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 			prefixArgs = append(prefixArgs, len(p), p)
 		}
 		q += " AND (" + strings.Join(or, " OR ") + ")"
+	}
+	if len(req.ExcludePrefixes) > 0 {
+		var or []string
+		for _, p := range req.ExcludePrefixes {
+			or = append(or, "substr(to_number, 1, ?) = ?")
+			prefixArgs = append(prefixArgs, len(p), p)
+		}
+		q += " AND NOT (" + strings.Join(or, " OR ") + ")"
 	}
 	q += qClaimOrder
 	var out []*Message

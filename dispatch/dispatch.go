@@ -1,0 +1,406 @@
+// Package dispatch moves messages between the queue and the modems: one
+// worker per modem claims due messages and sends them part by part, and one
+// receiver per modem stores what the modem hands over before letting it
+// delete it.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"bridged/modem"
+	"bridged/pdu"
+	"bridged/queue"
+)
+
+// Store is what the dispatcher needs of the queue (*queue.Store).
+type Store interface {
+	Claim(ctx context.Context, req queue.ClaimRequest) ([]*queue.Message, error)
+	PartSent(ctx context.Context, l queue.Lease, seq, ref int) error
+	Retry(ctx context.Context, l queue.Lease, e queue.Error) error
+	Release(ctx context.Context, l queue.Lease) error
+	Fail(ctx context.Context, l queue.Lease, e queue.Error) error
+	Receive(ctx context.Context, in queue.Incoming) (queue.Received, error)
+	Report(ctx context.Context, r queue.Report) (queue.Reported, error)
+	Expire(ctx context.Context) (int, error)
+	ReleaseIncomplete(ctx context.Context) ([]*queue.InboxMessage, error)
+}
+
+// Modem is what the dispatcher needs of a modem (*modem.Modem).
+type Modem interface {
+	ID() string
+	Send(ctx context.Context, part pdu.Part) (int, error)
+	Status() modem.Status
+	Changed() <-chan struct{}
+	Inbound() <-chan *modem.Inbound
+}
+
+// Route says which recipients a modem prefers and how fast it may send.
+type Route struct {
+	// Prefixes are recipient prefixes ("+44", "+8613") this modem sends
+	// to first; other modems take them only when no modem with a matching
+	// route is ready. A modem without prefixes sends anything.
+	Prefixes []string
+	// PerMinute caps parts sent per minute; 0 is no cap.
+	PerMinute int
+}
+
+// Options tune a Dispatcher.
+type Options struct {
+	// Routes by modem ID.
+	Routes map[string]Route
+	// MaxParts and Language are passed to pdu when a message is encoded.
+	MaxParts int
+	Language pdu.Language
+	// SendTimeout is the modems' send timeout; a claim lasts this plus a
+	// margin per part, so that a crashed worker's claim comes back.
+	SendTimeout time.Duration
+	// Maintenance is how often validity expiry and the release of
+	// incomplete multipart messages run; default one minute.
+	Maintenance time.Duration
+	// Idle is how long an idle worker waits before looking for messages
+	// that became due by time (scheduled, or retried after a backoff);
+	// new messages wake it at once through Wake. Default one second.
+	Idle time.Duration
+	// ShutdownGrace bounds how long a send in flight may finish after the
+	// context ends. Default 30 seconds.
+	ShutdownGrace time.Duration
+	Logger        *slog.Logger
+}
+
+// Dispatcher runs the workers. Create it with New, start it with Run.
+type Dispatcher struct {
+	store  Store
+	modems []Modem
+	opts   Options
+	log    *slog.Logger
+
+	mu    sync.Mutex
+	wakes []chan struct{} // one per worker, capacity 1
+}
+
+// New returns a Dispatcher for the modems over store.
+func New(store Store, modems []Modem, opts Options) *Dispatcher {
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = modem.DefaultSendTimeout
+	}
+	if opts.Maintenance <= 0 {
+		opts.Maintenance = time.Minute
+	}
+	if opts.Idle <= 0 {
+		opts.Idle = time.Second
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Dispatcher{store: store, modems: modems, opts: opts, log: opts.Logger}
+	for range modems {
+		d.wakes = append(d.wakes, make(chan struct{}, 1))
+	}
+	return d
+}
+
+// Wake tells idle workers that a message was enqueued. It never blocks.
+func (d *Dispatcher) Wake() {
+	for _, w := range d.wakes {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run runs a sender and a receiver per modem and the periodic maintenance
+// until ctx ends; a send in flight then gets ShutdownGrace to finish.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i, m := range d.modems {
+		w := &worker{d: d, m: m, wake: d.wakes[i], route: d.opts.Routes[m.ID()], log: d.log.With("modem", m.ID())}
+		wg.Add(2)
+		go func() { defer wg.Done(); w.send(ctx) }()
+		go func() { defer wg.Done(); w.receive(ctx) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); d.maintain(ctx) }()
+	wg.Wait()
+	return nil
+}
+
+func (d *Dispatcher) maintain(ctx context.Context) {
+	t := time.NewTicker(d.opts.Maintenance)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := d.store.Expire(ctx); err != nil {
+			d.log.Warn("expire messages", "err", err)
+		} else if n > 0 {
+			d.log.Info("messages expired before they could be sent", "count", n)
+		}
+		if ms, err := d.store.ReleaseIncomplete(ctx); err != nil {
+			d.log.Warn("release incomplete messages", "err", err)
+		} else if len(ms) > 0 {
+			d.log.Info("released incomplete multipart messages to the inbox", "count", len(ms))
+		}
+	}
+}
+
+// excludedPrefixes are the routes of other ready modems: messages for them
+// are left to those modems.
+func (d *Dispatcher) excludedPrefixes(self string) []string {
+	var out []string
+	for _, m := range d.modems {
+		if m.ID() == self || m.Status().State != modem.StateReady {
+			continue
+		}
+		out = append(out, d.opts.Routes[m.ID()].Prefixes...)
+	}
+	return out
+}
+
+type worker struct {
+	d     *Dispatcher
+	m     Modem
+	wake  chan struct{}
+	route Route
+	log   *slog.Logger
+	next  time.Time // rate limit: earliest time of the next part
+}
+
+// send is the worker's loop: wait for the modem, claim, send, repeat.
+func (w *worker) send(ctx context.Context) {
+	idle := time.NewTimer(0)
+	defer idle.Stop()
+	for ctx.Err() == nil {
+		if w.m.Status().State != modem.StateReady {
+			select {
+			case <-ctx.Done():
+				return
+			case <-w.m.Changed():
+			case <-idle.C:
+				idle.Reset(w.d.opts.Idle)
+			}
+			continue
+		}
+		msg, err := w.claim(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.log.Warn("claim", "err", err)
+			}
+		}
+		if msg != nil {
+			w.deliver(ctx, msg)
+			continue
+		}
+		if !idle.Stop() {
+			select {
+			case <-idle.C:
+			default:
+			}
+		}
+		idle.Reset(w.d.opts.Idle)
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-w.m.Changed():
+		case <-idle.C:
+		}
+	}
+}
+
+// claim takes the next message for this modem: its own routes first, then
+// anything not routed to another ready modem.
+func (w *worker) claim(ctx context.Context) (*queue.Message, error) {
+	lease := w.d.opts.SendTimeout + 30*time.Second
+	if len(w.route.Prefixes) > 0 {
+		ms, err := w.d.store.Claim(ctx, queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, Prefixes: w.route.Prefixes})
+		if err != nil || len(ms) > 0 {
+			return first(ms), err
+		}
+	}
+	ms, err := w.d.store.Claim(ctx, queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, ExcludePrefixes: w.d.excludedPrefixes(w.m.ID())})
+	return first(ms), err
+}
+
+func first(ms []*queue.Message) *queue.Message {
+	if len(ms) == 0 {
+		return nil
+	}
+	return ms[0]
+}
+
+// deliver sends the parts of msg not yet confirmed, recording each one as
+// the modem confirms it, and ends the claim.
+func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
+	l := *msg.Lease
+	// Store calls must finish even when shutdown began mid-send: a sent part
+	// not recorded would be sent again.
+	sctx := context.WithoutCancel(ctx)
+	log := w.log.With("message", msg.ID)
+	s := pdu.Submit{
+		To: msg.To, Text: msg.Text, StatusReport: msg.Report, Flash: msg.Flash, Ref: msg.ConcatRef(),
+		Options: pdu.Options{MaxParts: max(w.d.opts.MaxParts, msg.Parts), Language: w.d.opts.Language},
+	}
+	if msg.ExpiresAt != nil {
+		left := time.Until(*msg.ExpiresAt)
+		if left <= 0 {
+			w.end(sctx, log, w.d.store.Fail(sctx, l, queue.Error{Code: queue.CodeExpired, Message: "validity ended before the message could be sent"}))
+			return
+		}
+		s.Validity = left
+	}
+	enc, err := s.Encode()
+	if err == nil && len(enc.Parts) != msg.Parts {
+		err = fmt.Errorf("text now encodes as %d parts, %d when queued", len(enc.Parts), msg.Parts)
+	}
+	if err != nil {
+		w.end(sctx, log, w.d.store.Fail(sctx, l, queue.Error{Code: "encode", Message: err.Error()}))
+		return
+	}
+	sentNow := 0
+	for _, seq := range msg.Pending() {
+		if err := w.limit(ctx); err != nil {
+			w.end(sctx, log, w.d.store.Release(sctx, l))
+			return
+		}
+		// The send itself is bounded by the modem's send timeout; it is not
+		// cut short by shutdown, only the wait before the next part is.
+		gctx, cancel := context.WithTimeout(sctx, w.d.opts.SendTimeout+5*time.Second)
+		mr, err := w.m.Send(gctx, enc.Parts[seq-1])
+		cancel()
+		if err != nil {
+			w.sendFailed(sctx, log, l, seq, sentNow, err)
+			return
+		}
+		sentNow++
+		if err := w.d.store.PartSent(sctx, l, seq, mr); err != nil {
+			// The part is on the air but not on disk: the lease will expire
+			// and the interrupted-send policy decides. Nothing better is
+			// possible when the store cannot write.
+			log.Error("part sent but not recorded", "part", seq, "mr", mr, "err", err)
+			return
+		}
+		if ctx.Err() != nil && seq != msg.Parts {
+			// Shutdown: keep the parts sent; the rest go after a restart.
+			w.end(sctx, log, w.d.store.Retry(sctx, l, queue.Error{Code: "shutdown", Message: "bridged stopped between parts"}))
+			return
+		}
+	}
+	log.Debug("sent", "parts", msg.Parts)
+}
+
+// sendFailed ends a claim after a failed part.
+func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease, seq, sentNow int, err error) {
+	var se *modem.SendError
+	if !errors.As(err, &se) {
+		se = &modem.SendError{Code: -1, Transient: true, Reason: err.Error(), Err: err}
+	}
+	code := "modem"
+	if se.Code >= 0 {
+		code = "cms_" + strconv.Itoa(se.Code)
+	}
+	qe := queue.Error{Code: code, Message: fmt.Sprintf("part %d: %s", seq, se.Reason)}
+	switch {
+	case errors.Is(err, modem.ErrNotReady) && sentNow == 0:
+		log.Info("modem not ready; message goes back to the queue")
+		w.end(ctx, log, w.d.store.Release(ctx, l))
+	case se.Transient:
+		log.Warn("send failed; will retry", "part", seq, "err", se)
+		w.end(ctx, log, w.d.store.Retry(ctx, l, qe))
+	default:
+		log.Warn("send failed permanently", "part", seq, "err", se)
+		w.end(ctx, log, w.d.store.Fail(ctx, l, qe))
+	}
+}
+
+func (w *worker) end(_ context.Context, log *slog.Logger, err error) {
+	if err != nil {
+		log.Error("update message", "err", err)
+	}
+}
+
+// limit waits until the modem's rate allows another part.
+func (w *worker) limit(ctx context.Context) error {
+	if w.route.PerMinute <= 0 {
+		return nil
+	}
+	now := time.Now()
+	if wait := w.next.Sub(now); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		now = w.next
+	}
+	w.next = now.Add(time.Minute / time.Duration(w.route.PerMinute))
+	return nil
+}
+
+// receive stores what the modem hands over, then lets it delete it.
+func (w *worker) receive(ctx context.Context) {
+	for {
+		var in *modem.Inbound
+		select {
+		case <-ctx.Done():
+			return
+		case in = <-w.m.Inbound():
+		}
+		if err := w.store1(ctx, in); err != nil {
+			// Not acknowledged: the message stays on the modem and comes
+			// again with the next sweep.
+			w.log.Error("could not store a received message; it stays on the modem", "storage", in.Storage, "index", in.Index, "err", err)
+			continue
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		if err := in.Ack(actx); err != nil && ctx.Err() == nil {
+			w.log.Warn("stored, but the modem could not delete it; it will be read again and deduplicated", "storage", in.Storage, "index", in.Index, "err", err)
+		}
+		cancel()
+	}
+}
+
+func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
+	if in.Message != nil && in.Message.Type == pdu.TypeStatusReport {
+		r, err := queue.ReportFromPDU(in.Modem, in.Message)
+		if err != nil {
+			return err
+		}
+		rep, err := w.d.store.Report(ctx, r)
+		if errors.Is(err, queue.ErrNotFound) {
+			w.log.Info("status report for no known message", "mr", r.Ref, "status", r.Status)
+			return nil
+		}
+		if err == nil {
+			w.log.Debug("status report", "message", rep.MessageID, "part", rep.Seq, "status", rep.Status)
+		}
+		return err
+	}
+	rec, err := w.d.store.Receive(ctx, queue.Incoming{Modem: in.Modem, PDU: in.PDU, Direct: in.Storage == "", Storage: in.Storage, Slot: in.Index})
+	if err != nil {
+		return err
+	}
+	switch {
+	case rec.DecodeError != nil:
+		w.log.Warn("received a PDU that does not decode; stored raw", "part", rec.PartID, "err", rec.DecodeError)
+	case rec.Duplicate:
+		w.log.Debug("received a part already stored", "part", rec.PartID)
+	case rec.Message != nil:
+		w.log.Info("received a message", "inbox", rec.Message.ID, "parts", rec.Message.Parts)
+	}
+	return nil
+}

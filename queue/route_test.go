@@ -1,0 +1,31 @@
+package queue
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestClaimExcludePrefixes: a modem without routes leaves the recipients
+// routed to other modems alone, and takes the rest.
+func TestClaimExcludePrefixes(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	MustEnqueue(t, s,
+		NewMessage{To: "+8613800138000", Text: "cn"},
+		NewMessage{To: "+447700900123", Text: "uk"},
+		NewMessage{To: "+85291234567", Text: "hk"},
+		NewMessage{To: "+15551234567", Text: "us"},
+	)
+	got := MustClaim(t, s, ClaimRequest{Modem: "any", Limit: 10, ExcludePrefixes: []string{"+86", "+852"}})
+	var to []string
+	for _, m := range got {
+		to = append(to, m.To)
+	}
+	slices.Sort(to)
+	if !slices.Equal(to, []string{"+15551234567", "+447700900123"}) {
+		t.Errorf("claimed %v, want the UK and US numbers", to)
+	}
+	got = MustClaim(t, s, ClaimRequest{Modem: "china", Limit: 10, Prefixes: []string{"+86", "+852"}, ExcludePrefixes: []string{"+852"}})
+	if len(got) != 1 || got[0].To != "+8613800138000" {
+		t.Errorf("claimed %v, want only the +86 number", got)
+	}
+}
