@@ -183,13 +183,12 @@ func (w *worker) send(ctx context.Context) {
 	idle := time.NewTimer(0)
 	defer idle.Stop()
 	for ctx.Err() == nil {
+		changed := w.m.Changed()
 		if w.m.Status().State != modem.StateReady {
 			select {
 			case <-ctx.Done():
 				return
-			case <-w.m.Changed():
-			case <-idle.C:
-				idle.Reset(w.d.opts.Idle)
+			case <-changed:
 			}
 			continue
 		}
@@ -214,7 +213,7 @@ func (w *worker) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-w.wake:
-		case <-w.m.Changed():
+		case <-changed:
 		case <-idle.C:
 		}
 	}

@@ -193,10 +193,10 @@ type Modem struct {
 	quirks  quirks
 	inbound chan *Inbound
 	reqs    chan func(*session)
-	changed chan struct{}
 
-	mu     sync.Mutex // guards status
-	status Status
+	mu      sync.Mutex // guards status and changed
+	status  Status
+	changed chan struct{} // closed and replaced when status.State changes
 
 	sent, failed, received atomic.Int64
 	// serving is true while a session takes requests.
@@ -212,7 +212,7 @@ func New(cfg Config) *Modem {
 		quirks:  lookupQuirks(cfg.Quirks),
 		inbound: make(chan *Inbound, 64),
 		reqs:    make(chan func(*session)),
-		changed: make(chan struct{}, 1),
+		changed: make(chan struct{}),
 	}
 	m.status = Status{ID: cfg.ID, Device: cfg.Device, State: StateStarting, Storage: cfg.Storage, Since: time.Now()}
 	return m
@@ -225,9 +225,15 @@ func (m *Modem) ID() string { return m.cfg.ID }
 // the order the driver read them.
 func (m *Modem) Inbound() <-chan *Inbound { return m.inbound }
 
-// Changed signals (without blocking, coalesced) each change of State, so a
-// dispatcher can wake when the modem becomes ready.
-func (m *Modem) Changed() <-chan struct{} { return m.changed }
+// Changed returns a channel that is closed at the next change of State,
+// so that any number of waiters (a dispatcher, the API, a test) wake when
+// the modem becomes ready. Take the channel before reading Status, so that
+// a change in between is not missed.
+func (m *Modem) Changed() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.changed
+}
 
 // Status returns a snapshot of the modem.
 func (m *Modem) Status() Status {
@@ -242,17 +248,12 @@ func (m *Modem) update(f func(*Status)) {
 	m.mu.Lock()
 	old := m.status.State
 	f(&m.status)
-	changed := m.status.State != old
-	if changed {
+	if m.status.State != old {
 		m.status.Since = time.Now()
+		close(m.changed)
+		m.changed = make(chan struct{})
 	}
 	m.mu.Unlock()
-	if changed {
-		select {
-		case m.changed <- struct{}{}:
-		default:
-		}
-	}
 }
 
 func (m *Modem) setState(st State, lastErr error) {

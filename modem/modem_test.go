@@ -87,13 +87,13 @@ func (r *rig) waitState(want modem.State) modem.Status {
 	r.t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
+		changed := r.drv.Changed()
 		st := r.drv.Status()
 		if st.State == want {
 			return st
 		}
 		select {
-		case <-r.drv.Changed():
-		case <-time.After(20 * time.Millisecond): // Status fields other than State change silently
+		case <-changed:
 		case <-deadline:
 			r.t.Fatalf("modem state %q (last error %q), want %q", st.State, st.LastError, want)
 		}
@@ -369,7 +369,7 @@ func sendOK(t *testing.T, r *rig, text string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("send %q: %v", text, err)
 		}
-		<-r.drv.Changed()
+		r.waitState(modem.StateReady)
 	}
 }
 

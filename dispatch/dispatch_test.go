@@ -1,0 +1,293 @@
+package dispatch_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"bridged/dispatch"
+	"bridged/modem"
+	"bridged/modem/modemsim"
+	"bridged/pdu"
+	"bridged/queue"
+)
+
+func logger() *slog.Logger {
+	if os.Getenv("DISPATCH_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// bridge is a store on a real SQLite file, simulated modems on their ptys,
+// drivers for them and a dispatcher: the daemon without its HTTP side.
+type bridge struct {
+	t     *testing.T
+	store *queue.Store
+	net   *modemsim.Network
+	sims  []*modemsim.Modem
+	mods  []*modem.Modem
+	disp  *dispatch.Dispatcher
+}
+
+func MustBridge(t *testing.T, n int, opts dispatch.Options, simOpts modemsim.Options) *bridge {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := queue.Open(filepath.Join(dir, "bridged.db"), queue.Options{BackoffBase: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simOpts.Dir, simOpts.Logger = dir, logger()
+	net := modemsim.NewNetwork(simOpts)
+	b := &bridge{t: t, store: store, net: net}
+	var dm []dispatch.Modem
+	for i := range n {
+		sim, err := net.AddModem(modemsim.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := modem.New(modem.Config{ID: fmt.Sprintf("m%d", i), Device: sim.Path(), CommandTimeout: time.Second, SendTimeout: 2 * time.Second, ReconnectMax: 100 * time.Millisecond, Logger: logger()})
+		b.sims, b.mods = append(b.sims, sim), append(b.mods, m)
+		dm = append(dm, m)
+	}
+	opts.Logger = logger()
+	opts.SendTimeout = 2 * time.Second
+	if opts.Idle == 0 {
+		opts.Idle = 20 * time.Millisecond
+	}
+	b.disp = dispatch.New(store, dm, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runAll := make(chan struct{}, len(b.mods)+1)
+		for _, m := range b.mods {
+			go func() { m.Run(ctx); runAll <- struct{}{} }()
+		}
+		b.disp.Run(ctx)
+		for range b.mods {
+			<-runAll
+		}
+	}()
+	// Stop in reverse order of start: dispatcher and drivers, then the
+	// network, then the store.
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		net.Close()
+		store.Close()
+	})
+	for _, m := range b.mods {
+		waitReady(t, m)
+	}
+	return b
+}
+
+func waitReady(t *testing.T, m *modem.Modem) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		changed := m.Changed()
+		if m.Status().State == modem.StateReady {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("modem %s: %s", m.ID(), m.Status().State)
+		}
+	}
+}
+
+func (b *bridge) enqueue(msgs ...queue.NewMessage) []*queue.Message {
+	b.t.Helper()
+	res, err := b.store.Enqueue(context.Background(), "", msgs...)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.disp.Wake()
+	return res.Messages
+}
+
+// waitStatus waits until message id reaches status.
+func (b *bridge) waitStatus(id int64, want queue.Status) *queue.Message {
+	b.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		m, err := b.store.Get(context.Background(), id)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		if m.Status == want {
+			return m
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("message %d is %s (error %+v), want %s; events %+v", id, m.Status, m.Error, want, m.Events)
+		}
+		<-tick.C
+	}
+}
+
+func TestSendThroughModem(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{}, modemsim.Options{})
+	texts := []string{"hello", strings.Repeat("multipart ", 40), "中文 😀 " + strings.Repeat("长", 90)}
+	var ids []int64
+	for _, text := range texts {
+		ids = append(ids, b.enqueue(queue.NewMessage{To: "+447700900123", Text: text})[0].ID)
+	}
+	for _, id := range ids {
+		b.waitStatus(id, queue.StatusSent)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sent, err := b.net.WaitSent(ctx, 1+3+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []*pdu.Message
+	for _, s := range sent {
+		parts = append(parts, s.Message)
+	}
+	for _, text := range texts {
+		var mine []*pdu.Message
+		for _, p := range parts {
+			if p.Concat == nil && p.Text == text {
+				mine = append(mine, p)
+			}
+			if p.Concat != nil && strings.Contains(text, p.Text) {
+				mine = append(mine, p)
+			}
+		}
+		got, err := pdu.Reassemble(mine)
+		if err != nil || got.Text != text {
+			t.Errorf("network got %q (%v), want %q", got.Text, err, text)
+		}
+	}
+}
+
+func TestDeliveryReport(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{}, modemsim.Options{})
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: strings.Repeat("report ", 30), Report: true})[0].ID
+	m := b.waitStatus(id, queue.StatusDelivered)
+	if m.DeliveredAt == nil || len(m.SentParts) != 2 {
+		t.Errorf("delivered message %+v", m)
+	}
+}
+
+func TestFailedReport(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{}, modemsim.Options{ReportOutcome: modemsim.ReportFailed})
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "will fail", Report: true})[0].ID
+	m := b.waitStatus(id, queue.StatusFailed)
+	if m.Error == nil || m.Error.Code != queue.CodeDeliveryFailed {
+		t.Errorf("error %+v", m.Error)
+	}
+}
+
+func TestInbound(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{}, modemsim.Options{})
+	text := strings.Repeat("inbound multipart ", 20)
+	if err := b.sims[0].Deliver("+15557770000", text); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.sims[0].Deliver("+15557770001", "short one"); err != nil {
+		t.Fatal(err)
+	}
+	var page queue.InboxPage
+	eventually(t, "two messages in the inbox", func() bool {
+		var err error
+		page, err = b.store.ListInbox(context.Background(), queue.InboxFilter{})
+		return err == nil && len(page.Messages) == 2
+	})
+	if len(page.Messages) != 2 {
+		t.Fatalf("inbox holds %d messages", len(page.Messages))
+	}
+	got := map[string]string{}
+	for _, m := range page.Messages {
+		got[m.From] = m.Text
+	}
+	if got["+15557770000"] != text || got["+15557770001"] != "short one" {
+		t.Errorf("inbox %v", got)
+	}
+	// Acknowledged, hence deleted from the SIM.
+	eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
+}
+
+// eventually polls cond every few milliseconds until it holds, failing the
+// test after 10s: for state that changes without a notification.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline.C:
+			t.Fatalf("timed out waiting until %s", what)
+		case <-tick.C:
+		}
+	}
+}
+
+func TestPermanentErrorFails(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{}, modemsim.Options{})
+	b.sims[0].SetSendErrors(1) // unassigned number
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "nobody"})[0].ID
+	m := b.waitStatus(id, queue.StatusFailed)
+	if m.Error == nil || m.Error.Code != "cms_1" || !strings.Contains(m.Error.Message, "unassigned number") {
+		t.Errorf("error %+v", m.Error)
+	}
+}
+
+func TestTransientErrorRetries(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{}, modemsim.Options{})
+	b.sims[0].SetSendErrors(42, 38) // congestion, then network out of order, then success
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "persist"})[0].ID
+	m := b.waitStatus(id, queue.StatusSent)
+	if m.Attempts != 3 {
+		t.Errorf("attempts %d, want 3", m.Attempts)
+	}
+}
+
+func TestRetryOnAnotherModem(t *testing.T) {
+	b := MustBridge(t, 2, dispatch.Options{}, modemsim.Options{})
+	// Whichever modem claims first fails with congestion every time; the
+	// message must get through the other one.
+	b.sims[0].SetSendErrorRate(1, 42)
+	b.sims[1].SetSendErrorRate(0)
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "any modem will do"})[0].ID
+	m := b.waitStatus(id, queue.StatusSent)
+	if len(m.SentParts) != 1 || m.SentParts[0].Modem != "m1" {
+		t.Errorf("sent by %+v, want m1", m.SentParts)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	b := MustBridge(t, 2, dispatch.Options{Routes: map[string]dispatch.Route{"m1": {Prefixes: []string{"+86"}}}}, modemsim.Options{})
+	var ids []int64
+	for range 4 {
+		ids = append(ids, b.enqueue(queue.NewMessage{To: "+8613800138000", Text: "to china"})[0].ID)
+	}
+	for _, id := range ids {
+		m := b.waitStatus(id, queue.StatusSent)
+		if m.SentParts[0].Modem != "m1" {
+			t.Errorf("message %d went through %s, want m1 (route +86)", id, m.SentParts[0].Modem)
+		}
+	}
+}
+
+func TestModemRestriction(t *testing.T) {
+	b := MustBridge(t, 2, dispatch.Options{}, modemsim.Options{})
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "only m0", Modem: "m0"})[0].ID
+	m := b.waitStatus(id, queue.StatusSent)
+	if m.SentParts[0].Modem != "m0" {
+		t.Errorf("sent by %s", m.SentParts[0].Modem)
+	}
+}
