@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"bridged/config"
+	"bridged/dispatch"
+	"bridged/modem"
+	"bridged/modem/modemsim"
+	"bridged/pdu"
+	"bridged/queue"
+)
+
+// serveCommand is "bridged serve": the daemon.
+type serveCommand struct {
+	stdout, stderr io.Writer
+}
+
+func (c *serveCommand) Usage() string {
+	return `Usage:
+  bridged serve [-config FILE]
+
+Runs the gateway: the HTTP API, the queue and one driver per modem. Without
+-config it runs the built-in default: the API on 127.0.0.1:8080 without
+tokens, the queue in ./bridged.db, and one simulated modem (nothing reaches a
+real network). Stop it with SIGINT or SIGTERM: it stops taking work, lets a
+send in flight finish, closes the queue and exits 0.
+
+Flags:
+  -config FILE   the TOML configuration (see config.example.toml)
+`
+}
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := fs.String("config", "", "")
+	rest, err := parseInterspersed(fs, c.Usage(), c.stdout, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageErrorf("serve: unexpected argument %q", rest[0])
+	}
+	cfg := config.Default()
+	if *path != "" {
+		if cfg, err = config.Load(*path); err != nil {
+			return err
+		}
+	}
+	log := cfg.Log.Logger(c.stderr)
+	if *path == "" {
+		log.Warn("no -config given: running the built-in default with a simulated modem; nothing reaches a real network")
+	}
+	return serve(ctx, cfg, log, nil)
+}
+
+// serve runs the daemon for cfg until ctx ends. ready, when not nil, is
+// called with the listener's address once everything is up (tests use it).
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(addr string)) error {
+	interrupted := queue.RetryInterrupted
+	if cfg.SMS.InterruptedSend == config.InterruptedFail {
+		interrupted = queue.FailInterrupted
+	}
+	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, MaxParts: cfg.SMS.MaxParts})
+	if err != nil {
+		return fmt.Errorf("open the queue: %w", err)
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close the queue", "err", err)
+		}
+	}()
+
+	sims, err := startSims(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer sims.close()
+
+	var mods []*modem.Modem
+	var dms []dispatch.Modem
+	routes := map[string]dispatch.Route{}
+	sendTimeout := time.Duration(0)
+	for _, mc := range cfg.Modems {
+		dc := mc.DriverConfig()
+		if mc.IsSim() {
+			dc.Device = sims.path(mc.ID)
+		}
+		dc.Logger = log
+		m := modem.New(dc)
+		mods = append(mods, m)
+		dms = append(dms, m)
+		routes[dc.ID] = dispatch.Route{Prefixes: mc.Routes, PerMinute: mc.RatePerMinute}
+		sendTimeout = max(sendTimeout, dc.SendTimeout, modem.DefaultSendTimeout)
+	}
+	disp := dispatch.New(store, dms, dispatch.Options{
+		Routes: routes, MaxParts: cfg.SMS.MaxParts, SendTimeout: sendTimeout,
+		ShutdownGrace: time.Duration(cfg.HTTP.ShutdownTimeout), Logger: log,
+	})
+
+	// Listen before anything runs, so that a port in use fails at once.
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:      newAPI(cfg, store, mods, disp.Wake, log),
+		ReadTimeout:  time.Duration(cfg.HTTP.ReadTimeout),
+		WriteTimeout: time.Duration(cfg.HTTP.WriteTimeout),
+		IdleTimeout:  time.Duration(cfg.HTTP.IdleTimeout),
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// The modems and the dispatcher run until work stops; the HTTP server
+	// is shut down first so that nothing new is accepted meanwhile.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	var wg sync.WaitGroup
+	for _, m := range mods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.Run(workCtx); err != nil {
+				log.Error("modem stopped", "modem", m.ID(), "err", err)
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); disp.Run(workCtx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("bridged is up", "listen", ln.Addr().String(), "modems", len(mods), "store", cfg.Store.Path)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: no new work; letting a send in flight finish")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(cfg.HTTP.ShutdownTimeout))
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("http shutdown", "err", err)
+	}
+	stopWork()
+	wg.Wait()
+	log.Info("stopped")
+	return runErr
+}
+
+// sims holds the simulated modems of a configuration, on a private network.
+type sims struct {
+	net   *modemsim.Network
+	dir   string
+	paths map[string]string
+}
+
+func startSims(cfg *config.Config, log *slog.Logger) (*sims, error) {
+	s := &sims{paths: map[string]string{}}
+	var simCfgs []config.Modem
+	for _, m := range cfg.Modems {
+		if m.IsSim() {
+			simCfgs = append(simCfgs, m)
+		}
+	}
+	if len(simCfgs) == 0 {
+		return s, nil
+	}
+	dir, err := os.MkdirTemp("", "bridged-sim-")
+	if err != nil {
+		return nil, fmt.Errorf("simulated modems: %w", err)
+	}
+	s.dir = dir
+	s.net = modemsim.NewNetwork(modemsim.Options{Dir: dir, Logger: log.With("component", "sim")})
+	for _, m := range simCfgs {
+		sm, err := s.net.AddModem(modemsim.Config{Name: m.ID, Number: m.SimNumber})
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("simulated modem %s: %w", m.ID, err)
+		}
+		sm.SetSendLatency(time.Duration(m.SimLatency))
+		s.paths[m.ID] = sm.Path()
+		log.Info("simulated modem", "modem", m.ID, "number", sm.Number(), "path", sm.Path(), "echo_phone", modemsim.EchoNumber)
+	}
+	return s, nil
+}
+
+func (s *sims) path(id string) string { return s.paths[id] }
+
+func (s *sims) close() {
+	if s.net != nil {
+		s.net.Close()
+	}
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// estimateOptions are the pdu options the API and the dispatcher share.
+func estimateOptions(cfg *config.Config) pdu.Options {
+	return pdu.Options{MaxParts: cfg.SMS.MaxParts}
+}
