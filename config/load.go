@@ -57,6 +57,11 @@ func parse(path, doc string) (*Config, error) {
 		p := Problem{Message: err.Error()}
 		if pe, ok := errors.AsType[toml.ParseError](err); ok {
 			p.Line, p.Message = pe.Position.Line, "invalid TOML: "+pe.Message
+			// The library counts an unexpected newline as on the next
+			// line ("[http\n" was line 2); its offset says where it is.
+			if start := pe.Position.Start; start >= 0 && start < len(doc) {
+				p.Line = strings.Count(doc[:start], "\n") + 1
+			}
 		}
 		return nil, fail(problems{p})
 	}
@@ -64,11 +69,20 @@ func parse(path, doc string) (*Config, error) {
 	cfg.source = path
 	var ps problems
 	decodeTable(&ps, "", raw, reflect.ValueOf(cfg).Elem())
-	if len(ps) > 0 {
-		return nil, fail(ps)
-	}
 	cfg.nameModems()
-	if ps := cfg.finish(); len(ps) > 0 {
+	// Validate even after a decoding problem, to report everything at
+	// once; a key that did not decode kept its default, so what
+	// Validate says about it would only repeat the problem.
+	undecoded := map[string]bool{}
+	for _, p := range ps {
+		undecoded[p.Key] = true
+	}
+	for _, p := range cfg.finish() {
+		if !undecoded[p.Key] {
+			ps = append(ps, p)
+		}
+	}
+	if len(ps) > 0 {
 		return nil, fail(ps)
 	}
 	return cfg, nil

@@ -63,6 +63,8 @@ func TestLoadRejects(t *testing.T) {
 		// TOML syntax: the library's position.
 		{name: "syntax", doc: "[http]\nlisten = \n", want: []string{
 			`FILE:2: invalid TOML: expected value but found '\n' instead`}},
+		{name: "unexpected newline", doc: "[http\n", want: []string{
+			`FILE:1: invalid TOML: expected '.' or ']' to end table name, but got '\n' instead`}},
 		{name: "duplicate key", doc: "[log]\nlevel = \"info\"\nlevel = \"debug\"\n", want: []string{
 			`FILE:3: invalid TOML: Key 'log.level' has already been defined.`}},
 
@@ -221,6 +223,13 @@ func TestLoadRejects(t *testing.T) {
 			`FILE:2: sms.max_parts: 0 is not from 1 to 255`,
 			`FILE:5: http.listen: refusing to listen on 0.0.0.0:80 without tokens: set [http] tokens or listen on 127.0.0.1`,
 			`FILE:9: modem[0].quirks: "x" is not one of generic, huawei, quectel, simcom`}},
+		{name: "a wrong type does not hide other problems", doc: "[http]\nlisten = \"0.0.0.0:1\"\nread_timeout = 5\n[log]\nlevel = \"loud\"\n", want: []string{
+			`FILE:2: http.listen: refusing to listen on 0.0.0.0:1 without tokens: set [http] tokens or listen on 127.0.0.1`,
+			`FILE:3: http.read_timeout: 5 has no unit: write "5s"`,
+			`FILE:5: log.level: "loud" is not debug, info, warn or error`}},
+		{name: "a typo in device", doc: "[[modem]]\ndevcie = \"/dev/ttyUSB0\"\n", want: []string{
+			`FILE:1: modem[0].device: is required: the serial port ("/dev/serial/by-id/...") or "sim" for a simulated modem`,
+			"FILE:2: modem[0].devcie: unknown key: did you mean `device`?"}},
 		{name: "decode problems in file order", doc: "[log]\nlevle = 1\n[http]\nlisten = 1\n", want: []string{
 			"FILE:2: log.levle: unknown key: did you mean `level`?",
 			`FILE:4: http.listen: want a string, got the integer 1: quote it, listen = "1"`}},

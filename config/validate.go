@@ -122,7 +122,7 @@ func loopback(host string) bool {
 
 func (m Modem) validate(ps *problems, key string) {
 	switch {
-	case m.ID == "":
+	case m.ID == "" && m.Device != "": // without a device, that is the problem
 		ps.add(key+".id", "must not be empty (Load names a modem after its device)")
 	case len(m.ID) > maxIDLength:
 		ps.add(key+".id", "%q is longer than %d characters", m.ID, maxIDLength)
