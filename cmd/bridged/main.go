@@ -56,6 +56,8 @@ func (m *Main) commands() map[string]command {
 		"pdu":    &pduCommand{stdin: m.Stdin, stdout: m.Stdout, stderr: m.Stderr},
 		"modems": &modemsCommand{stdout: m.Stdout, stderr: m.Stderr},
 		"sim":    &simCommand{stdout: m.Stdout, stderr: m.Stderr},
+
+		"check-config": &checkConfigCommand{stdout: m.Stdout},
 	}
 }
 
@@ -65,6 +67,7 @@ Usage:
   bridged COMMAND [arguments]
 
 Commands:
+  check-config  check a configuration file and print it with secrets masked
   modems    list serial ports and probe which of them are modems
   pdu       encode text into SMS-SUBMIT PDUs, or decode a PDU a modem printed
   sim       run simulated modems on pseudo-terminals, to try bridged without hardware

@@ -1,0 +1,234 @@
+// Package config reads bridged's TOML configuration strictly and says
+// exactly what is wrong with it, where.
+package config
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"bridged/modem"
+)
+
+// SimDevice is the device of a simulated modem, which the daemon creates on
+// a pseudo-terminal of its own instead of opening a serial port.
+const SimDevice = "sim"
+
+// Defaults of the keys that have one; the modem driver's own are in package
+// modem (modem.DefaultBaud and the rest).
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultReadTimeout     = 10 * time.Second
+	DefaultWriteTimeout    = 30 * time.Second
+	DefaultIdleTimeout     = 2 * time.Minute
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultStorePath       = "./bridged.db"
+	DefaultQuirks          = "generic"
+	DefaultSimLatency      = time.Second
+	DefaultMaxParts        = 10
+	DefaultInterruptedSend = InterruptedRetry
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+)
+
+// What to do at start-up with a part that was in flight (AT+CMGS written,
+// no answer recorded) when bridged stopped.
+const (
+	// InterruptedRetry sends it again: the recipient may get it twice.
+	InterruptedRetry = "retry"
+	// InterruptedFail fails the message: the recipient may get nothing.
+	InterruptedFail = "fail"
+)
+
+// Config is the whole configuration. The toml tags are the file's keys; a
+// field tagged bridged:"secret" is masked by Write, one tagged bridged:"sim"
+// applies only to simulated modems.
+type Config struct {
+	HTTP   HTTP    `toml:"http"`
+	Store  Store   `toml:"store"`
+	Modems []Modem `toml:"modem"`
+	SMS    SMS     `toml:"sms"`
+	Log    Log     `toml:"log"`
+
+	// source and overrides are what Write reports as the origin of the
+	// values: the file (empty for the built-in default) and the
+	// environment variables or credentials that replaced secrets.
+	source    string
+	overrides []string
+	// origin maps a key an override replaced ("http.tokens") to where
+	// its value came from, so that a problem with it is not blamed on
+	// the file.
+	origin map[string]string
+}
+
+// HTTP is the [http] table: the API listener.
+type HTTP struct {
+	// Listen is host:port; a host other than a loopback address requires
+	// Tokens, so that the API is never open to a network by accident.
+	Listen string `toml:"listen"`
+	// Tokens are the accepted bearer tokens; empty means no authentication.
+	Tokens          []string `toml:"tokens" bridged:"secret"`
+	ReadTimeout     Duration `toml:"read_timeout"`
+	WriteTimeout    Duration `toml:"write_timeout"`
+	IdleTimeout     Duration `toml:"idle_timeout"`
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	MaxBodyBytes    int64    `toml:"max_body_bytes"`
+}
+
+// Store is the [store] table.
+type Store struct {
+	// Path is the SQLite database file.
+	Path string `toml:"path"`
+}
+
+// Modem is one [[modem]] table. Its keys are documented in the README's
+// "Modem settings" table; DriverConfig turns it into the driver's Config.
+type Modem struct {
+	ID     string `toml:"id"`
+	Device string `toml:"device"`
+	Baud   int    `toml:"baud"`
+	PIN    string `toml:"pin" bridged:"secret"`
+	SMSC   string `toml:"smsc"`
+	// Routes are number prefixes ("+44") this modem is preferred for.
+	Routes []string `toml:"routes"`
+	// RatePerMinute caps the SMS parts sent per minute; 0 is no limit.
+	RatePerMinute       int      `toml:"rate_per_minute"`
+	Quirks              string   `toml:"quirks"`
+	Storage             string   `toml:"storage"`
+	Direct              bool     `toml:"direct"`
+	CNMI                string   `toml:"cnmi"`
+	CommandTimeout      Duration `toml:"command_timeout"`
+	SendTimeout         Duration `toml:"send_timeout"`
+	HealthInterval      Duration `toml:"health_interval"`
+	SweepInterval       Duration `toml:"sweep_interval"`
+	RegistrationTimeout Duration `toml:"registration_timeout"`
+	// SimNumber is a simulated modem's own number on the virtual network.
+	SimNumber string `toml:"sim_number" bridged:"sim"`
+	// SimLatency is how long the virtual network takes to accept a send.
+	SimLatency Duration `toml:"sim_latency" bridged:"sim"`
+}
+
+// SMS is the [sms] table: defaults for messages the API accepts.
+type SMS struct {
+	// DefaultCountry (ISO 3166 alpha-2, "GB") reads numbers without a
+	// leading +; empty means such numbers are refused.
+	DefaultCountry  string `toml:"default_country"`
+	MaxParts        int    `toml:"max_parts"`
+	DeliveryReports bool   `toml:"delivery_reports"`
+	// DefaultValidity is how long the network keeps trying to deliver;
+	// 0 leaves it to the network.
+	DefaultValidity Duration `toml:"default_validity"`
+	// InterruptedSend is InterruptedRetry or InterruptedFail.
+	InterruptedSend string `toml:"interrupted_send"`
+}
+
+// Log is the [log] table.
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// Default returns the built-in configuration: the API on 127.0.0.1:8080
+// without tokens, ./bridged.db, and one simulated modem "sim0", so that
+// bridged runs (and a first curl works) before any file is written.
+func Default() *Config {
+	m := DefaultModem()
+	m.ID = "sim0"
+	m.Device = SimDevice
+	m.SimNumber = simNumber(0)
+	return &Config{
+		HTTP: HTTP{
+			Listen:          DefaultListen,
+			Tokens:          []string{},
+			ReadTimeout:     Duration(DefaultReadTimeout),
+			WriteTimeout:    Duration(DefaultWriteTimeout),
+			IdleTimeout:     Duration(DefaultIdleTimeout),
+			ShutdownTimeout: Duration(DefaultShutdownTimeout),
+			MaxBodyBytes:    DefaultMaxBodyBytes,
+		},
+		Store:  Store{Path: DefaultStorePath},
+		Modems: []Modem{m},
+		SMS: SMS{
+			MaxParts:        DefaultMaxParts,
+			DeliveryReports: true,
+			InterruptedSend: DefaultInterruptedSend,
+		},
+		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+	}
+}
+
+// DefaultModem returns what every [[modem]] table starts from: the driver's
+// defaults, spelled out so that check-config shows them. ID and Device are
+// empty.
+func DefaultModem() Modem {
+	return Modem{
+		Baud:                modem.DefaultBaud,
+		Routes:              []string{},
+		Quirks:              DefaultQuirks,
+		Storage:             modem.DefaultStorage,
+		CommandTimeout:      Duration(modem.DefaultCommandTimeout),
+		SendTimeout:         Duration(modem.DefaultSendTimeout),
+		HealthInterval:      Duration(modem.DefaultHealthInterval),
+		SweepInterval:       Duration(modem.DefaultSweepInterval),
+		RegistrationTimeout: Duration(modem.DefaultRegistrationTimeout),
+		SimLatency:          Duration(DefaultSimLatency),
+	}
+}
+
+// simNumber is the number the simulator gives its Nth modem by default
+// (modemsim.Network.AddModem), so that check-config shows the real one.
+func simNumber(n int) string { return fmt.Sprintf("+1555%07d", n+1) }
+
+// IsSim reports whether the modem is simulated.
+func (m Modem) IsSim() bool { return m.Device == SimDevice }
+
+// DriverConfig returns the modem driver's configuration. For a simulated
+// modem Device is "sim": the daemon creates the simulated modem and puts
+// its pty path there. Logger is left for the daemon to set.
+func (m Modem) DriverConfig() modem.Config {
+	return modem.Config{
+		ID:                  m.ID,
+		Device:              m.Device,
+		Baud:                m.Baud,
+		PIN:                 m.PIN,
+		SMSC:                m.SMSC,
+		Storage:             m.Storage,
+		CommandTimeout:      time.Duration(m.CommandTimeout),
+		SendTimeout:         time.Duration(m.SendTimeout),
+		HealthInterval:      time.Duration(m.HealthInterval),
+		SweepInterval:       time.Duration(m.SweepInterval),
+		RegistrationTimeout: time.Duration(m.RegistrationTimeout),
+		Quirks:              m.Quirks,
+		Direct:              m.Direct,
+		CNMI:                m.CNMI,
+	}
+}
+
+// Source returns the file the configuration was loaded from, or "" for
+// the built-in default.
+func (c *Config) Source() string { return c.source }
+
+// Logger returns a logger writing to w at the configured level and format.
+// It assumes a validated Log; anything else logs text at Info.
+func (l Log) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// SlogLevel returns the configured level; Info for an unknown one.
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,253 @@
+package config
+
+import (
+	"net"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"bridged/modem"
+)
+
+// Limits that Validate enforces.
+const (
+	// MinTokenLength keeps tokens out of reach of guessing over a LAN:
+	// the API does not rate-limit failed attempts.
+	MinTokenLength = 16
+	MinBodyBytes   = 1 << 10
+	MaxBodyBytes   = 64 << 20
+	// MaxValidity is the longest validity an SMS can carry (TS 23.040
+	// 9.2.3.12.1, relative format).
+	MaxValidity = 63 * week
+	maxIDLength = 128
+)
+
+// Validate checks every value and returns a *ValidationError listing all
+// problems, each with its key and value, or nil. It does not look at the
+// system: a device that is not plugged in yet is valid (the driver waits
+// for it), and so is a database path whose directory does not exist (the
+// store reports that when it opens).
+func (c *Config) Validate() error {
+	var ps problems
+	c.HTTP.validate(&ps)
+	if c.Store.Path == "" {
+		ps.add("store.path", "must not be empty")
+	}
+	if len(c.Modems) == 0 {
+		ps.add("modem", `no [[modem]]: add one with device = "/dev/serial/by-id/..." or device = "sim"`)
+	}
+	ids := map[string]int{}
+	devices := map[string]int{}
+	numbers := map[string]int{}
+	for i, m := range c.Modems {
+		key := "modem[" + strconv.Itoa(i) + "]"
+		m.validate(&ps, key)
+		if j, ok := ids[m.ID]; ok && m.ID != "" {
+			ps.add(key+".id", "%q is also the id of modem[%d]; ids must be unique", m.ID, j)
+		} else {
+			ids[m.ID] = i
+		}
+		if j, ok := devices[m.Device]; ok && !m.IsSim() && m.Device != "" {
+			ps.add(key+".device", "%q is also the device of modem[%d] (%s): one port cannot serve two modems", m.Device, j, c.Modems[j].ID)
+		} else {
+			devices[m.Device] = i
+		}
+		if m.IsSim() && m.SimNumber != "" {
+			if j, ok := numbers[m.SimNumber]; ok {
+				ps.add(key+".sim_number", "%q is also the number of modem[%d]", m.SimNumber, j)
+			} else {
+				numbers[m.SimNumber] = i
+			}
+		}
+	}
+	c.SMS.validate(&ps)
+	c.Log.validate(&ps)
+	return ps.err()
+}
+
+func (h HTTP) validate(ps *problems) {
+	host, port, err := net.SplitHostPort(h.Listen)
+	if err != nil {
+		ps.add("http.listen", "%q is not host:port (e.g. \"127.0.0.1:8080\")", h.Listen)
+	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		ps.add("http.listen", "%q: port %q is not a number from 0 to 65535", h.Listen, port)
+	} else if len(h.Tokens) == 0 && !loopback(host) {
+		ps.add("http.listen", "refusing to listen on %s without tokens: set [http] tokens or listen on 127.0.0.1", h.Listen)
+	}
+	seen := map[string]bool{}
+	for i, t := range h.Tokens {
+		key := "http.tokens[" + strconv.Itoa(i) + "]"
+		switch {
+		case len(t) < MinTokenLength:
+			// The token itself is a secret: never print it.
+			ps.add(key, "a token of %d characters is too short to be safe; use at least %d (openssl rand -hex 32 makes one)", len(t), MinTokenLength)
+		case strings.IndexFunc(t, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
+			ps.add(key, "a token must not contain spaces or control characters")
+		case seen[t]:
+			ps.add(key, "the same token is listed twice")
+		}
+		seen[t] = true
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"http.read_timeout", h.ReadTimeout},
+		{"http.write_timeout", h.WriteTimeout},
+		{"http.idle_timeout", h.IdleTimeout},
+		{"http.shutdown_timeout", h.ShutdownTimeout},
+	} {
+		positive(ps, d.key, d.v)
+	}
+	if h.MaxBodyBytes < MinBodyBytes || h.MaxBodyBytes > MaxBodyBytes {
+		ps.add("http.max_body_bytes", "%d is not from %d to %d", h.MaxBodyBytes, MinBodyBytes, MaxBodyBytes)
+	}
+}
+
+// loopback reports whether host reaches only this machine. An empty host
+// is every interface; a name other than localhost may resolve to anything.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func (m Modem) validate(ps *problems, key string) {
+	switch {
+	case m.ID == "" && m.Device != "": // without a device, that is the problem
+		ps.add(key+".id", "must not be empty (Load names a modem after its device)")
+	case len(m.ID) > maxIDLength:
+		ps.add(key+".id", "%q is longer than %d characters", m.ID, maxIDLength)
+	case strings.IndexFunc(m.ID, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
+		ps.add(key+".id", "%q must not contain spaces or control characters", m.ID)
+	}
+	switch {
+	case m.Device == "":
+		ps.add(key+".device", `is required: the serial port ("/dev/serial/by-id/...") or "sim" for a simulated modem`)
+	case !m.IsSim() && !filepath.IsAbs(m.Device):
+		hint := `use the full path, e.g. "/dev/serial/by-id/..."`
+		if strings.EqualFold(m.Device, SimDevice) {
+			hint = `did you mean "sim"?`
+		}
+		ps.add(key+".device", "%q is not an absolute path: %s", m.Device, hint)
+	}
+	if m.Baud <= 0 {
+		ps.add(key+".baud", "%d must be positive", m.Baud)
+	}
+	// The PIN and SMSC go into AT commands between quotes: digits only
+	// also keeps a stray quote from ending the command early.
+	if m.PIN != "" && (len(m.PIN) < 4 || len(m.PIN) > 8 || !digits(m.PIN)) {
+		ps.add(key+".pin", "a SIM PIN is 4 to 8 digits (the value is not shown)")
+	}
+	if m.SMSC != "" && !number(m.SMSC) {
+		ps.add(key+".smsc", "%q is not a phone number: + and up to 20 digits, e.g. \"+447785016005\"", m.SMSC)
+	}
+	seen := map[string]bool{}
+	for i, r := range m.Routes {
+		rk := key + ".routes[" + strconv.Itoa(i) + "]"
+		switch {
+		case !strings.HasPrefix(r, "+") || len(r) < 2 || len(r) > 16 || !digits(r[1:]):
+			ps.add(rk, "%q is not a number prefix: + and 1 to 15 digits, e.g. \"+44\"", r)
+		case seen[r]:
+			ps.add(rk, "%q is listed twice", r)
+		}
+		seen[r] = true
+	}
+	if m.RatePerMinute < 0 {
+		ps.add(key+".rate_per_minute", "%d must be 0 (no limit) or more", m.RatePerMinute)
+	}
+	if !slices.Contains(modem.QuirksNames(), m.Quirks) {
+		ps.add(key+".quirks", "%q is not one of %s", m.Quirks, strings.Join(modem.QuirksNames(), ", "))
+	}
+	if !slices.Contains([]string{"SM", "ME", "MT"}, m.Storage) {
+		ps.add(key+".storage", "%q is not SM (the SIM), ME (the modem) or MT (both)", m.Storage)
+	}
+	if m.CNMI != "" && !cnmi(m.CNMI) {
+		ps.add(key+".cnmi", "%q is not AT+CNMI parameters: up to 5 numbers separated by commas, e.g. \"2,1,0,1,0\"", m.CNMI)
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{
+		{"command_timeout", m.CommandTimeout},
+		{"send_timeout", m.SendTimeout},
+		{"health_interval", m.HealthInterval},
+		{"sweep_interval", m.SweepInterval},
+		{"registration_timeout", m.RegistrationTimeout},
+	} {
+		positive(ps, key+"."+d.name, d.v)
+	}
+	if m.IsSim() {
+		if m.SimNumber != "" && !number(m.SimNumber) {
+			ps.add(key+".sim_number", "%q is not a phone number: + and digits, e.g. \"+15550000001\"", m.SimNumber)
+		}
+		if m.SimLatency < 0 {
+			ps.add(key+".sim_latency", "%s must not be negative", m.SimLatency)
+		}
+	}
+}
+
+func (s SMS) validate(ps *problems) {
+	if s.DefaultCountry != "" && !phonenumbers.GetSupportedRegions()[s.DefaultCountry] {
+		hint := ` (ISO 3166 two letters, e.g. "GB")`
+		if up := strings.ToUpper(s.DefaultCountry); phonenumbers.GetSupportedRegions()[up] {
+			hint = ": did you mean \"" + up + "\"?"
+		}
+		ps.add("sms.default_country", "%q is not a country code%s", s.DefaultCountry, hint)
+	}
+	if s.MaxParts < 1 || s.MaxParts > 255 {
+		ps.add("sms.max_parts", "%d is not from 1 to 255", s.MaxParts)
+	}
+	if s.DefaultValidity < 0 || time.Duration(s.DefaultValidity) > MaxValidity {
+		ps.add("sms.default_validity", "%s is not from 0 (none) to 63w, the longest an SMS can carry", s.DefaultValidity)
+	}
+	if s.InterruptedSend != InterruptedRetry && s.InterruptedSend != InterruptedFail {
+		ps.add("sms.interrupted_send", "%q is not %q or %q", s.InterruptedSend, InterruptedRetry, InterruptedFail)
+	}
+}
+
+func (l Log) validate(ps *problems) {
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, l.Level) {
+		ps.add("log.level", "%q is not debug, info, warn or error", l.Level)
+	}
+	if l.Format != "text" && l.Format != "json" {
+		ps.add("log.format", "%q is not text or json", l.Format)
+	}
+}
+
+func positive(ps *problems, key string, d Duration) {
+	if d <= 0 {
+		ps.add(key, "%s must be positive", d)
+	}
+}
+
+func digits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// number reports whether s is a phone number as an AT command takes it.
+func number(s string) bool {
+	n := strings.TrimPrefix(s, "+")
+	return len(n) >= 3 && len(n) <= 20 && digits(n)
+}
+
+func cnmi(s string) bool {
+	parts := strings.Split(s, ",")
+	if len(parts) > 5 || !digits(parts[0]) {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if p != "" && !digits(p) {
+			return false
+		}
+	}
+	return true
+}
