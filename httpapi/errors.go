@@ -171,9 +171,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		w.Header().Set("WWW-Authenticate", v)
 	}
+	// The message names the field too, so that it reads alone in a log
+	// or an alert: `to[1]: "+44 12" is not a valid phone number ...`.
+	out := *e
+	out.Message = e.Error()
 	writeJSON(w, status, struct {
 		Error *Error `json:"error"`
-	}{e})
+	}{&out})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
