@@ -142,8 +142,9 @@ func storeError(se sqlite3.Error, err error) *Error {
 		return &Error{Code: CodeStoreLocked, Err: err,
 			Message: "the message database is locked by another process (a backup or the sqlite3 shell?), so nothing was stored: end that process, then retry"}
 	case sqlite3.ErrIoErr, sqlite3.ErrCantOpen, sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrProtocol:
+		// SQLite's text carries the system's reason ("file too large").
 		return &Error{Code: CodeStoreUnavailable, Err: err,
-			Message: "the message database cannot be read or written (I/O error or damaged file): check the disk and the server log"}
+			Message: fmt.Sprintf("the message database cannot be read or written (%v): check the disk and the server log", se)}
 	}
 	return &Error{Code: CodeInternal, Message: "internal error: see the server log", Err: err}
 }
