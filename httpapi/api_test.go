@@ -329,3 +329,24 @@ func TestStoreErrorMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestRequestID(t *testing.T) {
+	e := MustServe(t, Options{}, queue.Options{})
+	tests := []struct {
+		name, sent string
+		kept       bool
+	}{
+		{name: "a plain id is kept", sent: "client-42.a_b", kept: true},
+		{name: "none is made up", sent: "<none>"},
+		{name: "an id with spaces is replaced", sent: "a b"},
+		{name: "a long id is replaced", sent: strings.Repeat("x", 65)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := e.must(404, "GET", "/v1/messages/1", "", "X-Request-Id", tt.sent).header.Get("X-Request-Id")
+			if tt.kept && got != tt.sent || !tt.kept && (got == tt.sent || len(got) != 16) {
+				t.Errorf("X-Request-Id %q for %q", got, tt.sent)
+			}
+		})
+	}
+}

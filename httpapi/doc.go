@@ -16,8 +16,24 @@
 //	GET    /readyz             200 while at least one modem is ready
 //
 // Every error is {"error": {"code", "message", "field"}}: the message is
-// written for a person, the code for a program, and field (when the error is
-// about one) names it the way the request spelt it, such as "to[1]".
+// written for a person and starts with the field, the code is for a
+// program, and field (when the error is about one) names it the way the
+// request spelt it, such as "to[1]". Status (the function) gives each code
+// its HTTP status: 400 invalid_json or invalid_field (also for an unknown
+// body field or query parameter), 401 unauthorized, 404 not_found, 405
+// method_not_allowed, 409 idempotency_conflict or not_cancellable, 413
+// body_too_large, 415 unsupported_media_type (a body must be
+// application/json, charset utf-8 if any), 422 too_many_parts, 503
+// store_full, store_read_only, store_locked, store_unavailable,
+// store_closed, timeout or not_ready, and 500 internal for anything else,
+// whose cause is logged with the request id (X-Request-Id) and not shown.
+//
+// # Idempotency
+//
+// With an Idempotency-Key header, a repeat of the same key and body
+// (compared after normalising the numbers) answers 202 with the original
+// messages in their current state and "Idempotent-Replayed: true", and
+// wakes nobody; the same key with another body is 409.
 //
 // # Authentication
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bridged/modem"
+	"bridged/pdu"
 	"bridged/queue"
 )
 
@@ -274,6 +275,27 @@ func TestGetMessage(t *testing.T) {
 	}
 	if strings.Join(statuses, ",") != "queued,sending,failed" {
 		t.Errorf("events %v", statuses)
+	}
+
+	// A delivered message has its times.
+	ids = e.send(`{"to":"+447400123456","text":"delivered","report":true}`)
+	claimed, err = e.store.Claim(ctx, queue.ClaimRequest{Modem: "m2", Lease: time.Minute})
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if err := e.store.PartSent(ctx, *claimed[0].Lease, 1, 42); err != nil {
+		t.Fatal(err)
+	}
+	m = e.must(200, "GET", fmt.Sprintf("/v1/messages/%d", ids[0]), "").body
+	if m["status"] != "sent" || m["sent_at"] == nil || m["delivered_at"] != nil {
+		t.Errorf("sent message %v", m)
+	}
+	if _, err := e.store.Report(ctx, queue.Report{Modem: "m2", Ref: 42, Recipient: "447400123456", Outcome: pdu.OutcomeDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	m = e.must(200, "GET", fmt.Sprintf("/v1/messages/%d", ids[0]), "").body
+	if m["status"] != "delivered" || m["delivered_at"] == nil || m["modem"] != "m2" {
+		t.Errorf("delivered message %v", m)
 	}
 
 	for _, p := range []string{"/v1/messages/999", "/v1/messages/abc", "/v1/messages/-1"} {
