@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -349,4 +350,26 @@ func TestRequestID(t *testing.T) {
 			}
 		})
 	}
+}
+
+type panickingModems struct{}
+
+func (panickingModems) Statuses() []modem.Status { panic("modem table corrupted") }
+
+func TestPanicIsInternalError(t *testing.T) {
+	e := MustServe(t, Options{}, queue.Options{})
+	h, err := New(Options{Logger: e.h.log}, Deps{Store: e.h.store, Modems: panickingModems{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	r := e.must(500, "GET", "/v1/modems", "")
+	if r.errorField("code") != CodeInternal || strings.Contains(r.raw, "corrupted") {
+		t.Errorf("%s", r.raw)
+	}
+	if log := e.log.String(); !strings.Contains(log, "modem table corrupted") || !strings.Contains(log, "request_id="+r.header.Get("X-Request-Id")) {
+		t.Errorf("panic not logged with the request id:\n%s", log)
+	}
+	e.must(200, "GET", "/healthz", "")
 }

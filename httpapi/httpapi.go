@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -173,6 +174,16 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (h *Handler) route(pattern string, f handlerFunc) {
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		// A panic is a bug: answer it like any internal error, logged with
+		// the request id, rather than let net/http drop the connection.
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.writeError(w, r, fmt.Errorf("panic in %s: %v\n%s", pattern, v, debug.Stack()))
+			}
+		}()
 		if err := f(w, r); err != nil {
 			h.writeError(w, r, err)
 		}
