@@ -100,7 +100,7 @@ func toError(err error) *Error {
 	switch {
 	case errors.As(err, &tooMany):
 		return &Error{Code: CodeTooManyParts, Field: "text", Err: err,
-			Message: fmt.Sprintf("text needs %d parts, more than the %d allowed: shorten it or send it as several messages", tooMany.Needed, tooMany.Max)}
+			Message: fmt.Sprintf("needs %d parts, more than the %d allowed: shorten it or send it as several messages", tooMany.Needed, tooMany.Max)}
 	case errors.Is(err, pdu.ErrEmptyText):
 		return &Error{Code: CodeInvalidField, Field: "text", Message: "is empty", Err: err}
 	case errors.Is(err, queue.ErrNotFound):

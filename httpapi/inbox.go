@@ -127,7 +127,9 @@ func (h *Handler) listModems(w http.ResponseWriter, r *http.Request) error {
 }
 
 // healthz is a liveness probe: the process answers and the database takes a
-// write. A failure says which, in the same words as a failed POST.
+// write. A failure says which, in the same words as a failed POST. Each
+// probe costs one small commit (an fsync, shared with concurrent writes):
+// probe every few seconds, not in a loop.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) error {
 	if err := h.store.CheckWritable(r.Context()); err != nil {
 		return fmt.Errorf("health check: %w", err)

@@ -140,7 +140,7 @@ func TestPostMessageErrors(t *testing.T) {
 		{name: "empty idempotency key", body: `{"to":"+447400123456","text":"a"}`, header: []string{"Idempotency-Key", ""},
 			status: 400, code: CodeInvalidField, field: "Idempotency-Key"},
 		{name: "too many parts", body: `{"to":"+447400123456","text":"` + long + `"}`, status: 422, code: CodeTooManyParts,
-			field: "text", message: "needs 11 parts, more than the 10 allowed"},
+			field: "text", message: "text: needs 11 parts, more than the 10 allowed"},
 		{name: "body too large", body: `{"to":"+447400123456","text":"` + strings.Repeat("a", 70<<10) + `"}`, status: 413,
 			code: CodeBodyTooLarge, message: "larger than 65536 bytes"},
 		{name: "no content type", body: `{}`, header: []string{"Content-Type", "<none>"}, status: 415, code: CodeUnsupportedMedia},
