@@ -358,7 +358,7 @@ func (panickingModems) Statuses() []modem.Status { panic("modem table corrupted"
 
 func TestPanicIsInternalError(t *testing.T) {
 	e := MustServe(t, Options{}, queue.Options{})
-	h, err := New(Options{Logger: e.h.log}, Deps{Store: e.h.store, Modems: panickingModems{}})
+	h, err := New(Options{Logger: e.h.log}, Deps{Store: e.h.store, Health: e.h.health, Modems: panickingModems{}})
 	if err != nil {
 		t.Fatal(err)
 	}

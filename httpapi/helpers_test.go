@@ -20,16 +20,16 @@ import (
 	"bridged/queue"
 )
 
-// checkedStore is a real *queue.Store plus the CheckWritable the queue does
-// not have yet, done the way the queue should: a one-row upsert committed to
-// the same database file, through its own connection.
-type checkedStore struct {
-	*queue.Store
-	db *sql.DB
-}
+// Compile-time proof that the queue as it is serves the API.
+var _ Store = (*queue.Store)(nil)
 
-func (s *checkedStore) CheckWritable(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO httpapi_health (id, at) VALUES (1, ?)
+// writeCheck stands in for the CheckWritable the queue does not have yet,
+// done the way the queue should: a one-row upsert committed to the same
+// database file, here through its own connection.
+type writeCheck struct{ db *sql.DB }
+
+func (c *writeCheck) CheckWritable(ctx context.Context) error {
+	_, err := c.db.ExecContext(ctx, `INSERT INTO httpapi_health (id, at) VALUES (1, ?)
 		ON CONFLICT (id) DO UPDATE SET at = excluded.at`, time.Now().UnixNano())
 	return err
 }
@@ -110,7 +110,8 @@ func MustServe(t *testing.T, opts Options, qopts queue.Options) *testEnv {
 		e.token = opts.Tokens[0]
 	}
 	h, err := New(opts, Deps{
-		Store:  &checkedStore{Store: st, db: db},
+		Store:  st,
+		Health: &writeCheck{db: db},
 		Modems: e.modems,
 		Wake: func() {
 			p, err := st.List(context.Background(), queue.Filter{Limit: queue.MaxPageSize})

@@ -54,8 +54,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store is what the API needs of the queue; *queue.Store provides all but
-// CheckWritable (see there).
+// Store is what the API needs of the queue; *queue.Store satisfies it.
 type Store interface {
 	// Enqueue stores every message in one transaction and returns them
 	// once committed; see queue.Store.Enqueue.
@@ -66,12 +65,16 @@ type Store interface {
 	ListInbox(ctx context.Context, f queue.InboxFilter) (queue.InboxPage, error)
 	GetInbox(ctx context.Context, id int64) (*queue.InboxMessage, error)
 	DeleteInbox(ctx context.Context, id int64) error
+}
+
+// WriteChecker proves that the database takes writes, for /healthz.
+// queue.Store does not have CheckWritable yet.
+type WriteChecker interface {
 	// CheckWritable commits a small real write (a one-row upsert, so that
-	// the WAL is appended and fsynced like for any message) through the
-	// same writer as Enqueue, and returns nil once it is durable. It fails
-	// with the store's error when the database cannot take writes: full
-	// disk, read-only file or mount, locked by another process, closed.
-	// queue.Store does not have it yet.
+	// the WAL is appended and fsynced as for any message) through the same
+	// writer as Enqueue, and returns nil once it is durable. It fails with
+	// the store's error when the database cannot take writes: full disk,
+	// read-only file or mount, locked by another process, closed.
 	CheckWritable(ctx context.Context) error
 }
 
@@ -80,9 +83,10 @@ type Modems interface {
 	Statuses() []modem.Status
 }
 
-// Deps are the services the API calls. Store is required.
+// Deps are the services the API calls. Store and Health are required.
 type Deps struct {
-	Store Store
+	Store  Store
+	Health WriteChecker
 	// Modems may be nil: then /readyz is never ready and any "modem" in a
 	// request is refused.
 	Modems Modems
@@ -96,6 +100,7 @@ type Deps struct {
 type Handler struct {
 	opts    Options
 	store   Store
+	health  WriteChecker
 	modems  Modems
 	wake    func()
 	log     *slog.Logger
@@ -117,11 +122,14 @@ const (
 	logKeyIDs       = "ids"
 )
 
-// New returns the API over deps. It fails when Store is missing, a token is
-// empty or DefaultCountry is not a region libphonenumber knows.
+// New returns the API over deps. It fails when Store or Health is missing, a
+// token is empty or DefaultCountry is not a region libphonenumber knows.
 func New(opts Options, deps Deps) (*Handler, error) {
 	if deps.Store == nil {
 		return nil, errors.New("httpapi: a store is required")
+	}
+	if deps.Health == nil {
+		return nil, errors.New("httpapi: a write check is required for /healthz")
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -145,7 +153,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{
-		opts: opts, store: deps.Store, modems: deps.Modems, wake: deps.Wake,
+		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems, wake: deps.Wake,
 		log: opts.Logger, mux: http.NewServeMux(), compare: subtle.ConstantTimeCompare,
 	}
 	for i, t := range opts.Tokens {

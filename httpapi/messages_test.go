@@ -184,10 +184,11 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		opts Options
 		deps Deps
 	}{
-		{name: "no store", opts: Options{}, deps: Deps{}},
-		{name: "unknown country", opts: Options{DefaultCountry: "XX"}, deps: Deps{Store: e.h.store}},
-		{name: "empty token", opts: Options{Tokens: []string{"a", ""}}, deps: Deps{Store: e.h.store}},
-		{name: "validity too long", opts: Options{DefaultValidity: 64 * 7 * 24 * time.Hour}, deps: Deps{Store: e.h.store}},
+		{name: "no store", opts: Options{}, deps: Deps{Health: e.h.health}},
+		{name: "no write check", opts: Options{}, deps: Deps{Store: e.h.store}},
+		{name: "unknown country", opts: Options{DefaultCountry: "XX"}, deps: Deps{Store: e.h.store, Health: e.h.health}},
+		{name: "empty token", opts: Options{Tokens: []string{"a", ""}}, deps: Deps{Store: e.h.store, Health: e.h.health}},
+		{name: "validity too long", opts: Options{DefaultValidity: 64 * 7 * 24 * time.Hour}, deps: Deps{Store: e.h.store, Health: e.h.health}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

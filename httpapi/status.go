@@ -49,7 +49,7 @@ func (h *Handler) listModems(w http.ResponseWriter, r *http.Request) error {
 // probe costs one small commit (an fsync, shared with concurrent writes):
 // probe every few seconds, not in a loop.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) error {
-	if err := h.store.CheckWritable(r.Context()); err != nil {
+	if err := h.health.CheckWritable(r.Context()); err != nil {
 		return fmt.Errorf("health check: %w", err)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
