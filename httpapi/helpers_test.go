@@ -1,0 +1,238 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"bridged/modem"
+	"bridged/pdu"
+	"bridged/queue"
+)
+
+// Compile-time proof that the queue as it is serves the API.
+var _ Store = (*queue.Store)(nil)
+
+// writeCheck stands in for the CheckWritable the queue does not have yet,
+// done the way the queue should: a one-row upsert committed to the same
+// database file, here through its own connection.
+type writeCheck struct{ db *sql.DB }
+
+func (c *writeCheck) CheckWritable(ctx context.Context) error {
+	_, err := c.db.ExecContext(ctx, `INSERT INTO httpapi_health (id, at) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at`, time.Now().UnixNano())
+	return err
+}
+
+// testModems is the modems' side of the seam: statuses a test sets.
+type testModems struct {
+	mu sync.Mutex
+	st []modem.Status
+}
+
+func (m *testModems) Statuses() []modem.Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]modem.Status(nil), m.st...)
+}
+
+func (m *testModems) set(st ...modem.Status) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.st = st
+}
+
+// logBuffer collects log output; slog handlers write whole records.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type testEnv struct {
+	t      *testing.T
+	srv    *httptest.Server
+	h      *Handler
+	store  *queue.Store
+	path   string
+	modems *testModems
+	log    *logBuffer
+	// wakes receives, for each Wake call, how many messages the store
+	// held at that moment: proof that Wake comes after the commit.
+	wakes chan int
+	token string
+}
+
+// MustServe starts the API on 127.0.0.1 over a store on a file in
+// t.TempDir. opts.Logger, when nil, logs at Info into env.log.
+func MustServe(t *testing.T, opts Options, qopts queue.Options) *testEnv {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bridged.db")
+	st, err := queue.Open(path, qopts)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=100")
+	if err != nil {
+		t.Fatalf("open health connection: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE httpapi_health (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)`); err != nil {
+		t.Fatalf("create health table: %v", err)
+	}
+	e := &testEnv{t: t, store: st, path: path, modems: &testModems{}, log: &logBuffer{}, wakes: make(chan int, 100)}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if len(opts.Tokens) > 0 {
+		e.token = opts.Tokens[0]
+	}
+	h, err := New(opts, Deps{
+		Store:  st,
+		Health: &writeCheck{db: db},
+		Modems: e.modems,
+		Wake: func() {
+			p, err := st.List(context.Background(), queue.Filter{Limit: queue.MaxPageSize})
+			if err != nil {
+				t.Errorf("list in wake: %v", err)
+			}
+			e.wakes <- len(p.Messages)
+		},
+	})
+	if err != nil {
+		t.Fatalf("new: %v", err)
+	}
+	e.h = h
+	e.srv = httptest.NewServer(h)
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+type response struct {
+	status int
+	header http.Header
+	raw    string
+	body   map[string]any
+}
+
+// errorField returns error.<name> of an error response.
+func (r response) errorField(name string) string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e[name].(string)
+	return s
+}
+
+// do sends a request; a non-empty body goes as application/json unless
+// header says otherwise.
+func (e *testEnv) do(method, path, body string, header ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatalf("request: %v", err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "<none>" {
+			req.Header.Del(header[i])
+			continue
+		}
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatalf("read body: %v", err)
+	}
+	r := response{status: res.StatusCode, header: res.Header, raw: string(b)}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &r.body); err != nil {
+			e.t.Fatalf("%s %s: body is not a JSON object: %v\n%s", method, path, err, b)
+		}
+	}
+	return r
+}
+
+// must sends a request and fails the test unless the status is want.
+func (e *testEnv) must(want int, method, path, body string, header ...string) response {
+	e.t.Helper()
+	r := e.do(method, path, body, header...)
+	if r.status != want {
+		e.t.Fatalf("%s %s: status %d, want %d\n%s", method, path, r.status, want, r.raw)
+	}
+	return r
+}
+
+// send posts a message and returns the ids of the 202.
+func (e *testEnv) send(body string, header ...string) []int64 {
+	e.t.Helper()
+	r := e.must(http.StatusAccepted, "POST", "/v1/messages", body, header...)
+	var ids []int64
+	for _, m := range r.body["messages"].([]any) {
+		ids = append(ids, int64(m.(map[string]any)["id"].(float64)))
+	}
+	return ids
+}
+
+// receive stores a received text as the modem driver would.
+func (e *testEnv) receive(from, text string, at time.Time) *queue.InboxMessage {
+	e.t.Helper()
+	enc, err := pdu.Deliver{From: from, Text: text, Timestamp: at}.Encode()
+	if err != nil {
+		e.t.Fatalf("encode deliver: %v", err)
+	}
+	var im *queue.InboxMessage
+	for _, p := range enc.Parts {
+		res, err := e.store.Receive(context.Background(), queue.Incoming{Modem: "m1", PDU: p.PDU, Direct: true})
+		if err != nil {
+			e.t.Fatalf("receive: %v", err)
+		}
+		im = res.Message
+	}
+	if im == nil {
+		e.t.Fatalf("receive %q: no inbox message", text)
+	}
+	return im
+}
+
+func messages(r response) []map[string]any {
+	var out []map[string]any
+	for _, m := range r.body["messages"].([]any) {
+		out = append(out, m.(map[string]any))
+	}
+	return out
+}

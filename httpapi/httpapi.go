@@ -1,0 +1,304 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"bridged/modem"
+	"bridged/pdu"
+	"bridged/queue"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultMaxBodyBytes = 64 << 10
+	DefaultMaxParts     = pdu.DefaultMaxParts
+)
+
+// Options configure the API. The zero value serves an open API with the
+// defaults below; New checks the rest.
+type Options struct {
+	// Tokens are the accepted bearer tokens. Empty means /v1 is open.
+	Tokens []string
+	// MaxBodyBytes bounds a request body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// DefaultCountry is the ISO 3166 region ("GB") in which numbers
+	// written without "+" are read. Empty means such numbers are refused.
+	DefaultCountry string
+	// MaxParts bounds the parts one text may take; 0 means DefaultMaxParts.
+	// The store has its own limit; keep the two equal.
+	MaxParts int
+	// DefaultValidity applies when a request has no valid_for; 0 means the
+	// message never expires.
+	DefaultValidity time.Duration
+	// DeliveryReports is the default of a request's "report".
+	DeliveryReports bool
+	// Logger receives internal errors (with the request id) and, at Debug,
+	// client errors; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is what the API needs of the queue; *queue.Store satisfies it.
+type Store interface {
+	// Enqueue stores every message in one transaction and returns them
+	// once committed; see queue.Store.Enqueue.
+	Enqueue(ctx context.Context, key string, msgs ...queue.NewMessage) (queue.Enqueued, error)
+	Get(ctx context.Context, id int64) (*queue.Message, error)
+	List(ctx context.Context, f queue.Filter) (queue.Page, error)
+	Cancel(ctx context.Context, id int64) error
+	ListInbox(ctx context.Context, f queue.InboxFilter) (queue.InboxPage, error)
+	GetInbox(ctx context.Context, id int64) (*queue.InboxMessage, error)
+	DeleteInbox(ctx context.Context, id int64) error
+}
+
+// WriteChecker proves that the database takes writes, for /healthz.
+// queue.Store does not have CheckWritable yet.
+type WriteChecker interface {
+	// CheckWritable commits a small real write (a one-row upsert, so that
+	// the WAL is appended and fsynced as for any message) through the same
+	// writer as Enqueue, and returns nil once it is durable. It fails with
+	// the store's error when the database cannot take writes: full disk,
+	// read-only file or mount, locked by another process, closed.
+	CheckWritable(ctx context.Context) error
+}
+
+// Modems reports the state of every configured modem.
+type Modems interface {
+	Statuses() []modem.Status
+}
+
+// Deps are the services the API calls. Store and Health are required.
+type Deps struct {
+	Store  Store
+	Health WriteChecker
+	// Modems may be nil: then /readyz is never ready and any "modem" in a
+	// request is refused.
+	Modems Modems
+	// Wake is called after new messages are durably stored, so that the
+	// dispatcher sends them at once instead of polling. It must not block
+	// (a non-blocking send on a channel of one is enough). May be nil.
+	Wake func()
+}
+
+// Handler is the API as an http.Handler. Create it with New.
+type Handler struct {
+	opts    Options
+	store   Store
+	health  WriteChecker
+	modems  Modems
+	wake    func()
+	log     *slog.Logger
+	mux     *http.ServeMux
+	tokens  [][sha256.Size]byte
+	compare func(a, b []byte) int // subtle.ConstantTimeCompare; a field so a test can watch it
+}
+
+// Log keys.
+const (
+	logKeyRequestID = "request_id"
+	logKeyMethod    = "method"
+	logKeyPath      = "path"
+	logKeyStatus    = "status"
+	logKeyCode      = "code"
+	logKeyError     = "error"
+	logKeyTo        = "to"
+	logKeyText      = "text"
+	logKeyIDs       = "ids"
+)
+
+// New returns the API over deps. It fails when Store or Health is missing, a
+// token is empty or DefaultCountry is not a region libphonenumber knows.
+func New(opts Options, deps Deps) (*Handler, error) {
+	if deps.Store == nil {
+		return nil, errors.New("httpapi: a store is required")
+	}
+	if deps.Health == nil {
+		return nil, errors.New("httpapi: a write check is required for /healthz")
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.MaxParts <= 0 {
+		opts.MaxParts = DefaultMaxParts
+	}
+	if opts.DefaultValidity < 0 || opts.DefaultValidity > maxValidity {
+		return nil, fmt.Errorf("httpapi: default validity %v: must be between 0 and %v", opts.DefaultValidity, maxValidity)
+	}
+	if opts.DefaultCountry != "" {
+		opts.DefaultCountry = strings.ToUpper(opts.DefaultCountry)
+		if !phonenumbers.GetSupportedRegions()[opts.DefaultCountry] {
+			return nil, fmt.Errorf("httpapi: default country %q is not an ISO 3166 region code such as GB or CN", opts.DefaultCountry)
+		}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{
+		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems, wake: deps.Wake,
+		log: opts.Logger, mux: http.NewServeMux(), compare: subtle.ConstantTimeCompare,
+	}
+	for i, t := range opts.Tokens {
+		if t == "" {
+			return nil, fmt.Errorf("httpapi: token %d is empty", i+1)
+		}
+		h.tokens = append(h.tokens, sha256.Sum256([]byte(t)))
+	}
+	h.route("POST /v1/messages", h.postMessages)
+	h.route("GET /v1/messages", h.listMessages)
+	h.route("GET /v1/messages/{id}", h.getMessage)
+	h.route("DELETE /v1/messages/{id}", h.cancelMessage)
+	h.route("GET /v1/inbox", h.listInbox)
+	h.route("GET /v1/inbox/{id}", h.getInbox)
+	h.route("DELETE /v1/inbox/{id}", h.deleteInbox)
+	h.route("POST /v1/estimate", h.estimate)
+	h.route("GET /v1/modems", h.listModems)
+	h.route("GET /healthz", h.healthz)
+	h.route("GET /readyz", h.readyz)
+	return h, nil
+}
+
+// handlerFunc returns its error instead of writing it, so that every error
+// goes through writeError: one place maps kinds to statuses and logs.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (h *Handler) route(pattern string, f handlerFunc) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		// A panic is a bug: answer it like any internal error, logged with
+		// the request id, rather than let net/http drop the connection.
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.writeError(w, r, fmt.Errorf("panic in %s: %v\n%s", pattern, v, debug.Stack()))
+			}
+		}()
+		if err := f(w, r); err != nil {
+			h.writeError(w, r, err)
+		}
+	})
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// newRequestID keeps a caller's X-Request-Id when it is short and plain, so
+// that a client's logs and ours can be joined; otherwise it makes one.
+func newRequestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && strings.Trim(id,
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == "" {
+		return id
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ServeHTTP authenticates /v1 requests and routes them. Authentication comes
+// before routing so that an unauthenticated client cannot map the API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := newRequestID(r)
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+	if p := path.Clean("/" + r.URL.Path); p == "/v1" || strings.HasPrefix(p, "/v1/") {
+		if err := h.authorize(r); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		h.unrouted(w, r)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// authorize checks the bearer token against every configured token, without
+// stopping at a match, on fixed-length hashes: the time taken depends on
+// neither the token's length nor how much of it is right.
+func (h *Handler) authorize(r *http.Request) error {
+	if len(h.tokens) == 0 {
+		return nil
+	}
+	auth := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(auth, " ")
+	if auth == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
+		return &Error{Code: CodeUnauthorized, Message: `missing "Authorization: Bearer <token>" header`}
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	match := 0
+	for i := range h.tokens {
+		match |= h.compare(got[:], h.tokens[i][:])
+	}
+	if match != 1 {
+		return &Error{Code: CodeUnauthorized, Message: "the bearer token is not one of the configured tokens", invalidToken: true}
+	}
+	return nil
+}
+
+// unrouted lets the mux answer a request no pattern matches (404, 405 with
+// its Allow header, or a redirect to the cleaned path) and rewrites a 404 or
+// 405 body as our JSON error.
+func (h *Handler) unrouted(w http.ResponseWriter, r *http.Request) {
+	c := &captureWriter{header: w.Header()}
+	h.mux.ServeHTTP(c, r)
+	switch c.status {
+	case http.StatusNotFound:
+		h.writeError(w, r, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path)})
+	case http.StatusMethodNotAllowed:
+		h.writeError(w, r, &Error{Code: CodeMethodNotAllowed,
+			Message: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, w.Header().Get("Allow"))})
+	default:
+		if c.status == 0 {
+			c.status = http.StatusOK
+		}
+		w.WriteHeader(c.status)
+		w.Write(c.body.Bytes())
+	}
+}
+
+type captureWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+
+func (c *captureWriter) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+	}
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.body.Write(b)
+}

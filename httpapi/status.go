@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+
+	"bridged/modem"
+)
+
+type modemView struct {
+	ID           string             `json:"id"`
+	Device       string             `json:"device"`
+	State        modem.State        `json:"state"`
+	Manufacturer string             `json:"manufacturer"`
+	Model        string             `json:"model"`
+	IMEI         string             `json:"imei"`
+	Operator     string             `json:"operator"`
+	Registration modem.Registration `json:"registration"`
+	SignalDBm    *int               `json:"signal_dbm"`
+	Sent         int64              `json:"sent"`
+	Failed       int64              `json:"failed"`
+	Received     int64              `json:"received"`
+	LastError    string             `json:"last_error"`
+}
+
+func (h *Handler) statuses() []modem.Status {
+	if h.modems == nil {
+		return nil
+	}
+	return h.modems.Statuses()
+}
+
+func (h *Handler) listModems(w http.ResponseWriter, r *http.Request) error {
+	sts := h.statuses()
+	out := struct {
+		Modems []modemView `json:"modems"`
+	}{Modems: make([]modemView, len(sts))}
+	for i, s := range sts {
+		out.Modems[i] = modemView{ID: s.ID, Device: s.Device, State: s.State, Manufacturer: s.Manufacturer,
+			Model: s.Model, IMEI: s.IMEI, Operator: s.Operator, Registration: s.Registration, SignalDBm: s.SignalDBm,
+			Sent: s.Sent, Failed: s.Failed, Received: s.Received, LastError: s.LastError}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// healthz is a liveness probe: the process answers and the database takes a
+// write. A failure says which, in the same words as a failed POST. Each
+// probe costs one small commit (an fsync, shared with concurrent writes):
+// probe every few seconds, not in a loop.
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) error {
+	if err := h.health.CheckWritable(r.Context()); err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz is a readiness probe: some modem can send. It names no modem, as it
+// needs no token; GET /v1/modems has the details.
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) error {
+	sts := h.statuses()
+	ready := 0
+	for _, s := range sts {
+		if s.State == modem.StateReady {
+			ready++
+		}
+	}
+	if ready == 0 {
+		msg := fmt.Sprintf("none of the %d modems is ready: see GET /v1/modems", len(sts))
+		if len(sts) == 0 {
+			msg = "no modem is configured"
+		}
+		return &Error{Code: CodeNotReady, Message: msg}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "modems_ready": ready})
+	return nil
+}
