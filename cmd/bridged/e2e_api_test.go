@@ -27,8 +27,8 @@ func TestE2ESendAndDeliver(t *testing.T) {
 	}
 	var ids []int64
 	for _, tt := range texts {
-		ms := d.send(map[string]any{"to": "+447700900123", "text": tt.text, "report": true})
-		if len(ms) != 1 || ms[0].Status != "queued" || ms[0].Encoding != tt.encoding || ms[0].Parts != tt.parts || ms[0].To != "+447700900123" {
+		ms := d.send(map[string]any{"to": "+447400123456", "text": tt.text, "report": true})
+		if len(ms) != 1 || ms[0].Status != "queued" || ms[0].Encoding != tt.encoding || ms[0].Parts != tt.parts || ms[0].To != "+447400123456" {
 			t.Fatalf("accepted %+v, want encoding %s parts %d", ms, tt.encoding, tt.parts)
 		}
 		ids = append(ids, ms[0].ID)
@@ -76,7 +76,7 @@ func TestE2ESendAndDeliver(t *testing.T) {
 func TestE2ESeveralRecipients(t *testing.T) {
 	w := mustWorld(t, 1, modemsim.Options{})
 	d := startDaemon(t, w.config(""))
-	ms := d.send(map[string]any{"to": []string{"+447700900001", "+447700900002", "+8613800138000"}, "text": "to all"})
+	ms := d.send(map[string]any{"to": []string{"+447400123401", "+447400123402", "+8613800138000"}, "text": "to all"})
 	if len(ms) != 3 {
 		t.Fatalf("accepted %+v", ms)
 	}
@@ -146,7 +146,7 @@ func TestE2EFailureAndRetryOnAnotherModem(t *testing.T) {
 	d := startDaemon(t, w.config(""))
 	ids := []int64{}
 	for i := range 4 {
-		ids = append(ids, d.send(map[string]any{"to": "+447700900123", "text": fmt.Sprintf("retry %d", i)})[0].ID)
+		ids = append(ids, d.send(map[string]any{"to": "+447400123456", "text": fmt.Sprintf("retry %d", i)})[0].ID)
 	}
 	for _, id := range ids {
 		if m := d.waitStatus(id, "sent"); m.Modem != "m1" {
@@ -154,7 +154,7 @@ func TestE2EFailureAndRetryOnAnotherModem(t *testing.T) {
 		}
 	}
 	w.sims[1].SetSendErrors(21) // rejected: permanent
-	id := d.send(map[string]any{"to": "+447700900123", "text": "rejected", "modem": "m1"})[0].ID
+	id := d.send(map[string]any{"to": "+447400123456", "text": "rejected", "modem": "m1"})[0].ID
 	m := d.waitStatus(id, "failed")
 	if m.Error == nil || m.Error.Code != "cms_21" {
 		t.Errorf("failure %+v", m.Error)
@@ -165,32 +165,32 @@ func TestE2ECancelAndIdempotency(t *testing.T) {
 	w := mustWorld(t, 1, modemsim.Options{})
 	d := startDaemon(t, w.config(""))
 	later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	m := d.send(map[string]any{"to": "+447700900123", "text": "later", "send_at": later})[0]
+	m := d.send(map[string]any{"to": "+447400123456", "text": "later", "send_at": later})[0]
 	if code := d.do("DELETE", fmt.Sprintf("/v1/messages/%d", m.ID), nil, nil); code != http.StatusOK && code != http.StatusNoContent {
 		t.Fatalf("cancel: %d", code)
 	}
 	d.waitStatus(m.ID, "cancelled")
-	sent := d.send(map[string]any{"to": "+447700900123", "text": "now"})[0]
+	sent := d.send(map[string]any{"to": "+447400123456", "text": "now"})[0]
 	d.waitStatus(sent.ID, "sent")
 	var e apiError
 	if code := d.do("DELETE", fmt.Sprintf("/v1/messages/%d", sent.ID), nil, &e); code != http.StatusConflict {
 		t.Errorf("cancel a sent message: %d %+v", code, e)
 	}
 
-	body := map[string]any{"to": "+447700900123", "text": "once"}
+	body := map[string]any{"to": "+447400123456", "text": "once"}
 	a := d.send(body, "Idempotency-Key", "k-1")
 	b := d.send(body, "Idempotency-Key", "k-1")
 	if a[0].ID != b[0].ID {
 		t.Errorf("same key, same body: ids %d and %d", a[0].ID, b[0].ID)
 	}
-	if code := d.do("POST", "/v1/messages", map[string]any{"to": "+447700900123", "text": "other"}, &e, "Idempotency-Key", "k-1"); code != http.StatusConflict {
+	if code := d.do("POST", "/v1/messages", map[string]any{"to": "+447400123456", "text": "other"}, &e, "Idempotency-Key", "k-1"); code != http.StatusConflict {
 		t.Errorf("same key, other body: %d", code)
 	}
 }
 
 func TestE2EErrorsAndAuth(t *testing.T) {
 	w := mustWorld(t, 1, modemsim.Options{})
-	d := startDaemon(t, w.config("[sms]\nmax_parts = 2\n") + "")
+	d := startDaemon(t, w.config("[sms]\nmax_parts = 2\n")+"")
 	tests := []struct {
 		name    string
 		method  string
@@ -200,12 +200,12 @@ func TestE2EErrorsAndAuth(t *testing.T) {
 		code    int
 	}{
 		{"bad JSON", "POST", "/v1/messages", `{"to": `, nil, 400},
-		{"unknown field", "POST", "/v1/messages", `{"to": "+447700900123", "text": "x", "colour": "red"}`, nil, 400},
+		{"unknown field", "POST", "/v1/messages", `{"to": "+447400123456", "text": "x", "colour": "red"}`, nil, 400},
 		{"invalid number", "POST", "/v1/messages", map[string]any{"to": "+44 12", "text": "x"}, nil, 400},
-		{"empty text", "POST", "/v1/messages", map[string]any{"to": "+447700900123", "text": ""}, nil, 400},
-		{"not JSON", "POST", "/v1/messages", "to=+447700900123", []string{"Content-Type", "text/plain"}, 415},
-		{"too many parts", "POST", "/v1/messages", map[string]any{"to": "+447700900123", "text": strings.Repeat("x", 400)}, nil, 422},
-		{"body too large", "POST", "/v1/messages", map[string]any{"to": "+447700900123", "text": strings.Repeat("x", 2<<20)}, nil, 413},
+		{"empty text", "POST", "/v1/messages", map[string]any{"to": "+447400123456", "text": ""}, nil, 400},
+		{"not JSON", "POST", "/v1/messages", "to=+447400123456", []string{"Content-Type", "text/plain"}, 415},
+		{"too many parts", "POST", "/v1/messages", map[string]any{"to": "+447400123456", "text": strings.Repeat("x", 400)}, nil, 422},
+		{"body too large", "POST", "/v1/messages", map[string]any{"to": "+447400123456", "text": strings.Repeat("x", 2<<20)}, nil, 413},
 		{"unknown message", "GET", "/v1/messages/999999", nil, nil, 404},
 		{"estimate", "POST", "/v1/estimate", map[string]any{"text": "€uro"}, nil, 200},
 		{"modems", "GET", "/v1/modems", nil, nil, 200},
@@ -227,7 +227,7 @@ func TestE2EErrorsAndAuth(t *testing.T) {
 	d.stop()
 
 	// With a token, /v1 needs it.
-	d2 := startDaemon(t, strings.Replace(w.config(""), "[http]\n", "[http]\ntokens = [\"s3cret\"]\n", 1))
+	d2 := startDaemon(t, strings.Replace(w.config(""), "[http]\n", "[http]\ntokens = [\"0123456789abcdef0123456789abcdef\"]\n", 1))
 	if code := d2.do("GET", "/v1/modems", nil, nil); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d", code)
 	}
@@ -235,7 +235,7 @@ func TestE2EErrorsAndAuth(t *testing.T) {
 	if code := d2.do("GET", "/v1/modems", nil, nil); code != http.StatusUnauthorized {
 		t.Errorf("wrong token: %d", code)
 	}
-	d2.token = "s3cret"
+	d2.token = "0123456789abcdef0123456789abcdef"
 	if code := d2.do("GET", "/v1/modems", nil, nil); code != http.StatusOK {
 		t.Errorf("right token: %d", code)
 	}
@@ -249,9 +249,9 @@ func TestE2ERestartAndSIGTERM(t *testing.T) {
 	w.sims[0].SetSendLatency(500 * time.Millisecond)
 	cfg := w.config("")
 	d := startDaemon(t, cfg)
-	inflight := d.send(map[string]any{"to": "+447700900123", "text": strings.Repeat("slow multipart ", 20)})[0]
-	queued := d.send(map[string]any{"to": "+447700900124", "text": "queued behind it"})[0]
-	later := d.send(map[string]any{"to": "+447700900125", "text": "scheduled", "send_at": time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339)})[0]
+	inflight := d.send(map[string]any{"to": "+447400123456", "text": strings.Repeat("slow multipart ", 20)})[0]
+	queued := d.send(map[string]any{"to": "+447400123457", "text": "queued behind it"})[0]
+	later := d.send(map[string]any{"to": "+447400123458", "text": "scheduled", "send_at": time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339)})[0]
 	d.waitStatus(inflight.ID, "sending")
 	if code := d.stop(); code != 0 {
 		out, _ := d.out.snapshot()

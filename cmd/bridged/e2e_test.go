@@ -257,9 +257,10 @@ func (d *daemon) send(body map[string]any, headers ...string) []apiMessage {
 	d.t.Helper()
 	var out struct {
 		Messages []apiMessage `json:"messages"`
+		apiError
 	}
 	if code := d.do("POST", "/v1/messages", body, &out, headers...); code != http.StatusAccepted {
-		d.t.Fatalf("POST /v1/messages: %d", code)
+		d.t.Fatalf("POST /v1/messages %v: %d %+v", body, code, out.apiError)
 	}
 	return out.Messages
 }

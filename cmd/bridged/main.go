@@ -56,6 +56,7 @@ func (m *Main) commands() map[string]command {
 		"pdu":    &pduCommand{stdin: m.Stdin, stdout: m.Stdout, stderr: m.Stderr},
 		"modems": &modemsCommand{stdout: m.Stdout, stderr: m.Stderr},
 		"sim":    &simCommand{stdout: m.Stdout, stderr: m.Stderr},
+		"serve":  &serveCommand{stdout: m.Stdout, stderr: m.Stderr},
 
 		"check-config": &checkConfigCommand{stdout: m.Stdout},
 	}
@@ -67,11 +68,12 @@ Usage:
   bridged COMMAND [arguments]
 
 Commands:
+  serve         run the gateway: HTTP API, queue and modems
   check-config  check a configuration file and print it with secrets masked
-  modems    list serial ports and probe which of them are modems
-  pdu       encode text into SMS-SUBMIT PDUs, or decode a PDU a modem printed
-  sim       run simulated modems on pseudo-terminals, to try bridged without hardware
-  help      show this help, or a command's with "bridged help COMMAND"
+  modems        list serial ports and probe which of them are modems
+  sim           run simulated modems on pseudo-terminals, to try bridged without hardware
+  pdu           encode text into SMS-SUBMIT PDUs, or decode a PDU a modem printed
+  help          show this help, or a command's with "bridged help COMMAND"
 
 Run "bridged COMMAND -h" for a command's flags.
 `

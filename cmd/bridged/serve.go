@@ -17,7 +17,6 @@ import (
 	"bridged/dispatch"
 	"bridged/modem"
 	"bridged/modem/modemsim"
-	"bridged/pdu"
 	"bridged/queue"
 )
 
@@ -108,13 +107,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		ShutdownGrace: time.Duration(cfg.HTTP.ShutdownTimeout), Logger: log,
 	})
 
+	api, err := newAPI(cfg, store, mods, disp.Wake, log)
+	if err != nil {
+		return err
+	}
 	// Listen before anything runs, so that a port in use fails at once.
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:      newAPI(cfg, store, mods, disp.Wake, log),
+		Handler:      api,
 		ReadTimeout:  time.Duration(cfg.HTTP.ReadTimeout),
 		WriteTimeout: time.Duration(cfg.HTTP.WriteTimeout),
 		IdleTimeout:  time.Duration(cfg.HTTP.IdleTimeout),
@@ -208,9 +211,4 @@ func (s *sims) close() {
 	if s.dir != "" {
 		os.RemoveAll(s.dir)
 	}
-}
-
-// estimateOptions are the pdu options the API and the dispatcher share.
-func estimateOptions(cfg *config.Config) pdu.Options {
-	return pdu.Options{MaxParts: cfg.SMS.MaxParts}
 }

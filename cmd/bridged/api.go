@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"bridged/config"
+	"bridged/httpapi"
+	"bridged/modem"
+	"bridged/queue"
+)
+
+// modemList reports the drivers' statuses to the API.
+type modemList []*modem.Modem
+
+func (l modemList) Statuses() []modem.Status {
+	out := make([]modem.Status, len(l))
+	for i, m := range l {
+		out[i] = m.Status()
+	}
+	return out
+}
+
+// newAPI builds the HTTP API over the store and the modems from cfg.
+func newAPI(cfg *config.Config, store *queue.Store, mods []*modem.Modem, wake func(), log *slog.Logger) (http.Handler, error) {
+	h, err := httpapi.New(httpapi.Options{
+		Tokens:          cfg.HTTP.Tokens,
+		MaxBodyBytes:    cfg.HTTP.MaxBodyBytes,
+		DefaultCountry:  cfg.SMS.DefaultCountry,
+		MaxParts:        cfg.SMS.MaxParts,
+		DefaultValidity: time.Duration(cfg.SMS.DefaultValidity),
+		DeliveryReports: cfg.SMS.DeliveryReports,
+		Logger:          log,
+	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods), Wake: wake})
+	if err != nil {
+		return nil, fmt.Errorf("http api: %w", err)
+	}
+	return h, nil
+}
