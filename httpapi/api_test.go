@@ -59,6 +59,12 @@ func TestInbox(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", k, m[k], want)
 		}
 	}
+	if k := keys(m); k != "from,id,incomplete,modem,parts,received_at,sent_at,text" {
+		t.Errorf("an inbox message has %s", k)
+	}
+	if k := keys(r.body); k != "messages,next_cursor" {
+		t.Errorf("an inbox page has %s", k)
+	}
 	if _, err := time.Parse(time.RFC3339, m["received_at"].(string)); err != nil {
 		t.Errorf("received_at: %v", err)
 	}
