@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bridged/modem"
+	"bridged/pdu"
 	"bridged/queue"
 
 	"github.com/mattn/go-sqlite3"
@@ -378,4 +379,28 @@ func TestPanicIsInternalError(t *testing.T) {
 		t.Errorf("panic not logged with the request id:\n%s", log)
 	}
 	e.must(200, "GET", "/healthz", "")
+}
+
+func TestInboxIncomplete(t *testing.T) {
+	e := MustServe(t, Options{}, queue.Options{ReassemblyTimeout: time.Nanosecond})
+	enc, err := pdu.Deliver{From: "+447400123456", Text: strings.Repeat("a", 200), Ref: 9}.Encode()
+	if err != nil || len(enc.Parts) != 2 {
+		t.Fatalf("encode: %v", err)
+	}
+	ctx := context.Background()
+	if _, err := e.store.Receive(ctx, queue.Incoming{Modem: "m1", PDU: enc.Parts[0].PDU, Direct: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.must(200, "GET", "/v1/inbox", ""); len(messages(r)) != 0 {
+		t.Fatalf("half a message in the inbox: %s", r.raw)
+	}
+	released, err := e.store.ReleaseIncomplete(ctx)
+	if err != nil || len(released) != 1 {
+		t.Fatalf("release: %v %v", released, err)
+	}
+	m := messages(e.must(200, "GET", "/v1/inbox", ""))
+	if len(m) != 1 || m[0]["incomplete"] != true || m[0]["parts"] != float64(2) || fmt.Sprint(m[0]["missing"]) != "[2]" ||
+		m[0]["text"] != strings.Repeat("a", 153) {
+		t.Errorf("incomplete message %v", m)
+	}
 }
