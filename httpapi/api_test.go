@@ -267,8 +267,9 @@ func TestStoreNotWritable(t *testing.T) {
 
 	unlock := lockDatabase(t, e.path)
 	r := e.must(503, "POST", "/v1/messages", `{"to":"+447400123456","text":"while locked"}`)
-	if r.errorField("code") != CodeStoreLocked || !strings.Contains(r.errorField("message"), "locked by another process") {
-		t.Errorf("%s", r.raw)
+	if r.errorField("code") != CodeStoreLocked || !strings.Contains(r.errorField("message"), "locked by another process") ||
+		r.header.Get("Retry-After") != "1" {
+		t.Errorf("%v %s", r.header, r.raw)
 	}
 	reqID := r.header.Get("X-Request-Id")
 	if reqID == "" || !strings.Contains(e.log.String(), "request_id="+reqID) || !strings.Contains(e.log.String(), "level=ERROR") {
