@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"bridged/modem"
+	"bridged/pdu"
 	"bridged/queue"
 
 	"github.com/mattn/go-sqlite3"
@@ -58,6 +59,12 @@ func TestInbox(t *testing.T) {
 		if m[k] != want {
 			t.Errorf("%s = %#v, want %#v", k, m[k], want)
 		}
+	}
+	if k := keys(m); k != "from,id,incomplete,modem,parts,received_at,sent_at,text" {
+		t.Errorf("an inbox message has %s", k)
+	}
+	if k := keys(r.body); k != "messages,next_cursor" {
+		t.Errorf("an inbox page has %s", k)
 	}
 	if _, err := time.Parse(time.RFC3339, m["received_at"].(string)); err != nil {
 		t.Errorf("received_at: %v", err)
@@ -260,8 +267,9 @@ func TestStoreNotWritable(t *testing.T) {
 
 	unlock := lockDatabase(t, e.path)
 	r := e.must(503, "POST", "/v1/messages", `{"to":"+447400123456","text":"while locked"}`)
-	if r.errorField("code") != CodeStoreLocked || !strings.Contains(r.errorField("message"), "locked by another process") {
-		t.Errorf("%s", r.raw)
+	if r.errorField("code") != CodeStoreLocked || !strings.Contains(r.errorField("message"), "locked by another process") ||
+		r.header.Get("Retry-After") != "1" {
+		t.Errorf("%v %s", r.header, r.raw)
 	}
 	reqID := r.header.Get("X-Request-Id")
 	if reqID == "" || !strings.Contains(e.log.String(), "request_id="+reqID) || !strings.Contains(e.log.String(), "level=ERROR") {
@@ -372,4 +380,28 @@ func TestPanicIsInternalError(t *testing.T) {
 		t.Errorf("panic not logged with the request id:\n%s", log)
 	}
 	e.must(200, "GET", "/healthz", "")
+}
+
+func TestInboxIncomplete(t *testing.T) {
+	e := MustServe(t, Options{}, queue.Options{ReassemblyTimeout: time.Nanosecond})
+	enc, err := pdu.Deliver{From: "+447400123456", Text: strings.Repeat("a", 200), Ref: 9}.Encode()
+	if err != nil || len(enc.Parts) != 2 {
+		t.Fatalf("encode: %v", err)
+	}
+	ctx := context.Background()
+	if _, err := e.store.Receive(ctx, queue.Incoming{Modem: "m1", PDU: enc.Parts[0].PDU, Direct: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.must(200, "GET", "/v1/inbox", ""); len(messages(r)) != 0 {
+		t.Fatalf("half a message in the inbox: %s", r.raw)
+	}
+	released, err := e.store.ReleaseIncomplete(ctx)
+	if err != nil || len(released) != 1 {
+		t.Fatalf("release: %v %v", released, err)
+	}
+	m := messages(e.must(200, "GET", "/v1/inbox", ""))
+	if len(m) != 1 || m[0]["incomplete"] != true || m[0]["parts"] != float64(2) || fmt.Sprint(m[0]["missing"]) != "[2]" ||
+		m[0]["text"] != strings.Repeat("a", 153) {
+		t.Errorf("incomplete message %v", m)
+	}
 }

@@ -27,6 +27,8 @@
 // store_full, store_read_only, store_locked, store_unavailable,
 // store_closed, timeout or not_ready, and 500 internal for anything else,
 // whose cause is logged with the request id (X-Request-Id) and not shown.
+// The 503s that clear by themselves (store_locked, store_closed, timeout)
+// carry "Retry-After: 1".
 //
 // # Idempotency
 //

@@ -165,6 +165,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	default:
 		h.log.Debug("request refused", attrs...)
 	}
+	switch e.Code {
+	case CodeStoreLocked, CodeStoreClosed, CodeTimeout:
+		// These pass by themselves; full or read-only needs a person.
+		w.Header().Set("Retry-After", "1")
+	}
 	if status == http.StatusUnauthorized {
 		v := `Bearer realm="bridged"`
 		if e.invalidToken {

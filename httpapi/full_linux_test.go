@@ -55,7 +55,8 @@ func TestDiskWriteFails(t *testing.T) {
 
 	for _, r := range []response{post, health} {
 		if r.status != 503 || r.errorField("code") != CodeStoreUnavailable ||
-			!strings.Contains(r.errorField("message"), "check the disk") || !strings.Contains(r.errorField("message"), "file too large") {
+			!strings.Contains(r.errorField("message"), "check the disk") || !strings.Contains(r.errorField("message"), "file too large") ||
+			r.header.Get("Retry-After") != "" {
 			t.Errorf("while the disk refuses writes: %d %s", r.status, r.raw)
 		}
 	}

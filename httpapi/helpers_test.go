@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -235,4 +236,14 @@ func messages(r response) []map[string]any {
 		out = append(out, m.(map[string]any))
 	}
 	return out
+}
+
+// keys returns an object's keys, sorted, to compare with the field lists.
+func keys(m map[string]any) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ",")
 }

@@ -55,7 +55,13 @@ func TestPostMessages(t *testing.T) {
 			if len(got) != len(tt.wantTo) {
 				t.Fatalf("%d messages, want %d: %s", len(got), len(tt.wantTo), r.raw)
 			}
+			if keys(r.body) != "messages" {
+				t.Errorf("202 body has %s", keys(r.body))
+			}
 			for i, m := range got {
+				if k := keys(m); k != "encoding,id,parts,status,to" {
+					t.Errorf("a 202 message has %s", k)
+				}
 				if m["to"] != tt.wantTo[i] || m["status"] != "queued" || m["encoding"] != tt.encoding || m["parts"] != float64(tt.parts) {
 					t.Errorf("message %d = %v, want to %s, queued, %s, %d parts", i, m, tt.wantTo[i], tt.encoding, tt.parts)
 				}
@@ -245,6 +251,9 @@ func TestGetMessage(t *testing.T) {
 		if m[k] != want {
 			t.Errorf("%s = %#v, want %#v", k, m[k], want)
 		}
+	}
+	if k := keys(m); k != "attempts,created_at,delivered_at,encoding,error,events,expires_at,flash,id,modem,parts,priority,report,send_at,sent_at,status,text,to" {
+		t.Errorf("a message has %s", k)
 	}
 	if _, err := time.Parse(time.RFC3339, m["created_at"].(string)); err != nil {
 		t.Errorf("created_at: %v", err)
