@@ -176,6 +176,11 @@ type worker struct {
 	route Route
 	log   *slog.Logger
 	next  time.Time // rate limit: earliest time of the next part
+	// sending is held from the start of a part's AT+CMGS until its
+	// message reference is on disk. A status report can arrive right after
+	// +CMGS answers; the receiver takes sending before matching one, so that
+	// the part it reports on is recorded by then.
+	sending sync.Mutex
 }
 
 // send is the worker's loop: wait for the modem, claim, send, repeat.
@@ -229,8 +234,21 @@ func (w *worker) claim(ctx context.Context) (*queue.Message, error) {
 			return first(ms), err
 		}
 	}
-	ms, err := w.d.store.Claim(ctx, queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, ExcludePrefixes: w.d.excludedPrefixes(w.m.ID())})
+	req := queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, ExcludePrefixes: w.d.excludedPrefixes(w.m.ID())}
+	// A message that failed here goes to another modem while one is ready.
+	req.SkipOwnRetries = w.d.othersReady(w.m.ID())
+	ms, err := w.d.store.Claim(ctx, req)
 	return first(ms), err
+}
+
+// othersReady reports whether a modem other than self is ready to send.
+func (d *Dispatcher) othersReady(self string) bool {
+	for _, m := range d.modems {
+		if m.ID() != self && m.Status().State == modem.StateReady {
+			return true
+		}
+	}
+	return false
 }
 
 func first(ms []*queue.Message) *queue.Message {
@@ -277,14 +295,18 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 		// The send itself is bounded by the modem's send timeout; it is not
 		// cut short by shutdown, only the wait before the next part is.
 		gctx, cancel := context.WithTimeout(sctx, w.d.opts.SendTimeout+5*time.Second)
+		w.sending.Lock()
 		mr, err := w.m.Send(gctx, enc.Parts[seq-1])
 		cancel()
 		if err != nil {
+			w.sending.Unlock()
 			w.sendFailed(sctx, log, l, seq, sentNow, err)
 			return
 		}
 		sentNow++
-		if err := w.d.store.PartSent(sctx, l, seq, mr); err != nil {
+		err = w.d.store.PartSent(sctx, l, seq, mr)
+		w.sending.Unlock()
+		if err != nil {
 			// The part is on the air but not on disk: the lease will expire
 			// and the interrupted-send policy decides. Nothing better is
 			// possible when the store cannot write.
@@ -379,6 +401,8 @@ func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
 		if err != nil {
 			return err
 		}
+		w.sending.Lock()
+		w.sending.Unlock() // only a barrier: the part in flight is on disk now
 		rep, err := w.d.store.Report(ctx, r)
 		if errors.Is(err, queue.ErrNotFound) {
 			w.log.Info("status report for no known message", "mr", r.Ref, "status", r.Status)

@@ -205,6 +205,10 @@ type ClaimRequest struct {
 	// ExcludePrefixes leaves out recipients starting with one of them: the
 	// routes of other modems, which should send those first.
 	ExcludePrefixes []string
+	// SkipOwnRetries leaves out messages whose last attempt failed on this
+	// modem, so that a transient error is retried through another modem
+	// when one is there to take it.
+	SkipOwnRetries bool
 }
 
 // Claim moves up to req.Limit due messages (queued, not-before time and
@@ -236,6 +240,12 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 			prefixArgs = append(prefixArgs, len(p), p)
 		}
 		q += " AND NOT (" + strings.Join(or, " OR ") + ")"
+	}
+	if req.SkipOwnRetries {
+		// A message pinned to this modem (by the caller, or by parts sent)
+		// has nowhere else to go.
+		q += " AND NOT (modem IS NULL AND claimed_by IS NOT NULL AND claimed_by = ? AND error_code IS NOT NULL)"
+		prefixArgs = append(prefixArgs, req.Modem)
 	}
 	q += qClaimOrder
 	var out []*Message

@@ -29,3 +29,23 @@ func TestClaimExcludePrefixes(t *testing.T) {
 		t.Errorf("claimed %v, want only the +86 number", got)
 	}
 }
+
+// TestClaimSkipOwnRetries: a message that failed on modem a is left for
+// another modem when a asks to skip its own retries.
+func TestClaimSkipOwnRetries(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{BackoffBase: 1, BackoffMax: 1})
+	MustEnqueue(t, s, NewMessage{To: "+447400123456", Text: "x"})
+	got := MustClaim(t, s, ClaimRequest{Modem: "a", Limit: 1})
+	if len(got) != 1 {
+		t.Fatalf("claimed %d", len(got))
+	}
+	if err := s.Retry(t.Context(), *got[0].Lease, Error{Code: "cms_42", Message: "congestion"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := MustClaim(t, s, ClaimRequest{Modem: "a", Limit: 1, SkipOwnRetries: true}); len(got) != 0 {
+		t.Fatalf("modem a claimed its own retry: %+v", got)
+	}
+	if got := MustClaim(t, s, ClaimRequest{Modem: "b", Limit: 1, SkipOwnRetries: true}); len(got) != 1 {
+		t.Fatalf("modem b claimed %d, want the retry", len(got))
+	}
+}

@@ -81,7 +81,7 @@ func TestE2ESeveralRecipients(t *testing.T) {
 		t.Fatalf("accepted %+v", ms)
 	}
 	for _, m := range ms {
-		d.waitStatus(m.ID, "sent")
+		d.waitStatus(m.ID, "sent", "delivered")
 	}
 }
 
@@ -149,7 +149,7 @@ func TestE2EFailureAndRetryOnAnotherModem(t *testing.T) {
 		ids = append(ids, d.send(map[string]any{"to": "+447400123456", "text": fmt.Sprintf("retry %d", i)})[0].ID)
 	}
 	for _, id := range ids {
-		if m := d.waitStatus(id, "sent"); m.Modem != "m1" {
+		if m := d.waitStatus(id, "sent", "delivered"); m.Modem != "m1" {
 			t.Errorf("message %d sent by %q, want m1", id, m.Modem)
 		}
 	}
@@ -171,7 +171,7 @@ func TestE2ECancelAndIdempotency(t *testing.T) {
 	}
 	d.waitStatus(m.ID, "cancelled")
 	sent := d.send(map[string]any{"to": "+447400123456", "text": "now"})[0]
-	d.waitStatus(sent.ID, "sent")
+	d.waitStatus(sent.ID, "sent", "delivered")
 	var e apiError
 	if code := d.do("DELETE", fmt.Sprintf("/v1/messages/%d", sent.ID), nil, &e); code != http.StatusConflict {
 		t.Errorf("cancel a sent message: %d %+v", code, e)
@@ -259,7 +259,7 @@ func TestE2ERestartAndSIGTERM(t *testing.T) {
 	}
 	d2 := startDaemon(t, cfg)
 	for _, id := range []int64{inflight.ID, queued.ID, later.ID} {
-		d2.waitStatus(id, "sent")
+		d2.waitStatus(id, "sent", "delivered")
 	}
 	// No part was sent twice: the part in flight at SIGTERM was allowed to
 	// finish and was recorded.

@@ -158,7 +158,13 @@ func startDaemon(t *testing.T, cfgText string) *daemon {
 		t.Fatal(err)
 	}
 	go func() { d.err = d.cmd.Wait(); close(d.exited) }()
-	t.Cleanup(func() { d.stop() })
+	t.Cleanup(func() {
+		d.stop()
+		if t.Failed() {
+			out, _ := d.out.snapshot()
+			t.Logf("bridged's output:\n%s", out)
+		}
+	})
 	select {
 	case <-d.exited:
 		s, _ := d.out.snapshot()
@@ -265,8 +271,8 @@ func (d *daemon) send(body map[string]any, headers ...string) []apiMessage {
 	return out.Messages
 }
 
-// waitStatus polls GET /v1/messages/{id} until status is want.
-func (d *daemon) waitStatus(id int64, want string) apiMessage {
+// waitStatus polls GET /v1/messages/{id} until its status is one of want.
+func (d *daemon) waitStatus(id int64, want ...string) apiMessage {
 	d.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -274,11 +280,13 @@ func (d *daemon) waitStatus(id int64, want string) apiMessage {
 	for {
 		var m apiMessage
 		d.do("GET", fmt.Sprintf("/v1/messages/%d", id), nil, &m)
-		if m.Status == want {
-			return m
+		for _, w := range want {
+			if m.Status == w {
+				return m
+			}
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("message %d is %q (%+v), want %q", id, m.Status, m, want)
+			d.t.Fatalf("message %d is %q (%+v), want %v", id, m.Status, m, want)
 		}
 		<-tick.C
 	}
