@@ -19,6 +19,7 @@ func keyLines(doc string) map[string]int {
 	arrays := map[string]int{} // array-of-tables path -> index of its last element
 	var table []string         // current table, resolved ("modem[1]")
 	var st scanState
+	doc = strings.TrimPrefix(doc, "\ufeff") // a byte order mark some editors write
 	for n, line := range strings.Split(doc, "\n") {
 		n++
 		if st.open() {

@@ -202,8 +202,13 @@ func TestLoadRejects(t *testing.T) {
 			`FILE:5: modem[1].sim_number: "+15550000001" is also the number of modem[0]`}},
 		{name: "country lower case", doc: "[sms]\ndefault_country = \"gb\"\n", want: []string{
 			`FILE:2: sms.default_country: "gb" is not a country code: did you mean "GB"?`}},
-		{name: "country unknown", doc: "[sms]\ndefault_country = \"UK\"\n", want: []string{
-			`FILE:2: sms.default_country: "UK" is not a country code (ISO 3166 two letters, e.g. "GB")`}},
+		{name: "country UK", doc: "[sms]\ndefault_country = \"UK\"\n", want: []string{
+			`FILE:2: sms.default_country: "UK" is not a country code: did you mean "GB"?`}},
+		{name: "country unknown", doc: "[sms]\ndefault_country = \"XX\"\n", want: []string{
+			`FILE:2: sms.default_country: "XX" is not a country code (ISO 3166 two letters, e.g. "GB")`}},
+		{name: "CRLF and a byte order mark", doc: "\ufeff[http]\r\nlisten = \"0.0.0.0:1\"\r\n\r\n[log]\r\nlevel = \"x\"\r\n", want: []string{
+			`FILE:2: http.listen: refusing to listen on 0.0.0.0:1 without tokens: set [http] tokens or listen on 127.0.0.1`,
+			`FILE:5: log.level: "x" is not debug, info, warn or error`}},
 		{name: "max parts 0", doc: "[sms]\nmax_parts = 0\n", want: []string{
 			`FILE:2: sms.max_parts: 0 is not from 1 to 255`}},
 		{name: "max parts 256", doc: "[sms]\nmax_parts = 256\n", want: []string{

@@ -198,7 +198,11 @@ func (m Modem) validate(ps *problems, key string) {
 func (s SMS) validate(ps *problems) {
 	if s.DefaultCountry != "" && !phonenumbers.GetSupportedRegions()[s.DefaultCountry] {
 		hint := ` (ISO 3166 two letters, e.g. "GB")`
-		if up := strings.ToUpper(s.DefaultCountry); phonenumbers.GetSupportedRegions()[up] {
+		up := strings.ToUpper(s.DefaultCountry)
+		if up == "UK" { // the United Kingdom's ISO code is GB; UK is only reserved
+			up = "GB"
+		}
+		if phonenumbers.GetSupportedRegions()[up] {
 			hint = ": did you mean \"" + up + "\"?"
 		}
 		ps.add("sms.default_country", "%q is not a country code%s", s.DefaultCountry, hint)

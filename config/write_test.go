@@ -2,6 +2,9 @@ package config
 
 import (
 	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -124,4 +127,31 @@ func TestSecretFields(t *testing.T) {
 		}
 	}
 	walk(t, reflect.TypeFor[Config]())
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// TestWriteGolden pins the exact output of check-config for the built-in
+// default: scripts and people read it. Rewrite with go test -update.
+func TestWriteGolden(t *testing.T) {
+	var out bytes.Buffer
+	if err := Default().Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "default.golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("Write(Default()) differs from %s (go test -update rewrites it):\n%s", golden, out.String())
+	}
 }
