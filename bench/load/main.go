@@ -1,0 +1,328 @@
+// Command load measures bridged end to end: it builds and starts the real
+// daemon against simulated modems living in this process (over their
+// ptys), drives it over HTTP on 127.0.0.1 and prints what it measured.
+// It is run by hand, not in CI:
+//
+//	go run ./bench/load                 # every scenario
+//	go run ./bench/load -only post,latency
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"bridged/modem/modemsim"
+)
+
+var (
+	only     = flag.String("only", "post,latency,one,four,idle", "scenarios to run")
+	duration = flag.Duration("duration", 10*time.Second, "how long the POST scenario runs")
+	clients  = flag.Int("clients", 32, "concurrent HTTP clients for the POST scenario")
+	idleFor  = flag.Duration("idle", 3*time.Minute, "how long the idle scenario watches the modem")
+)
+
+func main() {
+	flag.Parse()
+	log.SetFlags(0)
+	bin, err := build()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range strings.Split(*only, ",") {
+		switch s {
+		case "post":
+			post(bin)
+		case "latency":
+			latency(bin)
+		case "one":
+			throughput(bin, 1, 0, 2000)
+		case "four":
+			throughput(bin, 4, time.Second, 0)
+		case "idle":
+			idle(bin)
+		default:
+			log.Fatalf("unknown scenario %q", s)
+		}
+	}
+}
+
+func build() (string, error) {
+	dir, err := os.MkdirTemp("", "bridged-bench-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "bridged")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/bridged").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// counter counts the AT commands the simulated modems execute, from their
+// Debug log records.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) Enabled(context.Context, slog.Level) bool { return true }
+func (c *counter) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "command" {
+		c.n.Add(1)
+	}
+	return nil
+}
+func (c *counter) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *counter) WithGroup(string) slog.Handler      { return c }
+
+// rig is a daemon and the network of its modems.
+type rig struct {
+	net  *modemsim.Network
+	cmd  *exec.Cmd
+	addr string
+	dir  string
+	at   *counter
+}
+
+var upRE = regexp.MustCompile(`msg="bridged is up" listen=(\S+)`)
+
+func start(bin string, modems int, latency, sendTimeout time.Duration) *rig {
+	dir, err := os.MkdirTemp("", "bridged-bench-run-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := &rig{dir: dir, at: &counter{}}
+	r.net = modemsim.NewNetwork(modemsim.Options{Dir: dir, SendLatency: latency, Logger: slog.New(r.at)})
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "[http]\nlisten = \"127.0.0.1:0\"\n[store]\npath = %q\n[log]\nlevel = \"info\"\n[sms]\ndelivery_reports = false\n", filepath.Join(dir, "bridged.db"))
+	for i := range modems {
+		m, err := r.net.AddModem(modemsim.Config{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Fprintf(&cfg, "[[modem]]\nid = \"m%d\"\ndevice = %q\nsend_timeout = %q\n", i, m.Path(), sendTimeout.String())
+	}
+	path := filepath.Join(dir, "bridged.toml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
+		log.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	r.cmd = exec.Command(bin, "serve", "-config", path)
+	r.cmd.Stdout, r.cmd.Stderr = pw, pw
+	if err := r.cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		var all []byte
+		sent := false
+		for {
+			n, err := pr.Read(buf)
+			all = append(all, buf[:n]...)
+			if m := upRE.FindSubmatch(all); m != nil && !sent {
+				found <- string(m[1])
+				sent = true
+				all = nil
+			}
+			if err != nil {
+				return
+			}
+			if sent {
+				all = nil
+			}
+		}
+	}()
+	select {
+	case r.addr = <-found:
+	case <-time.After(30 * time.Second):
+		log.Fatal("bridged did not come up")
+	}
+	// Wait for every modem to be ready.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var ms struct {
+			Modems []struct{ State string } `json:"modems"`
+		}
+		getJSON(r.addr, "/v1/modems", &ms)
+		ready := 0
+		for _, m := range ms.Modems {
+			if m.State == "ready" {
+				ready++
+			}
+		}
+		if ready == modems {
+			return r
+		}
+	}
+	log.Fatal("modems not ready")
+	return nil
+}
+
+func (r *rig) stop() {
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	r.cmd.Wait()
+	r.net.Close()
+	os.RemoveAll(r.dir)
+}
+
+// rss returns VmRSS and VmHWM of the daemon in MB.
+func (r *rig) rss() (cur, peak float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			cur = kb / 1024
+		case "VmHWM:":
+			peak = kb / 1024
+		}
+	}
+	return cur, peak
+}
+
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
+
+func postMessage(addr, to, text string) (int, error) {
+	body, _ := json.Marshal(map[string]any{"to": to, "text": text})
+	resp, err := client.Post("http://"+addr+"/v1/messages", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func getJSON(addr, path string, out any) {
+	resp, err := client.Get("http://" + addr + path)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	json.NewDecoder(resp.Body).Decode(out)
+}
+
+func post(bin string) {
+	// The modem never answers a send in time: what is measured is the API
+	// and the store, with a worker claiming and retrying alongside.
+	r := start(bin, 1, time.Hour, 2*time.Second)
+	defer r.stop()
+	var ok, bad atomic.Int64
+	deadline := time.Now().Add(*duration)
+	var wg sync.WaitGroup
+	for c := range *clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				code, err := postMessage(r.addr, "+447400123456", fmt.Sprintf("load %d/%d", c, i))
+				if err == nil && code == http.StatusAccepted {
+					ok.Add(1)
+				} else {
+					bad.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	_, peak := r.rss()
+	fmt.Printf("post: %d clients, %v: %.0f durable POST /v1/messages per second (%d accepted, %d failed); peak RSS %.1f MB\n",
+		*clients, *duration, float64(ok.Load())/duration.Seconds(), ok.Load(), bad.Load(), peak)
+}
+
+func latency(bin string) {
+	r := start(bin, 1, 0, 30*time.Second)
+	defer r.stop()
+	var lat []time.Duration
+	for i := range 200 {
+		before := len(r.net.Sent())
+		code, err := postMessage(r.addr, "+447400123456", fmt.Sprintf("latency %d", i))
+		accepted := time.Now()
+		if err != nil || code != http.StatusAccepted {
+			log.Fatalf("post: %d %v", code, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		sent, err := r.net.WaitSent(ctx, before+1)
+		cancel()
+		if err != nil {
+			log.Fatal(err)
+		}
+		lat = append(lat, sent[len(sent)-1].Time.Sub(accepted))
+	}
+	slices.Sort(lat)
+	fmt.Printf("latency: 202 to the SMS at an idle simulated modem, 200 messages: p50 %v, p90 %v, p99 %v, max %v\n",
+		lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*9/10].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+}
+
+func throughput(bin string, modems int, lat time.Duration, n int) {
+	r := start(bin, modems, lat, 30*time.Second)
+	defer r.stop()
+	if n == 0 {
+		n = modems * 40
+	}
+	startT := time.Now()
+	var wg sync.WaitGroup
+	for c := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < n; i += 8 {
+				if code, err := postMessage(r.addr, "+447400123456", fmt.Sprintf("through %d", i)); err != nil || code != http.StatusAccepted {
+					log.Fatalf("post: %d %v", code, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if _, err := r.net.WaitSent(ctx, n); err != nil {
+		log.Fatal(err)
+	}
+	el := time.Since(startT)
+	rate := float64(n) / el.Seconds()
+	_, peak := r.rss()
+	if lat == 0 {
+		fmt.Printf("one modem, no network latency: %d messages in %v: %.0f messages/s (%.2f ms each); peak RSS %.1f MB\n", n, el.Round(time.Millisecond), rate, 1000/rate, peak)
+		return
+	}
+	limit := float64(modems) / lat.Seconds()
+	fmt.Printf("%d modems, %v network latency: %d messages in %v: %.2f messages/s, %.1f%% of the %.0f/s limit; peak RSS %.1f MB\n",
+		modems, lat, n, el.Round(time.Millisecond), rate, 100*rate/limit, limit, peak)
+}
+
+func idle(bin string) {
+	r := start(bin, 1, 0, 30*time.Second)
+	defer r.stop()
+	time.Sleep(2 * time.Second) // let start-up finish
+	before := r.at.n.Load()
+	rssStart, _ := r.rss()
+	time.Sleep(*idleFor)
+	n := r.at.n.Load() - before
+	cur, peak := r.rss()
+	fmt.Printf("idle: %d AT commands in %v (%.2f a minute); RSS %.1f MB after start, %.1f MB after idling, peak %.1f MB\n",
+		n, *idleFor, float64(n)/idleFor.Minutes(), rssStart, cur, peak)
+}
