@@ -246,7 +246,7 @@ func (m *Modem) cpin(c atCmd) ([]string, error) {
 func (m *Modem) creg(c atCmd, name string, n *int) ([]string, error) {
 	switch c.kind {
 	case kindRead:
-		return []string{regString(name+": ", m.registrationLocked(), true, *n)}, nil
+		return []string{regLine(name, *n, m.registrationLocked(), true)}, nil
 	}
 	return m.intSetting(c, name, n, 0, 2, "(0-2)")
 }

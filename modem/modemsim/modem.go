@@ -1,6 +1,7 @@
 package modemsim
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -456,27 +457,25 @@ func (m *Modem) regChangedLocked() {
 			name string
 			n    int
 		}{{"+CREG", m.set.creg}, {"+CGREG", m.set.cgreg}} {
-			switch u.n {
-			case 1:
-				m.urcLocked(fmt.Sprintf("%s: %d", u.name, r))
-			case 2:
-				m.urcLocked(regString(u.name+": ", r, false))
+			if u.n != 0 {
+				m.urcLocked(regLine(u.name, u.n, r, false))
 			}
 		}
 	}
 	m.flushPendingLocked()
 }
 
-func regString(prefix string, r Registration, withN bool, n ...int) string {
-	s := prefix
-	if withN {
-		s += fmt.Sprintf("%d,", n[0])
+// regLine is what +CREG and +CGREG print (TS 27.007 7.2): the URC form is
+// "<stat>[,<lac>,<ci>]", the read form "<n>,<stat>[,<lac>,<ci>]"; the
+// location comes only with <n> 2 and while registered.
+func regLine(name string, n int, r Registration, read bool) string {
+	s := name + ": "
+	if read {
+		s += fmt.Sprintf("%d,", n)
 	}
 	s += fmt.Sprint(int(r))
-	if r == RegHome || r == RegRoaming {
-		if !withN || n[0] == 2 {
-			s += fmt.Sprintf(",%q,%q", lac, cellID)
-		}
+	if n == 2 && (r == RegHome || r == RegRoaming) {
+		s += fmt.Sprintf(",%q,%q", lac, cellID)
 	}
 	return s
 }
@@ -578,22 +577,11 @@ func (m *Modem) DeliverPDU(hexPDU string) error {
 	if msg.Type == pdu.TypeSubmit {
 		return fmt.Errorf("deliver pdu to %s: an SMS-SUBMIT goes from a phone, not to one", m.cfg.Name)
 	}
-	smscOctets := 1 + int(hexNibble(hexPDU[0])<<4|hexNibble(hexPDU[1]))
+	smscLen, _ := hex.DecodeString(hexPDU[:2]) // checked by Decode
+	smscOctets := 1 + int(smscLen[0])
 	p := pdu.Part{PDU: hexPDU, Length: len(hexPDU)/2 - smscOctets}
 	m.receive(inbound{part: p, report: msg.Type == pdu.TypeStatusReport, class: classOf(hexPDU)})
 	return nil
-}
-
-func hexNibble(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return 0
 }
 
 func classOf(hexPDU string) int {
