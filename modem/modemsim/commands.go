@@ -134,8 +134,9 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 	if strings.HasPrefix(c.name, "S") && c.name != "S" {
 		return m.sRegister(c)
 	}
-	// Anything else is unknown to this modem: a bare ERROR, as real modems
-	// answer commands they lack whatever +CMEE says.
+	// Anything else is unknown to this modem: a bare ERROR whatever +CMEE
+	// says, the result V.250 5.7.1 gives an unrecognised command. gammu
+	// probes many commands this way (+CPROT, +SYNCML, +MODE) and moves on.
 	m.log.Debug("unknown command", "cmd", c.String())
 	return nil, errPlain
 }
@@ -662,7 +663,8 @@ func (m *Modem) memIndex(c atCmd) (*storage, []param, int, error) {
 }
 
 // cmgr is AT+CMGR (TS 27.005 3.4.3). An empty or invalid index is +CMS
-// ERROR: 321, as on Quectel modems. Reading an unread message marks it read.
+// ERROR: 321 (some modems answer a bare OK instead; a driver must treat
+// both as "no message"). Reading an unread message marks it read.
 func (m *Modem) cmgr(c atCmd) ([]string, error) {
 	switch c.kind {
 	case kindTest:

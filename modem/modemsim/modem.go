@@ -80,8 +80,8 @@ const defaultPUK = "12345678"
 // cnmi holds the AT+CNMI settings (TS 27.005 3.4.1).
 type cnmi struct{ mode, mt, bm, ds, bfr int }
 
-// Defaults after power-up, as on the SIMCom and Quectel modems bridged
-// targets: new messages stored and indicated with +CMTI, no status reports.
+// Defaults after power-up, a common factory setting: new messages stored
+// and indicated with +CMTI, status reports stored without indication.
 var defaultCNMI = cnmi{mode: 2, mt: 1}
 
 // settings are what ATZ and a power-up reset (V.250 6.1.1).
@@ -356,7 +356,7 @@ func (m *Modem) commandLineLocked(line string) func() {
 			m.emitLocked("\r\n" + strings.Join(info, "\r\n") + "\r\n")
 		}
 		if errors.Is(err, errPrompt) {
-			return nil // the rest of the line is lost, as on real modems
+			return nil // commands after +CMGS on the same line are dropped
 		}
 		if err != nil {
 			m.log.Debug("command failed", "cmd", c.String(), "result", finalResult(err, 1))
