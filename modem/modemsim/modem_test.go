@@ -820,3 +820,22 @@ func TestNetworkAPI(t *testing.T) {
 		t.Errorf("closed modem still listed")
 	}
 }
+
+// TestURCsWaitForTheFinalResult sends an SMS to the sender's own number:
+// the network delivers it while +CMGS is still open, and the +CMTI must
+// follow the final result code, not split the response (TS 27.007 4.1).
+func TestURCsWaitForTheFinalResult(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{SendLatency: 20 * time.Millisecond})
+	a := mustModem(t, n, modemsim.Config{})
+	ca := mustReady(t, a)
+	ca.mustOK("AT+CNMI=2,1,0,1,0")
+	enc, _ := pdu.Submit{To: a.Number(), Text: "note to self", StatusReport: true}.Encode()
+	if got := sendPDU(ca, enc.Parts[0]); got != "\r\n+CMGS: 0\r\n\r\nOK\r\n" {
+		t.Fatalf("send to self: %q", got)
+	}
+	ca.expect("\r\n+CMTI: \"SM\",1\r\n")
+	got := ca.waitFor(regexp.MustCompile(`\r\n\+CDS: \d+\r\n[0-9A-F]+\r\n`))
+	if !strings.HasPrefix(got, "\r\n+CDS: ") {
+		t.Errorf("unexpected output before the status report: %q", got)
+	}
+}
