@@ -332,7 +332,7 @@ func (m *Modem) feedByteLocked(c byte) func() {
 // modem hunts for the "AT" prefix (V.250 5.2.1); a line without one gets no
 // answer.
 func (m *Modem) commandLineLocked(line string) func() {
-	i := strings.Index(strings.ToUpper(line), "AT")
+	i := indexAT(line)
 	if i < 0 {
 		if strings.TrimSpace(line) != "" {
 			m.log.Debug("ignored line without AT", "line", line)
@@ -366,6 +366,18 @@ func (m *Modem) commandLineLocked(line string) func() {
 	}
 	m.finalLocked(nil)
 	return nil
+}
+
+// indexAT returns where the "AT" prefix starts, in any case, or -1. It
+// compares bytes: a line is whatever the client sent, not valid UTF-8, and
+// strings.ToUpper would change its length.
+func indexAT(line string) int {
+	for i := 0; i+1 < len(line); i++ {
+		if line[i]|0x20 == 'a' && line[i+1]|0x20 == 't' {
+			return i
+		}
+	}
+	return -1
 }
 
 // errPrompt ends a command line's processing without a final result: the
