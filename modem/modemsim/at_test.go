@@ -141,7 +141,10 @@ func FuzzParseLine(f *testing.F) {
 // answers are dropped.
 func FuzzCommandLine(f *testing.F) {
 	for _, s := range []string{"E0V1", `+CSCA="+1;2",145;+CSQ`, "+CMGS=23", "+CMGD=1,4", `+CPMS="ME",,"SM"`, `+CUSD=1,"*100#",15`,
-		"+CNMI=0,2,0,2,1", "+CMGR=0", `+CPIN="1",""`, "+CFUN=1,1", "+CMGL", "+CMGD=?", "S3?", "Z"} {
+		"+CNMI=0,2,0,2,1", "+CMGR=0", `+CPIN="1",""`, "+CFUN=1,1", "+CMGL", "+CMGD=?", "S3?", "Z",
+		// Through the prompt to a send: PIN, then a PDU to another number.
+		"+CPIN=\"1234\"\rAT+CMGS=17\r0001000B915155000000F2000004E8329BFD\x1a",
+		"+CMGS=5\r00110000\x1a"} {
 		f.Add(s)
 	}
 	n := NewNetwork(Options{Dir: f.TempDir(), Logger: slog.New(slog.DiscardHandler)})
