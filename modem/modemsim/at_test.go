@@ -144,7 +144,7 @@ func FuzzCommandLine(f *testing.F) {
 		"+CNMI=0,2,0,2,1", "+CMGR=0", `+CPIN="1",""`, "+CFUN=1,1", "+CMGL", "+CMGD=?", "S3?", "Z",
 		// Through the prompt to a send: PIN, then a PDU to another number.
 		"+CPIN=\"1234\"\rAT+CMGS=17\r0001000B915155000000F2000004E8329BFD\x1a",
-		"+CMGS=5\r00110000\x1a"} {
+		"+CMGS=5\r00110000\x1a", "+CMGW=10,3\r0011\x1a", "+CMSS=1", "+CMSS=2,\"123\""} {
 		f.Add(s)
 	}
 	n := NewNetwork(Options{Dir: f.TempDir(), Logger: slog.New(slog.DiscardHandler)})

@@ -31,6 +31,9 @@
 //     +CMS ERROR: 304. ESC cancels with OK. The modem writes its own TP-MR,
 //     counting 0-255 and wrapping. The network has the message before the
 //     client reads "+CMGS: <mr>".
+//   - AT+CMGW stores a PDU in mem2 (default <stat> 2, "STO UNSENT") after the
+//     same checks; AT+CMSS sends a stored SMS-SUBMIT and marks it sent. A
+//     <da> for +CMSS is refused: it belongs to text mode.
 //   - AT+CMGR of an empty slot is +CMS ERROR: 321; AT+CMGD of an empty slot
 //     is OK; an index outside the memory is 321 for both.
 //   - Closing the port acts as the DTR drop of a real serial line with

@@ -136,10 +136,13 @@ type Modem struct {
 	pending    []inbound
 
 	// The command line being typed, and the +CMGS prompt state.
-	line      []byte
-	prompt    bool
-	promptLen int
-	pduBuf    []byte
+	line       []byte
+	prompt     bool
+	promptCmd  string // "+CMGS" or "+CMGW"
+	promptLen  int
+	promptStat int    // <stat> for +CMGW
+	sendAct    func() // the send a +CMSS started, for commandLineLocked
+	pduBuf     []byte
 
 	hung     bool
 	urcHold  bool     // a command is in progress: hold URCs
@@ -358,6 +361,13 @@ func (m *Modem) commandLineLocked(line string) func() {
 		if errors.Is(err, errPrompt) {
 			return nil // commands after +CMGS on the same line are dropped
 		}
+		if errors.Is(err, errSend) {
+			// +CMSS: the send action gives the final result (it already
+			// has, if the send was refused at once).
+			act := m.sendAct
+			m.sendAct = nil
+			return act
+		}
 		if err != nil {
 			m.log.Debug("command failed", "cmd", c.String(), "result", finalResult(err, 1))
 			m.finalLocked(err)
@@ -381,8 +391,11 @@ func indexAT(line string) int {
 }
 
 // errPrompt ends a command line's processing without a final result: the
-// modem now waits for a PDU.
-var errPrompt = errors.New("prompt")
+// modem now waits for a PDU. errSend ends it with a send in progress.
+var (
+	errPrompt = errors.New("prompt")
+	errSend   = errors.New("send")
+)
 
 // finalLocked prints the final result code, after any injected garbage or
 // stray URC (so they land in the middle of the response), then the URCs

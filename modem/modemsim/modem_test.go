@@ -839,3 +839,55 @@ func TestURCsWaitForTheFinalResult(t *testing.T) {
 		t.Errorf("unexpected output before the status report: %q", got)
 	}
 }
+
+func TestWriteAndSendFromStorage(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{})
+	m := mustModem(t, n, modemsim.Config{SMCapacity: 2})
+	c := mustReady(t, m)
+	enc, _ := pdu.Submit{To: "+447700900123", Text: "drafted"}.Encode()
+	p := enc.Parts[0]
+	c.write(fmt.Sprintf("AT+CMGW=%d\r", p.Length))
+	c.expect("\r\n> ")
+	c.write(p.PDU + "\x1a")
+	if got := c.waitFor(finalRE); got != "\r\n+CMGW: 1\r\n\r\nOK\r\n" {
+		t.Fatalf("+CMGW: %q", got)
+	}
+	if got := c.cmd("AT+CMGL=2"); !strings.Contains(got, "+CMGL: 1,2,,"+strconv.Itoa(p.Length)+"\r\n"+p.PDU+"\r\n") {
+		t.Fatalf("+CMGL=2 after +CMGW: %q", got)
+	}
+	if got := c.cmd("AT+CMSS=1"); got != "\r\n+CMSS: 0\r\n\r\nOK\r\n" {
+		t.Fatalf("+CMSS=1: %q", got)
+	}
+	sent := n.Sent()
+	if len(sent) != 1 || sent[0].Message.Text != "drafted" || sent[0].MessageRef != 0 {
+		t.Fatalf("sent %+v", sent)
+	}
+	if got := c.cmd("AT+CMGL=3"); !strings.Contains(got, "+CMGL: 1,3,,") {
+		t.Fatalf("+CMGL=3 after +CMSS: %q", got)
+	}
+	if err := m.Deliver("+447700900001", "received"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("\r\n+CMTI: \"SM\",2\r\n")
+	for _, tt := range []struct{ cmd, want string }{
+		{"AT+CMSS=2", "\r\n+CMS ERROR: 302\r\n"}, // a received message
+		{"AT+CMSS=9", "\r\n+CMS ERROR: 321\r\n"},
+		{"AT+CMSS=1,\"+15550000002\"", "\r\n+CMS ERROR: 304\r\n"},
+	} {
+		if got := c.cmd(tt.cmd); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.cmd, got, tt.want)
+		}
+	}
+	// The SIM is full now; a declared length that is wrong is checked first.
+	for _, tt := range []struct {
+		length int
+		want   string
+	}{{p.Length + 1, "\r\n+CMS ERROR: 304\r\n"}, {p.Length, "\r\n+CMS ERROR: 322\r\n"}} {
+		c.write(fmt.Sprintf("AT+CMGW=%d\r", tt.length))
+		c.expect("\r\n> ")
+		c.write(p.PDU + "\x1a")
+		if got := c.waitFor(finalRE); got != tt.want {
+			t.Errorf("+CMGW=%d on a full SIM: %q, want %q", tt.length, got, tt.want)
+		}
+	}
+}
