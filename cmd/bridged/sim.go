@@ -72,6 +72,7 @@ Control commands (also over "nc": one line each, answered by "ok" or "error: ...
   reg NAME STATE                change the registration
   errors NAME CODE...           fail the next sends with these codes
   capacity NAME SM|ME N         change a memory's capacity
+  report OUTCOME [DELAY]        status reports from now on: delivered, failed or never
 `
 }
 
@@ -356,8 +357,25 @@ func (s *simControl) exec(line string) ([]string, error) {
 			out = append(out, string(b))
 		}
 		return out, nil
+	case "report":
+		f := strings.Fields(rest)
+		if len(f) < 1 || len(f) > 2 {
+			return nil, errors.New("report: want delivered|failed|never [DELAY]")
+		}
+		outcome, err := modemsim.ParseReportOutcome(f[0])
+		if err != nil {
+			return nil, err
+		}
+		var delay time.Duration
+		if len(f) == 2 {
+			if delay, err = time.ParseDuration(f[1]); err != nil || delay < 0 {
+				return nil, fmt.Errorf("report: %q is not a delay such as 2s", f[1])
+			}
+		}
+		s.network.SetReports(outcome, delay)
+		return nil, nil
 	case "help":
-		return []string{"commands: list, sent, deliver, pdu, hang, unplug, garbage, urc, flood, reg, errors, capacity (see bridged sim -h)"}, nil
+		return []string{"commands: list, sent, report, deliver, pdu, hang, unplug, garbage, urc, flood, reg, errors, capacity (see bridged sim -h)"}, nil
 	}
 	switch verb {
 	case "deliver", "pdu", "hang", "unplug", "garbage", "urc", "flood", "reg", "errors", "capacity":

@@ -161,6 +161,10 @@ func TestSimCommand(t *testing.T) {
 		t.Errorf("AT after ctl garbage: %q", got())
 	}
 
+	if out, code := ctl(t, addr, "report", "never", "1s"); code != 0 {
+		t.Errorf("ctl report: %d %q", code, out)
+	}
+
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -169,6 +173,7 @@ func TestSimCommand(t *testing.T) {
 		{[]string{"frobnicate", "sim0"}, `unknown command "frobnicate"`},
 		{[]string{"unplug", "sim0", "soon"}, "want NAME DURATION"},
 		{[]string{"pdu", "sim0", "00ZZ"}, "not a hex string"},
+		{[]string{"report", "maybe"}, "unknown report outcome"},
 	} {
 		if got, code := ctl(t, addr, tt.args...); code != exitError || !strings.Contains(got, tt.want) {
 			t.Errorf("ctl %v: exit %d %q, want 1 and %q", tt.args, code, got, tt.want)

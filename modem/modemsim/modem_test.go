@@ -391,6 +391,25 @@ func TestStatusReports(t *testing.T) {
 	}
 }
 
+func TestSetReports(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{})
+	a := mustModem(t, n, modemsim.Config{})
+	ca := mustReady(t, a)
+	ca.mustOK("AT+CNMI=2,1,0,1,0")
+	cdsRE := regexp.MustCompile(`\r\n\+CDS: \d+\r\n([0-9A-F]+)\r\n`)
+	for _, tt := range []struct {
+		outcome modemsim.ReportOutcome
+		status  int
+	}{{modemsim.ReportFailed, 0x41}, {modemsim.ReportDelivered, 0}} {
+		n.SetReports(tt.outcome, 0)
+		mustSend(ca, pdu.Submit{To: "+447700900123", Text: "x", StatusReport: true})
+		msg, err := pdu.Decode(cdsRE.FindStringSubmatch(ca.waitFor(cdsRE))[1])
+		if err != nil || *msg.Status != tt.status {
+			t.Errorf("outcome %d: report %+v %v, want status %#x", tt.outcome, msg, err, tt.status)
+		}
+	}
+}
+
 func sameDigits(a, b string) bool { return strings.TrimPrefix(a, "+") == strings.TrimPrefix(b, "+") }
 
 func TestSentOutside(t *testing.T) {

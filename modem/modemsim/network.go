@@ -194,6 +194,14 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 	return m, nil
 }
 
+// SetReports changes the outcome and delay of status reports for messages
+// sent from now on (Options.ReportOutcome and Options.ReportDelay).
+func (n *Network) SetReports(outcome ReportOutcome, delay time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.opts.ReportOutcome, n.opts.ReportDelay = outcome, delay
+}
+
 // Modems returns the modems in the order they were added.
 func (n *Network) Modems() []*Modem {
 	n.mu.Lock()
@@ -340,12 +348,14 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 		n.log.Error("relay submit", "err", err)
 		return
 	}
-	outcome := n.opts.ReportOutcome
+	n.mu.Lock()
+	outcome, delay := n.opts.ReportOutcome, n.opts.ReportDelay
+	n.mu.Unlock()
 	report := func(st byte) {
 		if !info.StatusReport || outcome == ReportNever {
 			return
 		}
-		n.after(n.opts.ReportDelay, func() {
+		n.after(delay, func() {
 			p, err := pdu.StatusReport{SMSC: n.opts.SMSC, MessageRef: mr, Recipient: info.To,
 				Timestamp: scts, Discharge: time.Now(), Status: st}.Encode()
 			if err != nil {
