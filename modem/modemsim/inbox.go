@@ -1,0 +1,142 @@
+package modemsim
+
+// How a Modem receives what the network sends it: SMS-DELIVERs and status
+// reports, held by the network until the modem can take them.
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"bridged/pdu"
+)
+
+// flushPendingLocked hands the network's held messages to the modem in
+// order, stopping at the first it cannot take.
+func (m *Modem) flushPendingLocked() {
+	for len(m.pending) > 0 {
+		if !m.takeLocked(m.pending[0]) {
+			return
+		}
+		m.pending = m.pending[1:]
+	}
+}
+
+// takeLocked receives one message as AT+CNMI says (TS 27.005 3.4.1): <mt> 2
+// routes an SMS-DELIVER straight to the client with +CMT (class 2 is still
+// stored), 3 does so for class 3 only; 1 stores it and indicates +CMTI; 0
+// stores it silently. <ds> 1 routes a status report with +CDS, 2 stores it
+// and indicates +CDSI, 0 stores it silently. It returns false when the
+// modem cannot take the message now: the network keeps it and tries again.
+func (m *Modem) takeLocked(in inbound) bool {
+	if m.link == nil || !m.registeredLocked() {
+		return false
+	}
+	mem := m.storages[m.set.mem3]
+	if in.report {
+		switch m.set.cnmi.ds {
+		case 1:
+			m.smsURCLocked(fmt.Sprintf("+CDS: %d\r\n%s", in.part.Length, in.part.PDU))
+		default:
+			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
+			if idx == 0 {
+				return false
+			}
+			if m.set.cnmi.ds == 2 {
+				m.smsURCLocked(fmt.Sprintf("+CDSI: %q,%d", mem.name, idx))
+			}
+		}
+	} else {
+		mt := m.set.cnmi.mt
+		if mt == 2 && in.class != 2 || mt == 3 && in.class == 3 {
+			m.smsURCLocked(fmt.Sprintf("+CMT: ,%d\r\n%s", in.part.Length, in.part.PDU))
+			if m.set.csms == 1 {
+				m.pendingAck++
+			}
+		} else {
+			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
+			if idx == 0 {
+				m.log.Debug("memory full: the network holds the message", "mem", mem.name)
+				return false
+			}
+			if mt != 0 {
+				m.smsURCLocked(fmt.Sprintf("+CMTI: %q,%d", mem.name, idx))
+			}
+		}
+	}
+	if in.onDone != nil {
+		in.onDone()
+	}
+	return true
+}
+
+// receive queues a message from the network and delivers it if it can.
+func (m *Modem) receive(in inbound) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	m.pending = append(m.pending, in)
+	m.flushPendingLocked()
+}
+
+// Deliver injects an incoming SMS from the given sender (a number, or an
+// alphanumeric name such as "MyBank"), split into parts as a phone would.
+// It returns an error for an empty text or an invalid sender. The modem
+// gets it at once if it can, else when it can (see Pending).
+func (m *Modem) Deliver(from, text string) error {
+	enc, err := m.net.deliverParts(from, text)
+	if err != nil {
+		return fmt.Errorf("deliver to %s: %w", m.cfg.Name, err)
+	}
+	for _, p := range enc.Parts {
+		m.receive(inbound{part: p, class: classOf(enc.Parts[0].PDU)})
+	}
+	return nil
+}
+
+// DeliverPDU injects a raw SMS-DELIVER or SMS-STATUS-REPORT, hex with its
+// SMSC prefix, exactly as the modem will print it. It returns the decode
+// error for a malformed PDU, or an error for an SMS-SUBMIT.
+func (m *Modem) DeliverPDU(hexPDU string) error {
+	hexPDU = strings.ToUpper(strings.TrimSpace(hexPDU))
+	msg, err := pdu.Decode(hexPDU)
+	if err != nil {
+		return fmt.Errorf("deliver pdu to %s: %w", m.cfg.Name, err)
+	}
+	if msg.Type == pdu.TypeSubmit {
+		return fmt.Errorf("deliver pdu to %s: an SMS-SUBMIT goes from a phone, not to one", m.cfg.Name)
+	}
+	smscLen, _ := hex.DecodeString(hexPDU[:2]) // checked by Decode
+	smscOctets := 1 + int(smscLen[0])
+	p := pdu.Part{PDU: hexPDU, Length: len(hexPDU)/2 - smscOctets}
+	m.receive(inbound{part: p, report: msg.Type == pdu.TypeStatusReport, class: classOf(hexPDU)})
+	return nil
+}
+
+func classOf(hexPDU string) int {
+	msg, err := pdu.Decode(hexPDU)
+	if err != nil || msg.Class == nil {
+		return -1
+	}
+	return *msg.Class
+}
+
+// Pending returns how many messages the network holds for this modem
+// because it is unplugged, not registered, or its memory is full.
+func (m *Modem) Pending() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pending)
+}
+
+// Stored returns the messages in memory "SM" or "ME", in index order.
+func (m *Modem) Stored(mem string) []Stored {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.storages[strings.ToUpper(mem)]; ok {
+		return s.snapshot()
+	}
+	return nil
+}
