@@ -3,6 +3,7 @@ package modemsim_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -831,6 +832,13 @@ func TestNetworkAPI(t *testing.T) {
 	if st := a.Stored("SM"); len(st) != 1 || st[0].PDU != d.Parts[0].PDU || st[0].Length != d.Parts[0].Length {
 		t.Errorf("stored %+v, want %+v", st, d.Parts[0])
 	}
+	// A path in a directory that does not exist yet.
+	deep, err := n.AddModem(modemsim.Config{Path: filepath.Join(t.TempDir(), "by-id", "usb-Bridged_Sim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOpen(t, deep.Path()).mustOK("AT")
+	deep.Close()
 	a.Close()
 	if _, err := os.Lstat(a.Path()); !os.IsNotExist(err) {
 		t.Errorf("path after Close: %v", err)
