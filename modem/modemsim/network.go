@@ -65,6 +65,9 @@ type Options struct {
 	ReportOutcome ReportOutcome
 	// EchoDelay is how long the echo phone takes to reply.
 	EchoDelay time.Duration
+	// Clock gives the service centre time stamps (TP-SCTS, TP-DT); default
+	// time.Now. A fixed clock makes PDUs, and so transcripts, repeatable.
+	Clock func() time.Time
 	// Seed makes random send errors repeatable; 0 picks one.
 	Seed uint64
 	// Logger receives Debug logs of every command and fault; default
@@ -114,6 +117,9 @@ func NewNetwork(opts Options) *Network {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
 	}
 	return &Network{
 		opts: opts, log: opts.Logger, changed: make(chan struct{}),
@@ -328,7 +334,7 @@ func (n *Network) deliverParts(from, text string) (*pdu.Encoded, error) {
 	n.ref++
 	ref := n.ref
 	n.mu.Unlock()
-	return pdu.Deliver{From: from, Text: text, SMSC: n.opts.SMSC, Timestamp: time.Now(), Ref: ref,
+	return pdu.Deliver{From: from, Text: text, SMSC: n.opts.SMSC, Timestamp: n.opts.Clock(), Ref: ref,
 		Options: pdu.Options{MaxParts: 255}}.Encode()
 }
 
@@ -341,7 +347,7 @@ const (
 // submit routes one SMS-SUBMIT part that modem `from` sent with TP-MR mr.
 // It runs without any modem's lock held.
 func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string) {
-	scts := time.Now()
+	scts := n.opts.Clock()
 	deliver, info, err := pdu.SubmitToDeliver(submitHex, from, n.opts.SMSC, scts)
 	if err != nil {
 		// The modem checked the PDU already; this is a simulator bug.
@@ -357,7 +363,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 		}
 		n.after(delay, func() {
 			p, err := pdu.StatusReport{SMSC: n.opts.SMSC, MessageRef: mr, Recipient: info.To,
-				Timestamp: scts, Discharge: time.Now(), Status: st}.Encode()
+				Timestamp: scts, Discharge: n.opts.Clock(), Status: st}.Encode()
 			if err != nil {
 				n.log.Error("status report", "err", err)
 				return
