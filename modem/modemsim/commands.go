@@ -753,7 +753,8 @@ func (m *Modem) cmss(c atCmd) ([]string, func(), error) {
 		// A received message cannot be sent (TS 23.040 9.2.3.1 TP-MTI).
 		return nil, nil, cmsErr(CMSNotAllowed)
 	}
-	act := m.sendLocked("+CMSS", raw, func() { stored.Stat = StatSent })
+	mem := m.storages[m.set.mem2]
+	act := m.sendLocked("+CMSS", raw, func() { mem.setStat(stored, StatSent) })
 	return nil, act, errSend
 }
 
@@ -794,7 +795,7 @@ func (m *Modem) cmgr(c atCmd) ([]string, error) {
 	}
 	out := []string{fmt.Sprintf("+CMGR: %d,,%d", msg.Stat, msg.Length), msg.PDU}
 	if msg.Stat == StatUnread {
-		msg.Stat = StatRead
+		s.setStat(msg, StatRead)
 	}
 	return out, nil
 }
@@ -821,13 +822,14 @@ func (m *Modem) cmgl(c atCmd) ([]string, error) {
 		return nil, cmsErr(CMSInvalidPDU)
 	}
 	var out []string
-	for _, msg := range m.storages[m.set.mem1].slots {
+	mem := m.storages[m.set.mem1]
+	for _, msg := range mem.slots {
 		if msg == nil || stat != 4 && msg.Stat != stat {
 			continue
 		}
 		out = append(out, fmt.Sprintf("+CMGL: %d,%d,,%d", msg.Index, msg.Stat, msg.Length), msg.PDU)
 		if msg.Stat == StatUnread {
-			msg.Stat = StatRead
+			mem.setStat(msg, StatRead)
 		}
 	}
 	return out, nil

@@ -4,6 +4,7 @@ package modemsim
 // reports, held by the network until the modem can take them.
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -68,6 +69,38 @@ func (m *Modem) takeLocked(in inbound) bool {
 		in.onDone()
 	}
 	return true
+}
+
+// changedLocked wakes WaitStored callers.
+func (m *Modem) changedLocked() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// WaitStored waits until cond holds for the messages in memory "SM" or
+// "ME" (as Stored returns them) and returns them. It checks at once and
+// after every change: a message stored, read, sent or deleted. It returns
+// ctx's error if cond does not hold first, or an error for an unknown
+// memory.
+func (m *Modem) WaitStored(ctx context.Context, mem string, cond func([]Stored) bool) ([]Stored, error) {
+	for {
+		m.mu.Lock()
+		s, ok := m.storages[strings.ToUpper(mem)]
+		if !ok {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("wait stored: unknown memory %q (want SM or ME)", mem)
+		}
+		snap, ch := s.snapshot(), m.changed
+		m.mu.Unlock()
+		if cond(snap) {
+			return snap, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return snap, fmt.Errorf("wait for %s messages on %s: %w", mem, m.cfg.Name, ctx.Err())
+		}
+	}
 }
 
 // receive queues a message from the network and delivers it if it can.

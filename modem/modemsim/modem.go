@@ -143,6 +143,8 @@ type Modem struct {
 	sendAct    func() // the send a +CMSS started, for commandLineLocked
 	pduBuf     []byte
 
+	changed chan struct{} // closed and replaced when storage or pending change
+
 	hung     bool
 	urcHold  bool     // a command is in progress: hold URCs
 	holdBuf  []string // URCs held while urcHold

@@ -1,6 +1,8 @@
 package modemsim_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -916,5 +918,41 @@ func TestWriteAndSendFromStorage(t *testing.T) {
 		if got := c.waitFor(finalRE); got != tt.want {
 			t.Errorf("+CMGW=%d on a full SIM: %q, want %q", tt.length, got, tt.want)
 		}
+	}
+}
+
+func TestWaitStored(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{})
+	m := mustModem(t, n, modemsim.Config{})
+	c := mustReady(t, m)
+	read := make(chan error, 1)
+	go func() {
+		_, err := m.WaitStored(ctx(t), "SM", func(s []modemsim.Stored) bool { return len(s) == 1 && s[0].Stat == modemsim.StatRead })
+		read <- err
+	}()
+	if err := m.Deliver("+447700900001", "wait for me"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("\r\n+CMTI: \"SM\",1\r\n")
+	readStored(c, "1")
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(timeout):
+		t.Fatal("WaitStored did not see the message read")
+	}
+	c.mustOK("AT+CMGD=1")
+	if st, err := m.WaitStored(ctx(t), "sm", func(s []modemsim.Stored) bool { return len(s) == 0 }); err != nil || len(st) != 0 {
+		t.Fatalf("after the delete: %+v %v", st, err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := m.WaitStored(short, "SM", func([]modemsim.Stored) bool { return false }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitStored past its deadline: %v", err)
+	}
+	if _, err := m.WaitStored(ctx(t), "XX", nil); err == nil {
+		t.Error("WaitStored accepted memory XX")
 	}
 }

@@ -185,11 +185,15 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 	}
 	m := &Modem{
 		net: n, cfg: cfg, path: cfg.Path,
-		log:      n.log.With("modem", cfg.Name),
-		reg:      RegHome,
-		mr:       cfg.MessageRef,
-		storages: map[string]*storage{"SM": newStorage("SM", cfg.SMCapacity), "ME": newStorage("ME", cfg.MECapacity)},
-		rng:      rand.New(rand.NewPCG(seed, uint64(i))),
+		log:     n.log.With("modem", cfg.Name),
+		reg:     RegHome,
+		mr:      cfg.MessageRef,
+		changed: make(chan struct{}),
+		rng:     rand.New(rand.NewPCG(seed, uint64(i))),
+	}
+	m.storages = map[string]*storage{
+		"SM": newStorage("SM", cfg.SMCapacity, m.changedLocked),
+		"ME": newStorage("ME", cfg.MECapacity, m.changedLocked),
 	}
 	if err := m.plugIn(); err != nil {
 		return nil, fmt.Errorf("add modem %s: %w", cfg.Name, err)
