@@ -2,6 +2,7 @@ package modemsim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -134,7 +135,7 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
-		return nil, fmt.Errorf("add modem: network closed")
+		return nil, errors.New("add modem: network closed")
 	}
 	i := n.added
 	n.added++
