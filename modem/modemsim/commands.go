@@ -143,7 +143,7 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 	// Anything else is unknown to this modem: a bare ERROR whatever +CMEE
 	// says, the result V.250 5.7.1 gives an unrecognised command. gammu
 	// probes many commands this way (+CPROT, +SYNCML, +MODE) and moves on.
-	m.log.Debug("unknown command", "cmd", c.String())
+	m.log.Debug("unknown command", logCmd, c.String())
 	return nil, errPlain
 }
 
@@ -589,16 +589,16 @@ func (m *Modem) promptByteLocked(c byte) func() {
 func (m *Modem) parsePDULocked(cmd, hexPDU string, declared int) ([]byte, *pdu.Message, error) {
 	raw, err := hex.DecodeString(hexPDU)
 	if err != nil || len(raw) == 0 {
-		m.log.Debug("PDU refused", "cmd", cmd, "why", "not hex")
+		m.log.Debug("PDU refused", logCmd, cmd, logWhy, "not hex")
 		return nil, nil, cmsErr(CMSInvalidPDU)
 	}
 	if got := len(raw) - 1 - int(raw[0]); got != declared {
-		m.log.Debug("PDU refused", "cmd", cmd, "why", fmt.Sprintf("declared %d octets, the TPDU has %d", declared, got))
+		m.log.Debug("PDU refused", logCmd, cmd, logWhy, fmt.Sprintf("declared %d octets, the TPDU has %d", declared, got))
 		return nil, nil, cmsErr(CMSInvalidPDU)
 	}
 	msg, err := pdu.DecodeBytes(raw)
 	if err != nil {
-		m.log.Debug("PDU refused", "cmd", cmd, "why", err)
+		m.log.Debug("PDU refused", logCmd, cmd, logWhy, err)
 		return nil, nil, cmsErr(CMSInvalidPDU)
 	}
 	return raw, msg, nil
@@ -608,7 +608,7 @@ func (m *Modem) parsePDULocked(cmd, hexPDU string, declared int) ([]byte, *pdu.M
 func (m *Modem) submitLocked(hexPDU string, declared int) func() {
 	raw, msg, err := m.parsePDULocked("+CMGS", hexPDU, declared)
 	if err == nil && msg.Type != pdu.TypeSubmit {
-		m.log.Debug("PDU refused", "cmd", "+CMGS", "why", "not an SMS-SUBMIT")
+		m.log.Debug("PDU refused", logCmd, "+CMGS", logWhy, "not an SMS-SUBMIT")
 		err = cmsErr(CMSInvalidPDU)
 	}
 	if err != nil {
@@ -648,7 +648,7 @@ func (m *Modem) sendLocked(cmd string, raw []byte, onSent func()) func() {
 			return
 		}
 		if code != 0 {
-			m.log.Debug("send failed by fault", "code", code)
+			m.log.Debug("send failed by fault", logCode, code)
 			m.finalLocked(cmsErr(code))
 			m.mu.Unlock()
 			return

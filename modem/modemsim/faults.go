@@ -92,12 +92,12 @@ func (m *Modem) Unplug(d time.Duration) {
 	m.link = nil
 	m.replug = time.AfterFunc(d, func() {
 		if err := m.plugIn(); err != nil {
-			m.log.Error("replug failed", "err", err)
+			m.log.Error("replug failed", logErr, err)
 		}
 	})
 	m.mu.Unlock()
 	l.close()
-	m.log.Debug("unplugged", "for", d)
+	m.log.Debug("unplugged", logFor, d)
 }
 
 // Plugged reports whether the modem's path is currently there.

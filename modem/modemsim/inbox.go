@@ -57,7 +57,7 @@ func (m *Modem) takeLocked(in inbound) bool {
 		} else {
 			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
 			if idx == 0 {
-				m.log.Debug("memory full: the network holds the message", "mem", mem.name)
+				m.log.Debug("memory full: the network holds the message", logMem, mem.name)
 				return false
 			}
 			if mt != 0 {

@@ -212,7 +212,7 @@ func (m *Modem) plugIn() error {
 	m.mu.Unlock()
 	go func() { defer m.wg.Done(); l.writer() }()
 	go func() { defer m.wg.Done(); m.reader(l) }()
-	m.log.Debug("plugged in", "pts", l.ptsName)
+	m.log.Debug("plugged in", logPTS, l.ptsName)
 	return nil
 }
 
@@ -339,18 +339,18 @@ func (m *Modem) commandLineLocked(line string) func() {
 	i := indexAT(line)
 	if i < 0 {
 		if strings.TrimSpace(line) != "" {
-			m.log.Debug("ignored line without AT", "line", line)
+			m.log.Debug("ignored line without AT", logLine, line)
 		}
 		return nil
 	}
 	body := line[i+2:]
-	m.log.Debug("command", "line", line[i:])
+	m.log.Debug("command", logLine, line[i:])
 	// URCs wait until the final result code (TS 27.007 4.1), including
 	// those the command itself causes, such as +CREG after +CFUN.
 	m.urcHold = true
 	cmds, err := parseLine(body)
 	if err != nil {
-		m.log.Debug("syntax error", "line", line[i:], "err", err)
+		m.log.Debug("syntax error", logLine, line[i:], logErr, err)
 		m.finalLocked(errPlain)
 		return nil
 	}
@@ -370,7 +370,7 @@ func (m *Modem) commandLineLocked(line string) func() {
 			return act
 		}
 		if err != nil {
-			m.log.Debug("command failed", "cmd", c.String(), "result", finalResult(err, 1))
+			m.log.Debug("command failed", logCmd, c.String(), logResult, finalResult(err, 1))
 			m.finalLocked(err)
 			return nil
 		}

@@ -186,7 +186,7 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 	}
 	m := &Modem{
 		net: n, cfg: cfg, path: cfg.Path,
-		log:     n.log.With("modem", cfg.Name),
+		log:     n.log.With(logModem, cfg.Name),
 		reg:     RegHome,
 		mr:      cfg.MessageRef,
 		changed: make(chan struct{}),
@@ -356,7 +356,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 	deliver, info, err := pdu.SubmitToDeliver(submitHex, from, n.opts.SMSC, scts)
 	if err != nil {
 		// The modem checked the PDU already; this is a simulator bug.
-		n.log.Error("relay submit", "err", err)
+		n.log.Error("relay submit", logErr, err)
 		return
 	}
 	n.mu.Lock()
@@ -370,7 +370,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 			p, err := pdu.StatusReport{SMSC: n.opts.SMSC, MessageRef: mr, Recipient: info.To,
 				Timestamp: scts, Discharge: n.opts.Clock(), Status: st}.Encode()
 			if err != nil {
-				n.log.Error("status report", "err", err)
+				n.log.Error("status report", logErr, err)
 				return
 			}
 			sender.receive(inbound{part: p, report: true, class: -1})
@@ -381,7 +381,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 		st = stIncompatibleDestSME
 	}
 	if dest := n.byNumber(info.To); dest != nil {
-		n.log.Debug("relay", "from", from, "to", info.To, "mr", mr)
+		n.log.Debug("relay", logFrom, from, logTo, info.To, logMR, mr)
 		if outcome == ReportFailed {
 			report(st)
 			return
@@ -391,7 +391,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 	}
 	msg, err := pdu.Decode(submitHex)
 	if err != nil {
-		n.log.Error("decode submit", "err", err)
+		n.log.Error("decode submit", logErr, err)
 		return
 	}
 	n.mu.Lock()
@@ -399,7 +399,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 	close(n.changed)
 	n.changed = make(chan struct{})
 	n.mu.Unlock()
-	n.log.Debug("sent out of the network", "from", from, "to", info.To, "mr", mr)
+	n.log.Debug("sent out of the network", logFrom, from, logTo, info.To, logMR, mr)
 	report(st)
 	if sameNumber(info.To, EchoNumber) {
 		n.echoPart(sender, from, msg)
@@ -424,7 +424,7 @@ func (n *Network) echoPart(sender *Modem, from string, msg *pdu.Message) {
 	}
 	r, err := pdu.Reassemble(parts)
 	if err != nil || !r.Complete {
-		n.log.Debug("echo phone cannot join the parts", "err", err)
+		n.log.Debug("echo phone cannot join the parts", logErr, err)
 		return
 	}
 	text := r.Text
@@ -433,7 +433,7 @@ func (n *Network) echoPart(sender *Modem, from string, msg *pdu.Message) {
 	}
 	n.after(n.opts.EchoDelay, func() {
 		if err := sender.Deliver(EchoNumber, "Echo: "+text); err != nil {
-			n.log.Error("echo reply", "err", err)
+			n.log.Error("echo reply", logErr, err)
 		}
 	})
 }
