@@ -164,6 +164,15 @@ func TestSimCommand(t *testing.T) {
 	if out, code := ctl(t, addr, "report", "never", "1s"); code != 0 {
 		t.Errorf("ctl report: %d %q", code, out)
 	}
+	if out, code := ctl(t, addr, "unplug", "sim1", "1h"); code != 0 {
+		t.Errorf("ctl unplug: %d %q", code, out)
+	}
+	if got, _ := ctl(t, addr, "list"); !strings.Contains(got, "sim1 +15550000002 "+filepath.Join(dir, "bridged-sim1")+" unplugged") {
+		t.Errorf("ctl list after unplug: %q", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "bridged-sim1")); !os.IsNotExist(err) {
+		t.Errorf("sim1's path after ctl unplug: %v", err)
+	}
 
 	for _, tt := range []struct {
 		args []string

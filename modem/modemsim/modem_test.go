@@ -834,6 +834,14 @@ func TestNetworkAPI(t *testing.T) {
 	if st := a.Stored("SM"); len(st) != 1 || st[0].PDU != d.Parts[0].PDU || st[0].Length != d.Parts[0].Length {
 		t.Errorf("stored %+v, want %+v", st, d.Parts[0])
 	}
+	// A path taken by a regular file is not overwritten.
+	taken := filepath.Join(t.TempDir(), "ttyUSB0")
+	if err := os.WriteFile(taken, []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AddModem(modemsim.Config{Path: taken}); err == nil || !strings.Contains(err.Error(), "not a symlink") {
+		t.Errorf("AddModem over a regular file: %v", err)
+	}
 	// A path in a directory that does not exist yet.
 	deep, err := n.AddModem(modemsim.Config{Path: filepath.Join(t.TempDir(), "by-id", "usb-Bridged_Sim")})
 	if err != nil {
