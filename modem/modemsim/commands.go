@@ -117,10 +117,14 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 		if c.kind == kindTest {
 			return []string{"+CNMA: (0-2)"}, nil
 		}
-		if m.set.csms != 1 || m.pendingAck == 0 {
+		// PDU mode allows +CNMA=<n>: 0 and 1 acknowledge; a negative
+		// acknowledgement (2) is not offered.
+		if c.kind == kindSet && c.args != "0" && c.args != "1" {
+			return nil, cmsErr(CMSNotSupported)
+		}
+		if m.set.csms != 1 || !m.ackLocked() {
 			return nil, cmsErr(CMSNoCNMAExpected)
 		}
-		m.pendingAck--
 		return nil, nil
 	case "+CMGS":
 		return m.cmgs(c)

@@ -31,6 +31,11 @@
 //     +CMS ERROR: 304. ESC cancels with OK. The modem writes its own TP-MR,
 //     counting 0-255 and wrapping. The network has the message before the
 //     client reads "+CMGS: <mr>".
+//   - Under AT+CSMS=1 a +CMT or +CDS is delivered only when the client
+//     answers +CNMA (the sender's status report waits for it). Without one
+//     within Options.AckTimeout the modem sets <mt> and <ds> to 0, as
+//     TS 27.005 3.4.1 says, and the network delivers the message again,
+//     into storage. +CNMA=2 (a negative acknowledgement) is not offered.
 //   - AT+CMGW stores a PDU in mem2 (default <stat> 2, "STO UNSENT") after the
 //     same checks; AT+CMSS sends a stored SMS-SUBMIT and marks it sent. A
 //     <da> for +CMSS is refused: it belongs to text mode.

@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"bridged/pdu"
 )
@@ -38,6 +40,10 @@ func (m *Modem) takeLocked(in inbound) bool {
 		switch m.set.cnmi.ds {
 		case 1:
 			m.smsURCLocked(fmt.Sprintf("+CDS: %d\r\n%s", in.part.Length, in.part.PDU))
+			if m.set.csms == 1 {
+				m.awaitAckLocked(in)
+				return true
+			}
 		default:
 			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
 			if idx == 0 {
@@ -52,7 +58,8 @@ func (m *Modem) takeLocked(in inbound) bool {
 		if mt == 2 && in.class != 2 || mt == 3 && in.class == 3 {
 			m.smsURCLocked(fmt.Sprintf("+CMT: ,%d\r\n%s", in.part.Length, in.part.PDU))
 			if m.set.csms == 1 {
-				m.pendingAck++
+				m.awaitAckLocked(in)
+				return true
 			}
 		} else {
 			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
@@ -69,6 +76,64 @@ func (m *Modem) takeLocked(in inbound) bool {
 		in.onDone()
 	}
 	return true
+}
+
+// unacked is a message routed with +CMT or +CDS under AT+CSMS=1: the
+// network has it as delivered only once the client sends +CNMA.
+type unacked struct {
+	in    inbound
+	timer *time.Timer
+}
+
+// awaitAckLocked starts the network's wait for +CNMA (TS 27.005 3.4.1,
+// 3.4.4): the sender's status report waits for it too.
+func (m *Modem) awaitAckLocked(in inbound) {
+	u := &unacked{in: in}
+	u.timer = time.AfterFunc(m.net.opts.AckTimeout, func() { m.ackTimedOut(u) })
+	m.unacked = append(m.unacked, u)
+}
+
+// ackLocked is +CNMA: the oldest routed message is delivered. It returns
+// false when none waits for an acknowledgement.
+func (m *Modem) ackLocked() bool {
+	if len(m.unacked) == 0 {
+		return false
+	}
+	u := m.unacked[0]
+	m.unacked = m.unacked[1:]
+	u.timer.Stop()
+	if u.in.onDone != nil {
+		u.in.onDone()
+	}
+	return true
+}
+
+// ackTimedOut: no +CNMA in time. TS 27.005 3.4.1 has the modem disable
+// routing to the client (<mt> and <ds> to 0); the network, without an
+// acknowledgement, keeps the messages and delivers them again, so they are
+// now stored. This is what happens to a driver that acknowledges late.
+func (m *Modem) ackTimedOut(u *unacked) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || !slices.Contains(m.unacked, u) {
+		return
+	}
+	m.log.Debug("no +CNMA in time: routing to the client disabled", logCount, len(m.unacked))
+	m.set.cnmi.mt, m.set.cnmi.ds = 0, 0
+	m.requeueUnackedLocked()
+	m.flushPendingLocked()
+}
+
+// requeueUnackedLocked gives every unacknowledged message back to the
+// network, ahead of what it already holds.
+func (m *Modem) requeueUnackedLocked() {
+	var back []inbound
+	for _, u := range m.unacked {
+		u.timer.Stop()
+		back = append(back, u.in)
+	}
+	m.unacked = nil
+	m.pending = append(back, m.pending...)
 }
 
 // changedLocked wakes WaitStored callers.

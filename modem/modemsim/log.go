@@ -17,4 +17,5 @@ const (
 	logFrom   = "from"
 	logTo     = "to"
 	logMR     = "mr"
+	logCount  = "count"
 )

@@ -122,17 +122,17 @@ type Modem struct {
 	closed bool
 	replug *time.Timer
 
-	set        settings
-	fun        int  // +CFUN: 1 full, 0 minimum, 4 flight mode
-	pinOK      bool // the SIM is unlocked
-	pinTries   int
-	smsc       string
-	reg        Registration // what the network would give; see registration()
-	lastReg    Registration // last state reported by +CREG URCs
-	storages   map[string]*storage
-	mr         uint8
-	pendingAck int // +CMT messages not yet acknowledged with +CNMA
-	pending    []inbound
+	set      settings
+	fun      int  // +CFUN: 1 full, 0 minimum, 4 flight mode
+	pinOK    bool // the SIM is unlocked
+	pinTries int
+	smsc     string
+	reg      Registration // what the network would give; see registration()
+	lastReg  Registration // last state reported by +CREG URCs
+	storages map[string]*storage
+	mr       uint8
+	unacked  []*unacked // +CMT and +CDS awaiting +CNMA, oldest first
+	pending  []inbound
 
 	// The command line being typed, and the +CMGS prompt state.
 	line       []byte
@@ -183,6 +183,9 @@ func (m *Modem) Close() error {
 	if m.replug != nil {
 		m.replug.Stop()
 	}
+	for _, u := range m.unacked {
+		u.timer.Stop()
+	}
 	m.mu.Unlock()
 	if l != nil {
 		l.close()
@@ -227,7 +230,9 @@ func (m *Modem) powerUpLocked() {
 	m.line, m.prompt, m.pduBuf = nil, false, nil
 	m.hung, m.urcHold = false, false
 	m.holdBuf, m.taBuf, m.afterFin = nil, nil, nil
-	m.pendingAck = 0
+	// Whatever was not acknowledged before the power went is still the
+	// network's to deliver.
+	m.requeueUnackedLocked()
 	m.lastReg = m.registrationLocked()
 	m.flushPendingLocked()
 }

@@ -964,3 +964,49 @@ func TestWaitStored(t *testing.T) {
 		t.Error("WaitStored accepted memory XX")
 	}
 }
+
+// TestAckTimeout: under AT+CSMS=1 a +CMT counts as delivered only after
+// +CNMA. Without it in time, the modem stops routing (TS 27.005 3.4.1) and
+// the network delivers the message again, now into storage: what a driver
+// that acknowledges late would see.
+func TestAckTimeout(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{AckTimeout: 100 * time.Millisecond})
+	a := mustModem(t, n, modemsim.Config{})
+	b := mustModem(t, n, modemsim.Config{})
+	ca, cb := mustReady(t, a), mustReady(t, b)
+	ca.mustOK("AT+CNMI=2,1,0,1,0")
+	cb.mustOK("AT+CSMS=1")
+	cb.mustOK("AT+CNMI=2,2,0,0,0")
+	cmtRE := regexp.MustCompile(`\r\n\+CMT: ,\d+\r\n[0-9A-F]+\r\n`)
+	cdsRE := regexp.MustCompile(`\r\n\+CDS: \d+\r\n[0-9A-F]+\r\n`)
+
+	// Acknowledged: the sender's report follows the +CNMA.
+	mustSend(ca, pdu.Submit{To: b.Number(), Text: "ack me", StatusReport: true})
+	cb.waitFor(cmtRE)
+	if got := ca.cmd("AT"); got != "\r\nOK\r\n" {
+		t.Fatalf("A before B's +CNMA: %q", got)
+	}
+	cb.mustOK("AT+CNMA")
+	ca.waitFor(cdsRE)
+	if got := cb.cmd("AT+CNMA=2"); got != "\r\n+CMS ERROR: 303\r\n" {
+		t.Errorf("+CNMA=2: %q", got)
+	}
+
+	// Not acknowledged: routing goes off and the message is stored.
+	mustSend(ca, pdu.Submit{To: b.Number(), Text: "too slow", StatusReport: true})
+	cb.waitFor(cmtRE)
+	st, err := b.WaitStored(ctx(t), "SM", func(s []modemsim.Stored) bool { return len(s) == 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := pdu.Decode(st[0].PDU); err != nil || msg.Text != "too slow" {
+		t.Fatalf("stored after the timeout: %+v %v", msg, err)
+	}
+	if got := cb.cmd("AT+CNMI?"); !strings.Contains(got, "+CNMI: 2,0,0,0,0") {
+		t.Errorf("+CNMI after the timeout: %q", got)
+	}
+	if got := cb.cmd("AT+CNMA"); got != "\r\n+CMS ERROR: 340\r\n" {
+		t.Errorf("late +CNMA: %q", got)
+	}
+	ca.waitFor(cdsRE) // delivered, into B's memory
+}

@@ -22,6 +22,10 @@ const EchoNumber = "+15550009999"
 // DefaultSMSC is the service centre number the network's modems report.
 const DefaultSMSC = "+15550009000"
 
+// DefaultAckTimeout is how long the network waits for +CNMA: about the
+// relay timer TR2M of TS 24.011 (12-20 s).
+const DefaultAckTimeout = 15 * time.Second
+
 // ReportOutcome is what the network says in the status report of a sent
 // message that asked for one.
 type ReportOutcome int
@@ -64,6 +68,9 @@ type Options struct {
 	ReportDelay time.Duration
 	// ReportOutcome is what status reports say.
 	ReportOutcome ReportOutcome
+	// AckTimeout is how long the network waits for +CNMA after a +CMT or
+	// +CDS under AT+CSMS=1; default DefaultAckTimeout.
+	AckTimeout time.Duration
 	// EchoDelay is how long the echo phone takes to reply.
 	EchoDelay time.Duration
 	// Clock gives the service centre time stamps (TP-SCTS, TP-DT); default
@@ -118,6 +125,9 @@ func NewNetwork(opts Options) *Network {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.AckTimeout <= 0 {
+		opts.AckTimeout = DefaultAckTimeout
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
