@@ -174,6 +174,22 @@ func TestSimCommand(t *testing.T) {
 		t.Errorf("sim1's path after ctl unplug: %v", err)
 	}
 
+	// Every other control command is accepted; their effects are tested on
+	// the Go API they call, in package modemsim.
+	raw, err := pdu.Deliver{From: "+447700900123", Text: "raw"}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"urc", "sim1", "RING"}, {"flood", "sim1", "3", "+CSQN: 9,99"}, {"reg", "sim1", "searching"},
+		{"errors", "sim1", "38", "42"}, {"capacity", "sim1", "SM", "5"}, {"hang", "sim1"},
+		{"pdu", "sim1", raw.Parts[0].PDU}, {"help"},
+	} {
+		if out, code := ctl(t, addr, args...); code != 0 {
+			t.Errorf("ctl %v: exit %d %q", args, code, out)
+		}
+	}
+
 	for _, tt := range []struct {
 		args []string
 		want string
