@@ -51,6 +51,7 @@ Flags:
   -report-delay DURATION  status report delay (default 2s)
   -report-outcome WHAT  delivered, failed or never (default delivered)
   -echo-delay DURATION  echo phone reply delay (default 2s)
+  -ack-timeout DURATION how long +CMT/+CDS wait for +CNMA under AT+CSMS=1 (default 15s)
   -send-errors CODES    fail the first sends with these +CMS ERROR codes, e.g. 38,42,500
   -error-rate P         fail each send with probability P (0-1) ...
   -error-codes CODES    ... with one of these codes (default 500)
@@ -88,6 +89,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 	reportDelay := fs.Duration("report-delay", 2*time.Second, "")
 	reportOutcome := fs.String("report-outcome", "delivered", "")
 	echoDelay := fs.Duration("echo-delay", 2*time.Second, "")
+	ackTimeout := fs.Duration("ack-timeout", modemsim.DefaultAckTimeout, "")
 	sendErrors := fs.String("send-errors", "", "")
 	errorRate := fs.Float64("error-rate", 0, "")
 	errorCodes := fs.String("error-codes", "500", "")
@@ -122,6 +124,8 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 		return usageErrorf("sim: -n %d is not in 1-64", *count)
 	case *errorRate < 0 || *errorRate > 1:
 		return usageErrorf("sim: -error-rate %v is not in 0-1", *errorRate)
+	case *ackTimeout <= 0:
+		return usageErrorf("sim: -ack-timeout %s must be positive", *ackTimeout)
 	case *smCapacity < 1:
 		return usageErrorf("sim: -sm-capacity %d must be at least 1", *smCapacity)
 	}
@@ -140,7 +144,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 
 	network := modemsim.NewNetwork(modemsim.Options{
 		Dir: *dir, SendLatency: *latency, ReportDelay: *reportDelay, ReportOutcome: outcome,
-		EchoDelay: *echoDelay, Logger: logger,
+		EchoDelay: *echoDelay, AckTimeout: *ackTimeout, Logger: logger,
 	})
 	defer network.Close()
 	for range *count {

@@ -234,6 +234,7 @@ func TestSimCommandUsageErrors(t *testing.T) {
 		{"-report-outcome", "maybe"},
 		{"-n", "0"},
 		{"-error-rate", "2"},
+		{"-ack-timeout", "0s"},
 		{"-send-errors", "38,x"},
 		{"-registration", "lost"},
 		{"-control", "10.0.0.1:7830"},

@@ -44,6 +44,9 @@
 //   - Closing the port acts as the DTR drop of a real serial line with
 //     AT&D2: a pending "> " prompt is abandoned, a half-typed line is lost,
 //     and a hang ends. Output while no client has the port open is lost.
+//     The modem learns of a close when its pending read fails; a close and
+//     reopen faster than its reader runs again (normally well under a
+//     millisecond) can go unseen, and then a hang goes on: Modem.Hung tells.
 //   - Numbers match by digits, so "15550000002" reaches "+15550000002".
 //     The SMSC a client puts in a PDU is ignored; deliveries carry the
 //     network's (Options.SMSC).
