@@ -164,12 +164,15 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 
 	srv := &simControl{network: network, log: logger}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		srv.serve(ln)
 	}()
-	go c.printSent(ctx, network)
+	go func() {
+		defer wg.Done()
+		c.printSent(ctx, network)
+	}()
 	<-ctx.Done()
 	ln.Close()
 	srv.closeAll()
