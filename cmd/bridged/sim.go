@@ -51,6 +51,7 @@ Flags:
   -report-delay DURATION  status report delay (default 2s)
   -report-outcome WHAT  delivered, failed or never (default delivered)
   -echo-delay DURATION  echo phone reply delay (default 2s)
+  -ack-timeout DURATION how long +CMT/+CDS wait for +CNMA under AT+CSMS=1 (default 15s)
   -send-errors CODES    fail the first sends with these +CMS ERROR codes, e.g. 38,42,500
   -error-rate P         fail each send with probability P (0-1) ...
   -error-codes CODES    ... with one of these codes (default 500)
@@ -72,6 +73,7 @@ Control commands (also over "nc": one line each, answered by "ok" or "error: ...
   reg NAME STATE                change the registration
   errors NAME CODE...           fail the next sends with these codes
   capacity NAME SM|ME N         change a memory's capacity
+  report OUTCOME [DELAY]        status reports from now on: delivered, failed or never
 `
 }
 
@@ -87,6 +89,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 	reportDelay := fs.Duration("report-delay", 2*time.Second, "")
 	reportOutcome := fs.String("report-outcome", "delivered", "")
 	echoDelay := fs.Duration("echo-delay", 2*time.Second, "")
+	ackTimeout := fs.Duration("ack-timeout", modemsim.DefaultAckTimeout, "")
 	sendErrors := fs.String("send-errors", "", "")
 	errorRate := fs.Float64("error-rate", 0, "")
 	errorCodes := fs.String("error-codes", "500", "")
@@ -121,6 +124,8 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 		return usageErrorf("sim: -n %d is not in 1-64", *count)
 	case *errorRate < 0 || *errorRate > 1:
 		return usageErrorf("sim: -error-rate %v is not in 0-1", *errorRate)
+	case *ackTimeout <= 0:
+		return usageErrorf("sim: -ack-timeout %s must be positive", *ackTimeout)
 	case *smCapacity < 1:
 		return usageErrorf("sim: -sm-capacity %d must be at least 1", *smCapacity)
 	}
@@ -139,7 +144,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 
 	network := modemsim.NewNetwork(modemsim.Options{
 		Dir: *dir, SendLatency: *latency, ReportDelay: *reportDelay, ReportOutcome: outcome,
-		EchoDelay: *echoDelay, Logger: logger,
+		EchoDelay: *echoDelay, AckTimeout: *ackTimeout, Logger: logger,
 	})
 	defer network.Close()
 	for range *count {
@@ -159,12 +164,15 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 
 	srv := &simControl{network: network, log: logger}
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		srv.serve(ln)
 	}()
-	go c.printSent(ctx, network)
+	go func() {
+		defer wg.Done()
+		c.printSent(ctx, network)
+	}()
 	<-ctx.Done()
 	ln.Close()
 	srv.closeAll()
@@ -356,8 +364,25 @@ func (s *simControl) exec(line string) ([]string, error) {
 			out = append(out, string(b))
 		}
 		return out, nil
+	case "report":
+		f := strings.Fields(rest)
+		if len(f) < 1 || len(f) > 2 {
+			return nil, errors.New("report: want delivered|failed|never [DELAY]")
+		}
+		outcome, err := modemsim.ParseReportOutcome(f[0])
+		if err != nil {
+			return nil, err
+		}
+		var delay time.Duration
+		if len(f) == 2 {
+			if delay, err = time.ParseDuration(f[1]); err != nil || delay < 0 {
+				return nil, fmt.Errorf("report: %q is not a delay such as 2s", f[1])
+			}
+		}
+		s.network.SetReports(outcome, delay)
+		return nil, nil
 	case "help":
-		return []string{"commands: list, sent, deliver, pdu, hang, unplug, garbage, urc, flood, reg, errors, capacity (see bridged sim -h)"}, nil
+		return []string{"commands: list, sent, report, deliver, pdu, hang, unplug, garbage, urc, flood, reg, errors, capacity (see bridged sim -h)"}, nil
 	}
 	switch verb {
 	case "deliver", "pdu", "hang", "unplug", "garbage", "urc", "flood", "reg", "errors", "capacity":

@@ -161,6 +161,35 @@ func TestSimCommand(t *testing.T) {
 		t.Errorf("AT after ctl garbage: %q", got())
 	}
 
+	if out, code := ctl(t, addr, "report", "never", "1s"); code != 0 {
+		t.Errorf("ctl report: %d %q", code, out)
+	}
+	if out, code := ctl(t, addr, "unplug", "sim1", "1h"); code != 0 {
+		t.Errorf("ctl unplug: %d %q", code, out)
+	}
+	if got, _ := ctl(t, addr, "list"); !strings.Contains(got, "sim1 +15550000002 "+filepath.Join(dir, "bridged-sim1")+" unplugged") {
+		t.Errorf("ctl list after unplug: %q", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "bridged-sim1")); !os.IsNotExist(err) {
+		t.Errorf("sim1's path after ctl unplug: %v", err)
+	}
+
+	// Every other control command is accepted; their effects are tested on
+	// the Go API they call, in package modemsim.
+	raw, err := pdu.Deliver{From: "+447700900123", Text: "raw"}.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"urc", "sim1", "RING"}, {"flood", "sim1", "3", "+CSQN: 9,99"}, {"reg", "sim1", "searching"},
+		{"errors", "sim1", "38", "42"}, {"capacity", "sim1", "SM", "5"}, {"hang", "sim1"},
+		{"pdu", "sim1", raw.Parts[0].PDU}, {"help"},
+	} {
+		if out, code := ctl(t, addr, args...); code != 0 {
+			t.Errorf("ctl %v: exit %d %q", args, code, out)
+		}
+	}
+
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -169,6 +198,7 @@ func TestSimCommand(t *testing.T) {
 		{[]string{"frobnicate", "sim0"}, `unknown command "frobnicate"`},
 		{[]string{"unplug", "sim0", "soon"}, "want NAME DURATION"},
 		{[]string{"pdu", "sim0", "00ZZ"}, "not a hex string"},
+		{[]string{"report", "maybe"}, "unknown report outcome"},
 	} {
 		if got, code := ctl(t, addr, tt.args...); code != exitError || !strings.Contains(got, tt.want) {
 			t.Errorf("ctl %v: exit %d %q, want 1 and %q", tt.args, code, got, tt.want)
@@ -204,6 +234,7 @@ func TestSimCommandUsageErrors(t *testing.T) {
 		{"-report-outcome", "maybe"},
 		{"-n", "0"},
 		{"-error-rate", "2"},
+		{"-ack-timeout", "0s"},
 		{"-send-errors", "38,x"},
 		{"-registration", "lost"},
 		{"-control", "10.0.0.1:7830"},

@@ -1,6 +1,7 @@
 package modemsim
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ func parseLine(body string) ([]atCmd, error) {
 			s = s[end:]
 		case c == '&':
 			if len(s) < 2 {
-				return nil, fmt.Errorf("lone & at end of line")
+				return nil, errors.New("lone & at end of line")
 			}
 			n := digitsPrefix(s[2:])
 			cmds = append(cmds, atCmd{name: "&" + strings.ToUpper(s[1:2]), args: s[2 : 2+n]})

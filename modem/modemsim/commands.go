@@ -117,13 +117,23 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 		if c.kind == kindTest {
 			return []string{"+CNMA: (0-2)"}, nil
 		}
-		if m.set.csms != 1 || m.pendingAck == 0 {
+		// PDU mode allows +CNMA=<n>: 0 and 1 acknowledge; a negative
+		// acknowledgement (2) is not offered.
+		if c.kind == kindSet && c.args != "0" && c.args != "1" {
+			return nil, cmsErr(CMSNotSupported)
+		}
+		if m.set.csms != 1 || !m.ackLocked() {
 			return nil, cmsErr(CMSNoCNMAExpected)
 		}
-		m.pendingAck--
 		return nil, nil
 	case "+CMGS":
 		return m.cmgs(c)
+	case "+CMGW":
+		return m.cmgw(c)
+	case "+CMSS":
+		info, act, err := m.cmss(c)
+		m.sendAct = act
+		return info, err
 	case "+CMGR":
 		return m.cmgr(c)
 	case "+CMGL":
@@ -134,9 +144,10 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 	if strings.HasPrefix(c.name, "S") && c.name != "S" {
 		return m.sRegister(c)
 	}
-	// Anything else is unknown to this modem: a bare ERROR, as real modems
-	// answer commands they lack whatever +CMEE says.
-	m.log.Debug("unknown command", "cmd", c.String())
+	// Anything else is unknown to this modem: a bare ERROR whatever +CMEE
+	// says, the result V.250 5.7.1 gives an unrecognised command. gammu
+	// probes many commands this way (+CPROT, +SYNCML, +MODE) and moves on.
+	m.log.Debug("unknown command", logCmd, c.String())
 	return nil, errPlain
 }
 
@@ -246,7 +257,7 @@ func (m *Modem) cpin(c atCmd) ([]string, error) {
 func (m *Modem) creg(c atCmd, name string, n *int) ([]string, error) {
 	switch c.kind {
 	case kindRead:
-		return []string{regString(name+": ", m.registrationLocked(), true, *n)}, nil
+		return []string{regLine(name, *n, m.registrationLocked(), true)}, nil
 	}
 	return m.intSetting(c, name, n, 0, 2, "(0-2)")
 }
@@ -535,7 +546,7 @@ func (m *Modem) cmgs(c atCmd) ([]string, error) {
 	if !ok {
 		return nil, cmsErr(CMSInvalidPDU)
 	}
-	m.prompt, m.promptLen, m.pduBuf = true, n, m.pduBuf[:0]
+	m.prompt, m.promptCmd, m.promptLen, m.pduBuf = true, "+CMGS", n, m.pduBuf[:0]
 	m.emitLocked("\r\n> ")
 	return nil, errPrompt
 }
@@ -555,6 +566,10 @@ func (m *Modem) promptByteLocked(c byte) func() {
 		return nil
 	case ctrlZ:
 		m.prompt = false
+		if m.promptCmd == "+CMGW" {
+			m.storeLocked(string(m.pduBuf), m.promptLen, m.promptStat)
+			return nil
+		}
 		return m.submitLocked(string(m.pduBuf), m.promptLen)
 	case cr, lf:
 		// Some drivers send the PDU as a line; the modem ignores line ends.
@@ -572,33 +587,52 @@ func (m *Modem) promptByteLocked(c byte) func() {
 	return nil
 }
 
-// submitLocked checks the PDU as a modem does before radio work: hex, an
-// SMS-SUBMIT, and a TPDU as long as AT+CMGS declared, else +CMS ERROR: 304.
-// It returns the action that waits for the network and answers +CMGS.
-func (m *Modem) submitLocked(hexPDU string, declared int) func() {
-	fail := func(code int, why string, args ...any) func() {
-		m.log.Debug("send refused", "code", code, "why", fmt.Sprintf(why, args...))
-		m.finalLocked(cmsErr(code))
-		return nil
-	}
+// parsePDULocked checks what was typed after the prompt as a modem does
+// before it stores or sends it: hex, and a TPDU exactly as long as the
+// command declared (TS 27.005 3.5.1, 3.5.3), else +CMS ERROR: 304.
+func (m *Modem) parsePDULocked(cmd, hexPDU string, declared int) ([]byte, *pdu.Message, error) {
 	raw, err := hex.DecodeString(hexPDU)
 	if err != nil || len(raw) == 0 {
-		return fail(CMSInvalidPDU, "not hex: %q", hexPDU)
+		m.log.Debug("PDU refused", logCmd, cmd, logWhy, "not hex")
+		return nil, nil, cmsErr(CMSInvalidPDU)
 	}
-	smscOctets := 1 + int(raw[0])
-	if got := len(raw) - smscOctets; got != declared {
-		return fail(CMSInvalidPDU, "AT+CMGS=%d but the TPDU has %d octets", declared, got)
+	if got := len(raw) - 1 - int(raw[0]); got != declared {
+		m.log.Debug("PDU refused", logCmd, cmd, logWhy, fmt.Sprintf("declared %d octets, the TPDU has %d", declared, got))
+		return nil, nil, cmsErr(CMSInvalidPDU)
 	}
 	msg, err := pdu.DecodeBytes(raw)
 	if err != nil {
-		return fail(CMSInvalidPDU, "%v", err)
+		m.log.Debug("PDU refused", logCmd, cmd, logWhy, err)
+		return nil, nil, cmsErr(CMSInvalidPDU)
 	}
-	if msg.Type != pdu.TypeSubmit {
-		return fail(CMSInvalidPDU, "a %s, not an SMS-SUBMIT", msg.Type)
+	return raw, msg, nil
+}
+
+// submitLocked ends AT+CMGS: only an SMS-SUBMIT can be sent.
+func (m *Modem) submitLocked(hexPDU string, declared int) func() {
+	raw, msg, err := m.parsePDULocked("+CMGS", hexPDU, declared)
+	if err == nil && msg.Type != pdu.TypeSubmit {
+		m.log.Debug("PDU refused", logCmd, "+CMGS", logWhy, "not an SMS-SUBMIT")
+		err = cmsErr(CMSInvalidPDU)
 	}
+	if err != nil {
+		m.finalLocked(err)
+		return nil
+	}
+	return m.sendLocked("+CMGS", raw, nil)
+}
+
+// sendLocked hands an SMS-SUBMIT to the network, as AT+CMGS and AT+CMSS
+// do, and returns the action that waits for the network and answers
+// "<cmd>: <mr>". onSent, if set, runs under the lock once it is sent.
+func (m *Modem) sendLocked(cmd string, raw []byte, onSent func()) func() {
 	if !m.registeredLocked() {
-		return fail(CMSNoNetwork, "not registered")
+		m.log.Debug("send refused: not registered")
+		m.finalLocked(cmsErr(CMSNoNetwork))
+		return nil
 	}
+	raw = append([]byte(nil), raw...)
+	smscOctets := 1 + int(raw[0])
 	code := m.sendOutcomeLocked()
 	l := m.link
 	latency := m.sendLatencyLocked()
@@ -618,7 +652,7 @@ func (m *Modem) submitLocked(hexPDU string, declared int) func() {
 			return
 		}
 		if code != 0 {
-			m.log.Debug("send failed by fault", "code", code)
+			m.log.Debug("send failed by fault", logCode, code)
 			m.finalLocked(cmsErr(code))
 			m.mu.Unlock()
 			return
@@ -640,9 +674,92 @@ func (m *Modem) submitLocked(hexPDU string, declared int) func() {
 		if m.link != l {
 			return
 		}
-		m.emitLocked(fmt.Sprintf("\r\n+CMGS: %d\r\n", mr))
+		if onSent != nil {
+			onSent()
+		}
+		m.emitLocked(fmt.Sprintf("\r\n%s: %d\r\n", cmd, mr))
 		m.finalLocked(nil)
 	}
+}
+
+// cmgw starts AT+CMGW=<length>[,<stat>] (TS 27.005 3.5.3): like +CMGS, a
+// prompt and a PDU, which is stored in mem2 instead of sent.
+func (m *Modem) cmgw(c atCmd) ([]string, error) {
+	switch c.kind {
+	case kindTest:
+		return nil, nil
+	case kindSet:
+	default:
+		return nil, errPlain
+	}
+	if err := m.smsReadyLocked(); err != nil {
+		return nil, err
+	}
+	ps, err := splitParams(c.args)
+	if err != nil || len(ps) == 0 || len(ps) > 2 {
+		return nil, cmsErr(CMSInvalidPDU)
+	}
+	n, ok1 := intParam(ps, 0, 1, 164, 0)
+	stat, ok2 := intParam(ps, 1, 0, 3, StatUnsent)
+	if !ok1 || !ok2 {
+		return nil, cmsErr(CMSInvalidPDU)
+	}
+	m.prompt, m.promptCmd, m.promptLen, m.promptStat, m.pduBuf = true, "+CMGW", n, stat, m.pduBuf[:0]
+	m.emitLocked("\r\n> ")
+	return nil, errPrompt
+}
+
+// storeLocked ends AT+CMGW: the PDU goes into mem2, "+CMGW: <index>".
+func (m *Modem) storeLocked(hexPDU string, declared, stat int) {
+	raw, _, err := m.parsePDULocked("+CMGW", hexPDU, declared)
+	if err != nil {
+		m.finalLocked(err)
+		return
+	}
+	mem := m.storages[m.set.mem2]
+	idx := mem.put(stat, strings.ToUpper(hex.EncodeToString(raw)), declared)
+	if idx == 0 {
+		m.finalLocked(cmsErr(CMSMemoryFull))
+		return
+	}
+	m.emitLocked(fmt.Sprintf("\r\n+CMGW: %d\r\n", idx))
+	m.finalLocked(nil)
+}
+
+// cmss is AT+CMSS=<index> (TS 27.005 3.5.2): send a stored SMS-SUBMIT from
+// mem2 and mark it sent. A destination given as <da> is refused: it is a
+// text-mode feature, and this modem speaks PDU mode only.
+func (m *Modem) cmss(c atCmd) ([]string, func(), error) {
+	switch c.kind {
+	case kindTest:
+		return nil, nil, nil
+	case kindSet:
+	default:
+		return nil, nil, errPlain
+	}
+	if err := m.smsReadyLocked(); err != nil {
+		return nil, nil, err
+	}
+	ps, err := splitParams(c.args)
+	if err != nil || len(ps) != 1 {
+		return nil, nil, cmsErr(CMSInvalidPDU)
+	}
+	idx, ok := intParam(ps, 0, 1, 1<<16, 0)
+	if !ok {
+		return nil, nil, cmsErr(CMSInvalidIndex)
+	}
+	stored, _ := m.storages[m.set.mem2].get(idx)
+	if stored == nil {
+		return nil, nil, cmsErr(CMSInvalidIndex)
+	}
+	raw, err := hex.DecodeString(stored.PDU)
+	if err != nil || len(raw) < 3 || 1+int(raw[0]) >= len(raw) || raw[1+int(raw[0])]&0x03 != 0x01 {
+		// A received message cannot be sent (TS 23.040 9.2.3.1 TP-MTI).
+		return nil, nil, cmsErr(CMSNotAllowed)
+	}
+	mem := m.storages[m.set.mem2]
+	act := m.sendLocked("+CMSS", raw, func() { mem.setStat(stored, StatSent) })
+	return nil, act, errSend
 }
 
 // memIndex parses the <index> of +CMGR and +CMGD in mem1.
@@ -662,7 +779,8 @@ func (m *Modem) memIndex(c atCmd) (*storage, []param, int, error) {
 }
 
 // cmgr is AT+CMGR (TS 27.005 3.4.3). An empty or invalid index is +CMS
-// ERROR: 321, as on Quectel modems. Reading an unread message marks it read.
+// ERROR: 321 (some modems answer a bare OK instead; a driver must treat
+// both as "no message"). Reading an unread message marks it read.
 func (m *Modem) cmgr(c atCmd) ([]string, error) {
 	switch c.kind {
 	case kindTest:
@@ -681,7 +799,7 @@ func (m *Modem) cmgr(c atCmd) ([]string, error) {
 	}
 	out := []string{fmt.Sprintf("+CMGR: %d,,%d", msg.Stat, msg.Length), msg.PDU}
 	if msg.Stat == StatUnread {
-		msg.Stat = StatRead
+		s.setStat(msg, StatRead)
 	}
 	return out, nil
 }
@@ -708,13 +826,14 @@ func (m *Modem) cmgl(c atCmd) ([]string, error) {
 		return nil, cmsErr(CMSInvalidPDU)
 	}
 	var out []string
-	for _, msg := range m.storages[m.set.mem1].slots {
+	mem := m.storages[m.set.mem1]
+	for _, msg := range mem.slots {
 		if msg == nil || stat != 4 && msg.Stat != stat {
 			continue
 		}
 		out = append(out, fmt.Sprintf("+CMGL: %d,%d,,%d", msg.Index, msg.Stat, msg.Length), msg.PDU)
 		if msg.Stat == StatUnread {
-			msg.Stat = StatRead
+			mem.setStat(msg, StatRead)
 		}
 	}
 	return out, nil

@@ -66,8 +66,8 @@ var errPlain = &failure{code: -1}
 
 // finalResult renders a command's failure as the modem prints it, per
 // AT+CMEE (TS 27.007 9.1): 0 gives ERROR, 1 numeric codes, 2 verbose text
-// for +CME ERROR. +CMS ERROR stays numeric in mode 2, as on the Quectel and
-// SIMCom modems bridged targets, whose drivers parse the number.
+// for +CME ERROR. +CMS ERROR stays numeric in mode 2: modems differ here,
+// and a driver decides what to do (retry or not) by the number.
 func finalResult(err error, cmee int) string {
 	f, ok := err.(*failure)
 	if !ok || f == errPlain || f.code < 0 || cmee == 0 {

@@ -100,6 +100,9 @@ func makeRaw(tty *os.File) error {
 // publish points the symlink path at target, replacing an old symlink
 // atomically so that a client never finds the path missing half-way.
 func publish(target, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("publish %s: %w", path, err)
+	}
 	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink == 0 {
 		return fmt.Errorf("publish %s: exists and is not a symlink", path)
 	}

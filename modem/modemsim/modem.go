@@ -79,8 +79,8 @@ const defaultPUK = "12345678"
 // cnmi holds the AT+CNMI settings (TS 27.005 3.4.1).
 type cnmi struct{ mode, mt, bm, ds, bfr int }
 
-// Defaults after power-up, as on the SIMCom and Quectel modems bridged
-// targets: new messages stored and indicated with +CMTI, no status reports.
+// Defaults after power-up, a common factory setting: new messages stored
+// and indicated with +CMTI, status reports stored without indication.
 var defaultCNMI = cnmi{mode: 2, mt: 1}
 
 // settings are what ATZ and a power-up reset (V.250 6.1.1).
@@ -122,23 +122,28 @@ type Modem struct {
 	closed bool
 	replug *time.Timer
 
-	set        settings
-	fun        int  // +CFUN: 1 full, 0 minimum, 4 flight mode
-	pinOK      bool // the SIM is unlocked
-	pinTries   int
-	smsc       string
-	reg        Registration // what the network would give; see registration()
-	lastReg    Registration // last state reported by +CREG URCs
-	storages   map[string]*storage
-	mr         uint8
-	pendingAck int // +CMT messages not yet acknowledged with +CNMA
-	pending    []inbound
+	set      settings
+	fun      int  // +CFUN: 1 full, 0 minimum, 4 flight mode
+	pinOK    bool // the SIM is unlocked
+	pinTries int
+	smsc     string
+	reg      Registration // what the network would give; see registration()
+	lastReg  Registration // last state reported by +CREG URCs
+	storages map[string]*storage
+	mr       uint8
+	unacked  []*unacked // +CMT and +CDS awaiting +CNMA, oldest first
+	pending  []inbound
 
 	// The command line being typed, and the +CMGS prompt state.
-	line      []byte
-	prompt    bool
-	promptLen int
-	pduBuf    []byte
+	line       []byte
+	prompt     bool
+	promptCmd  string // "+CMGS" or "+CMGW"
+	promptLen  int
+	promptStat int    // <stat> for +CMGW
+	sendAct    func() // the send a +CMSS started, for commandLineLocked
+	pduBuf     []byte
+
+	changed chan struct{} // closed and replaced when storage or pending change
 
 	hung     bool
 	urcHold  bool     // a command is in progress: hold URCs
@@ -178,6 +183,9 @@ func (m *Modem) Close() error {
 	if m.replug != nil {
 		m.replug.Stop()
 	}
+	for _, u := range m.unacked {
+		u.timer.Stop()
+	}
 	m.mu.Unlock()
 	if l != nil {
 		l.close()
@@ -207,7 +215,7 @@ func (m *Modem) plugIn() error {
 	m.mu.Unlock()
 	go func() { defer m.wg.Done(); l.writer() }()
 	go func() { defer m.wg.Done(); m.reader(l) }()
-	m.log.Debug("plugged in", "pts", l.ptsName)
+	m.log.Debug("plugged in", logPTS, l.ptsName)
 	return nil
 }
 
@@ -222,7 +230,9 @@ func (m *Modem) powerUpLocked() {
 	m.line, m.prompt, m.pduBuf = nil, false, nil
 	m.hung, m.urcHold = false, false
 	m.holdBuf, m.taBuf, m.afterFin = nil, nil, nil
-	m.pendingAck = 0
+	// Whatever was not acknowledged before the power went is still the
+	// network's to deliver.
+	m.requeueUnackedLocked()
 	m.lastReg = m.registrationLocked()
 	m.flushPendingLocked()
 }
@@ -331,21 +341,21 @@ func (m *Modem) feedByteLocked(c byte) func() {
 // modem hunts for the "AT" prefix (V.250 5.2.1); a line without one gets no
 // answer.
 func (m *Modem) commandLineLocked(line string) func() {
-	i := strings.Index(strings.ToUpper(line), "AT")
+	i := indexAT(line)
 	if i < 0 {
 		if strings.TrimSpace(line) != "" {
-			m.log.Debug("ignored line without AT", "line", line)
+			m.log.Debug("ignored line without AT", logLine, line)
 		}
 		return nil
 	}
 	body := line[i+2:]
-	m.log.Debug("command", "line", line[i:])
+	m.log.Debug("command", logLine, line[i:])
 	// URCs wait until the final result code (TS 27.007 4.1), including
 	// those the command itself causes, such as +CREG after +CFUN.
 	m.urcHold = true
 	cmds, err := parseLine(body)
 	if err != nil {
-		m.log.Debug("syntax error", "line", line[i:], "err", err)
+		m.log.Debug("syntax error", logLine, line[i:], logErr, err)
 		m.finalLocked(errPlain)
 		return nil
 	}
@@ -355,10 +365,17 @@ func (m *Modem) commandLineLocked(line string) func() {
 			m.emitLocked("\r\n" + strings.Join(info, "\r\n") + "\r\n")
 		}
 		if errors.Is(err, errPrompt) {
-			return nil // the rest of the line is lost, as on real modems
+			return nil // commands after +CMGS on the same line are dropped
+		}
+		if errors.Is(err, errSend) {
+			// +CMSS: the send action gives the final result (it already
+			// has, if the send was refused at once).
+			act := m.sendAct
+			m.sendAct = nil
+			return act
 		}
 		if err != nil {
-			m.log.Debug("command failed", "cmd", c.String(), "result", finalResult(err, 1))
+			m.log.Debug("command failed", logCmd, c.String(), logResult, finalResult(err, 1))
 			m.finalLocked(err)
 			return nil
 		}
@@ -367,9 +384,24 @@ func (m *Modem) commandLineLocked(line string) func() {
 	return nil
 }
 
+// indexAT returns where the "AT" prefix starts, in any case, or -1. It
+// compares bytes: a line is whatever the client sent, not valid UTF-8, and
+// strings.ToUpper would change its length.
+func indexAT(line string) int {
+	for i := 0; i+1 < len(line); i++ {
+		if line[i]|0x20 == 'a' && line[i+1]|0x20 == 't' {
+			return i
+		}
+	}
+	return -1
+}
+
 // errPrompt ends a command line's processing without a final result: the
-// modem now waits for a PDU.
-var errPrompt = errors.New("prompt")
+// modem now waits for a PDU. errSend ends it with a send in progress.
+var (
+	errPrompt = errors.New("prompt")
+	errSend   = errors.New("send")
+)
 
 // finalLocked prints the final result code, after any injected garbage or
 // stray URC (so they land in the middle of the response), then the URCs
@@ -456,314 +488,25 @@ func (m *Modem) regChangedLocked() {
 			name string
 			n    int
 		}{{"+CREG", m.set.creg}, {"+CGREG", m.set.cgreg}} {
-			switch u.n {
-			case 1:
-				m.urcLocked(fmt.Sprintf("%s: %d", u.name, r))
-			case 2:
-				m.urcLocked(regString(u.name+": ", r, false))
+			if u.n != 0 {
+				m.urcLocked(regLine(u.name, u.n, r, false))
 			}
 		}
 	}
 	m.flushPendingLocked()
 }
 
-func regString(prefix string, r Registration, withN bool, n ...int) string {
-	s := prefix
-	if withN {
-		s += fmt.Sprintf("%d,", n[0])
+// regLine is what +CREG and +CGREG print (TS 27.007 7.2): the URC form is
+// "<stat>[,<lac>,<ci>]", the read form "<n>,<stat>[,<lac>,<ci>]"; the
+// location comes only with <n> 2 and while registered.
+func regLine(name string, n int, r Registration, read bool) string {
+	s := name + ": "
+	if read {
+		s += fmt.Sprintf("%d,", n)
 	}
 	s += fmt.Sprint(int(r))
-	if r == RegHome || r == RegRoaming {
-		if !withN || n[0] == 2 {
-			s += fmt.Sprintf(",%q,%q", lac, cellID)
-		}
+	if n == 2 && (r == RegHome || r == RegRoaming) {
+		s += fmt.Sprintf(",%q,%q", lac, cellID)
 	}
 	return s
-}
-
-// flushPendingLocked hands the network's held messages to the modem in
-// order, stopping at the first it cannot take.
-func (m *Modem) flushPendingLocked() {
-	for len(m.pending) > 0 {
-		if !m.takeLocked(m.pending[0]) {
-			return
-		}
-		m.pending = m.pending[1:]
-	}
-}
-
-// takeLocked receives one message as AT+CNMI says (TS 27.005 3.4.1): <mt> 2
-// routes an SMS-DELIVER straight to the client with +CMT (class 2 is still
-// stored), 3 does so for class 3 only; 1 stores it and indicates +CMTI; 0
-// stores it silently. <ds> 1 routes a status report with +CDS, 2 stores it
-// and indicates +CDSI, 0 stores it silently. It returns false when the
-// modem cannot take the message now: the network keeps it and tries again.
-func (m *Modem) takeLocked(in inbound) bool {
-	if m.link == nil || !m.registeredLocked() {
-		return false
-	}
-	mem := m.storages[m.set.mem3]
-	if in.report {
-		switch m.set.cnmi.ds {
-		case 1:
-			m.smsURCLocked(fmt.Sprintf("+CDS: %d\r\n%s", in.part.Length, in.part.PDU))
-		default:
-			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
-			if idx == 0 {
-				return false
-			}
-			if m.set.cnmi.ds == 2 {
-				m.smsURCLocked(fmt.Sprintf("+CDSI: %q,%d", mem.name, idx))
-			}
-		}
-	} else {
-		mt := m.set.cnmi.mt
-		if mt == 2 && in.class != 2 || mt == 3 && in.class == 3 {
-			m.smsURCLocked(fmt.Sprintf("+CMT: ,%d\r\n%s", in.part.Length, in.part.PDU))
-			if m.set.csms == 1 {
-				m.pendingAck++
-			}
-		} else {
-			idx := mem.put(StatUnread, in.part.PDU, in.part.Length)
-			if idx == 0 {
-				m.log.Debug("memory full: the network holds the message", "mem", mem.name)
-				return false
-			}
-			if mt != 0 {
-				m.smsURCLocked(fmt.Sprintf("+CMTI: %q,%d", mem.name, idx))
-			}
-		}
-	}
-	if in.onDone != nil {
-		in.onDone()
-	}
-	return true
-}
-
-// receive queues a message from the network and delivers it if it can.
-func (m *Modem) receive(in inbound) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return
-	}
-	m.pending = append(m.pending, in)
-	m.flushPendingLocked()
-}
-
-// Deliver injects an incoming SMS from the given sender (a number, or an
-// alphanumeric name such as "MyBank"), split into parts as a phone would.
-// It returns an error for an empty text or an invalid sender. The modem
-// gets it at once if it can, else when it can (see Pending).
-func (m *Modem) Deliver(from, text string) error {
-	enc, err := m.net.deliverParts(from, text)
-	if err != nil {
-		return fmt.Errorf("deliver to %s: %w", m.cfg.Name, err)
-	}
-	for _, p := range enc.Parts {
-		m.receive(inbound{part: p, class: classOf(enc.Parts[0].PDU)})
-	}
-	return nil
-}
-
-// DeliverPDU injects a raw SMS-DELIVER or SMS-STATUS-REPORT, hex with its
-// SMSC prefix, exactly as the modem will print it. It returns the decode
-// error for a malformed PDU, or an error for an SMS-SUBMIT.
-func (m *Modem) DeliverPDU(hexPDU string) error {
-	hexPDU = strings.ToUpper(strings.TrimSpace(hexPDU))
-	msg, err := pdu.Decode(hexPDU)
-	if err != nil {
-		return fmt.Errorf("deliver pdu to %s: %w", m.cfg.Name, err)
-	}
-	if msg.Type == pdu.TypeSubmit {
-		return fmt.Errorf("deliver pdu to %s: an SMS-SUBMIT goes from a phone, not to one", m.cfg.Name)
-	}
-	smscOctets := 1 + int(hexNibble(hexPDU[0])<<4|hexNibble(hexPDU[1]))
-	p := pdu.Part{PDU: hexPDU, Length: len(hexPDU)/2 - smscOctets}
-	m.receive(inbound{part: p, report: msg.Type == pdu.TypeStatusReport, class: classOf(hexPDU)})
-	return nil
-}
-
-func hexNibble(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return 0
-}
-
-func classOf(hexPDU string) int {
-	msg, err := pdu.Decode(hexPDU)
-	if err != nil || msg.Class == nil {
-		return -1
-	}
-	return *msg.Class
-}
-
-// Pending returns how many messages the network holds for this modem
-// because it is unplugged, not registered, or its memory is full.
-func (m *Modem) Pending() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.pending)
-}
-
-// Stored returns the messages in memory "SM" or "ME", in index order.
-func (m *Modem) Stored(mem string) []Stored {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s, ok := m.storages[strings.ToUpper(mem)]; ok {
-		return s.snapshot()
-	}
-	return nil
-}
-
-// SetCapacity changes how many messages memory "SM" or "ME" holds. A
-// capacity at or below the number stored makes the memory full (the SIM
-// storage full fault): the network holds new messages until the client
-// deletes some. It returns an error for an unknown memory.
-func (m *Modem) SetCapacity(mem string, n int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.storages[strings.ToUpper(mem)]
-	if !ok {
-		return fmt.Errorf("set capacity: unknown memory %q (want SM or ME)", mem)
-	}
-	s.capacity = max(n, 0)
-	m.flushPendingLocked()
-	return nil
-}
-
-// SetRegistration changes what the network gives the modem: RegSearching
-// or RegNotRegistered make sends fail with +CMS ERROR: 331 and hold
-// incoming messages; +CREG URCs report the change.
-func (m *Modem) SetRegistration(r Registration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.reg = r
-	m.regChangedLocked()
-}
-
-// SetSendErrors makes the next sends fail with these +CMS ERROR codes, one
-// per AT+CMGS, in order (0 lets that send succeed); later sends succeed.
-func (m *Modem) SetSendErrors(codes ...int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sendErrs = append([]int(nil), codes...)
-}
-
-// SetSendErrorRate makes each send fail with probability p, with a code
-// drawn from codes (CMSUnknown when none are given). p 0 turns this off.
-func (m *Modem) SetSendErrorRate(p float64, codes ...int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(codes) == 0 {
-		codes = []int{CMSUnknown}
-	}
-	m.errRate, m.errCodes = p, append([]int(nil), codes...)
-}
-
-// SetSendLatency sets how long the network takes to accept a send from
-// this modem, overriding the network's Options.SendLatency.
-func (m *Modem) SetSendLatency(d time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.latency, m.latencySet = d, true
-}
-
-// Hang makes the modem stop answering, and drop what it would print, until
-// the client closes and reopens the port.
-func (m *Modem) Hang() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.hung = true
-	m.log.Debug("hung")
-}
-
-// Hung reports whether the modem is hung: Hang was called and the port
-// has not been closed since.
-func (m *Modem) Hung() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.hung
-}
-
-// Unplug removes the pty and its path at once, as when a USB modem is
-// pulled out, and plugs a new one in at the same path after d. A client's
-// reads fail; it must reopen the path once it is back. The modem powers up
-// again: echo on, PIN required if configured, stored messages kept.
-func (m *Modem) Unplug(d time.Duration) {
-	m.mu.Lock()
-	l := m.link
-	if m.closed || l == nil {
-		m.mu.Unlock()
-		return
-	}
-	m.link = nil
-	m.replug = time.AfterFunc(d, func() {
-		if err := m.plugIn(); err != nil {
-			m.log.Error("replug failed", "err", err)
-		}
-	})
-	m.mu.Unlock()
-	l.close()
-	m.log.Debug("unplugged", "for", d)
-}
-
-// Plugged reports whether the modem's path is currently there.
-func (m *Modem) Plugged() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.link != nil
-}
-
-// InjectGarbage puts b in the middle of the next response, before its
-// final result code, as line noise or a confused firmware would.
-func (m *Modem) InjectGarbage(b []byte) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.inject = append(m.inject, append([]byte(nil), b...))
-}
-
-// InjectURC puts an unsolicited line, such as "+CMTI: \"SM\",9" or "RING",
-// in the middle of the next response, before its final result code.
-func (m *Modem) InjectURC(line string) {
-	m.InjectGarbage([]byte("\r\n" + line + "\r\n"))
-}
-
-// FloodURCs sends n copies of an unsolicited line at once ("+CSQN: 20,99"
-// when line is empty), as a modem does when a signal indicator is left on.
-func (m *Modem) FloodURCs(n int, line string) {
-	if line == "" {
-		line = "+CSQN: 20,99"
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for range n {
-		m.urcLocked(line)
-	}
-}
-
-// sendOutcomeLocked decides whether the next send fails and with which code.
-func (m *Modem) sendOutcomeLocked() int {
-	if len(m.sendErrs) > 0 {
-		c := m.sendErrs[0]
-		m.sendErrs = m.sendErrs[1:]
-		return c
-	}
-	if m.errRate > 0 && m.rng.Float64() < m.errRate {
-		return m.errCodes[m.rng.IntN(len(m.errCodes))]
-	}
-	return 0
-}
-
-func (m *Modem) sendLatencyLocked() time.Duration {
-	if m.latencySet {
-		return m.latency
-	}
-	return m.net.opts.SendLatency
 }

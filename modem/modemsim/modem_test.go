@@ -1,8 +1,11 @@
 package modemsim_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -387,6 +390,25 @@ func TestStatusReports(t *testing.T) {
 					t.Errorf("delivered message: B has %d stored", got)
 				}
 			})
+		}
+	}
+}
+
+func TestSetReports(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{})
+	a := mustModem(t, n, modemsim.Config{})
+	ca := mustReady(t, a)
+	ca.mustOK("AT+CNMI=2,1,0,1,0")
+	cdsRE := regexp.MustCompile(`\r\n\+CDS: \d+\r\n([0-9A-F]+)\r\n`)
+	for _, tt := range []struct {
+		outcome modemsim.ReportOutcome
+		status  int
+	}{{modemsim.ReportFailed, 0x41}, {modemsim.ReportDelivered, 0}} {
+		n.SetReports(tt.outcome, 0)
+		mustSend(ca, pdu.Submit{To: "+447700900123", Text: "x", StatusReport: true})
+		msg, err := pdu.Decode(cdsRE.FindStringSubmatch(ca.waitFor(cdsRE))[1])
+		if err != nil || *msg.Status != tt.status {
+			t.Errorf("outcome %d: report %+v %v, want status %#x", tt.outcome, msg, err, tt.status)
 		}
 	}
 }
@@ -812,6 +834,21 @@ func TestNetworkAPI(t *testing.T) {
 	if st := a.Stored("SM"); len(st) != 1 || st[0].PDU != d.Parts[0].PDU || st[0].Length != d.Parts[0].Length {
 		t.Errorf("stored %+v, want %+v", st, d.Parts[0])
 	}
+	// A path taken by a regular file is not overwritten.
+	taken := filepath.Join(t.TempDir(), "ttyUSB0")
+	if err := os.WriteFile(taken, []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AddModem(modemsim.Config{Path: taken}); err == nil || !strings.Contains(err.Error(), "not a symlink") {
+		t.Errorf("AddModem over a regular file: %v", err)
+	}
+	// A path in a directory that does not exist yet.
+	deep, err := n.AddModem(modemsim.Config{Path: filepath.Join(t.TempDir(), "by-id", "usb-Bridged_Sim")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustOpen(t, deep.Path()).mustOK("AT")
+	deep.Close()
 	a.Close()
 	if _, err := os.Lstat(a.Path()); !os.IsNotExist(err) {
 		t.Errorf("path after Close: %v", err)
@@ -819,4 +856,157 @@ func TestNetworkAPI(t *testing.T) {
 	if len(n.Modems()) != 0 {
 		t.Errorf("closed modem still listed")
 	}
+}
+
+// TestURCsWaitForTheFinalResult sends an SMS to the sender's own number:
+// the network delivers it while +CMGS is still open, and the +CMTI must
+// follow the final result code, not split the response (TS 27.007 4.1).
+func TestURCsWaitForTheFinalResult(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{SendLatency: 20 * time.Millisecond})
+	a := mustModem(t, n, modemsim.Config{})
+	ca := mustReady(t, a)
+	ca.mustOK("AT+CNMI=2,1,0,1,0")
+	enc, _ := pdu.Submit{To: a.Number(), Text: "note to self", StatusReport: true}.Encode()
+	if got := sendPDU(ca, enc.Parts[0]); got != "\r\n+CMGS: 0\r\n\r\nOK\r\n" {
+		t.Fatalf("send to self: %q", got)
+	}
+	ca.expect("\r\n+CMTI: \"SM\",1\r\n")
+	got := ca.waitFor(regexp.MustCompile(`\r\n\+CDS: \d+\r\n[0-9A-F]+\r\n`))
+	if !strings.HasPrefix(got, "\r\n+CDS: ") {
+		t.Errorf("unexpected output before the status report: %q", got)
+	}
+}
+
+func TestWriteAndSendFromStorage(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{})
+	m := mustModem(t, n, modemsim.Config{SMCapacity: 2})
+	c := mustReady(t, m)
+	enc, _ := pdu.Submit{To: "+447700900123", Text: "drafted"}.Encode()
+	p := enc.Parts[0]
+	c.write(fmt.Sprintf("AT+CMGW=%d\r", p.Length))
+	c.expect("\r\n> ")
+	c.write(p.PDU + "\x1a")
+	if got := c.waitFor(finalRE); got != "\r\n+CMGW: 1\r\n\r\nOK\r\n" {
+		t.Fatalf("+CMGW: %q", got)
+	}
+	if got := c.cmd("AT+CMGL=2"); !strings.Contains(got, "+CMGL: 1,2,,"+strconv.Itoa(p.Length)+"\r\n"+p.PDU+"\r\n") {
+		t.Fatalf("+CMGL=2 after +CMGW: %q", got)
+	}
+	if got := c.cmd("AT+CMSS=1"); got != "\r\n+CMSS: 0\r\n\r\nOK\r\n" {
+		t.Fatalf("+CMSS=1: %q", got)
+	}
+	sent := n.Sent()
+	if len(sent) != 1 || sent[0].Message.Text != "drafted" || sent[0].MessageRef != 0 {
+		t.Fatalf("sent %+v", sent)
+	}
+	if got := c.cmd("AT+CMGL=3"); !strings.Contains(got, "+CMGL: 1,3,,") {
+		t.Fatalf("+CMGL=3 after +CMSS: %q", got)
+	}
+	if err := m.Deliver("+447700900001", "received"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("\r\n+CMTI: \"SM\",2\r\n")
+	for _, tt := range []struct{ cmd, want string }{
+		{"AT+CMSS=2", "\r\n+CMS ERROR: 302\r\n"}, // a received message
+		{"AT+CMSS=9", "\r\n+CMS ERROR: 321\r\n"},
+		{"AT+CMSS=1,\"+15550000002\"", "\r\n+CMS ERROR: 304\r\n"},
+	} {
+		if got := c.cmd(tt.cmd); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.cmd, got, tt.want)
+		}
+	}
+	// The SIM is full now; a declared length that is wrong is checked first.
+	for _, tt := range []struct {
+		length int
+		want   string
+	}{{p.Length + 1, "\r\n+CMS ERROR: 304\r\n"}, {p.Length, "\r\n+CMS ERROR: 322\r\n"}} {
+		c.write(fmt.Sprintf("AT+CMGW=%d\r", tt.length))
+		c.expect("\r\n> ")
+		c.write(p.PDU + "\x1a")
+		if got := c.waitFor(finalRE); got != tt.want {
+			t.Errorf("+CMGW=%d on a full SIM: %q, want %q", tt.length, got, tt.want)
+		}
+	}
+}
+
+func TestWaitStored(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{})
+	m := mustModem(t, n, modemsim.Config{})
+	c := mustReady(t, m)
+	read := make(chan error, 1)
+	go func() {
+		_, err := m.WaitStored(ctx(t), "SM", func(s []modemsim.Stored) bool { return len(s) == 1 && s[0].Stat == modemsim.StatRead })
+		read <- err
+	}()
+	if err := m.Deliver("+447700900001", "wait for me"); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("\r\n+CMTI: \"SM\",1\r\n")
+	readStored(c, "1")
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(timeout):
+		t.Fatal("WaitStored did not see the message read")
+	}
+	c.mustOK("AT+CMGD=1")
+	if st, err := m.WaitStored(ctx(t), "sm", func(s []modemsim.Stored) bool { return len(s) == 0 }); err != nil || len(st) != 0 {
+		t.Fatalf("after the delete: %+v %v", st, err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := m.WaitStored(short, "SM", func([]modemsim.Stored) bool { return false }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("WaitStored past its deadline: %v", err)
+	}
+	if _, err := m.WaitStored(ctx(t), "XX", nil); err == nil {
+		t.Error("WaitStored accepted memory XX")
+	}
+}
+
+// TestAckTimeout: under AT+CSMS=1 a +CMT counts as delivered only after
+// +CNMA. Without it in time, the modem stops routing (TS 27.005 3.4.1) and
+// the network delivers the message again, now into storage: what a driver
+// that acknowledges late would see.
+func TestAckTimeout(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{AckTimeout: 100 * time.Millisecond})
+	a := mustModem(t, n, modemsim.Config{})
+	b := mustModem(t, n, modemsim.Config{})
+	ca, cb := mustReady(t, a), mustReady(t, b)
+	ca.mustOK("AT+CNMI=2,1,0,1,0")
+	cb.mustOK("AT+CSMS=1")
+	cb.mustOK("AT+CNMI=2,2,0,0,0")
+	cmtRE := regexp.MustCompile(`\r\n\+CMT: ,\d+\r\n[0-9A-F]+\r\n`)
+	cdsRE := regexp.MustCompile(`\r\n\+CDS: \d+\r\n[0-9A-F]+\r\n`)
+
+	// Acknowledged: the sender's report follows the +CNMA.
+	mustSend(ca, pdu.Submit{To: b.Number(), Text: "ack me", StatusReport: true})
+	cb.waitFor(cmtRE)
+	if got := ca.cmd("AT"); got != "\r\nOK\r\n" {
+		t.Fatalf("A before B's +CNMA: %q", got)
+	}
+	cb.mustOK("AT+CNMA")
+	ca.waitFor(cdsRE)
+	if got := cb.cmd("AT+CNMA=2"); got != "\r\n+CMS ERROR: 303\r\n" {
+		t.Errorf("+CNMA=2: %q", got)
+	}
+
+	// Not acknowledged: routing goes off and the message is stored.
+	mustSend(ca, pdu.Submit{To: b.Number(), Text: "too slow", StatusReport: true})
+	cb.waitFor(cmtRE)
+	st, err := b.WaitStored(ctx(t), "SM", func(s []modemsim.Stored) bool { return len(s) == 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := pdu.Decode(st[0].PDU); err != nil || msg.Text != "too slow" {
+		t.Fatalf("stored after the timeout: %+v %v", msg, err)
+	}
+	if got := cb.cmd("AT+CNMI?"); !strings.Contains(got, "+CNMI: 2,0,0,0,0") {
+		t.Errorf("+CNMI after the timeout: %q", got)
+	}
+	if got := cb.cmd("AT+CNMA"); got != "\r\n+CMS ERROR: 340\r\n" {
+		t.Errorf("late +CNMA: %q", got)
+	}
+	ca.waitFor(cdsRE) // delivered, into B's memory
 }

@@ -2,6 +2,7 @@ package modemsim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -20,6 +21,10 @@ const EchoNumber = "+15550009999"
 
 // DefaultSMSC is the service centre number the network's modems report.
 const DefaultSMSC = "+15550009000"
+
+// DefaultAckTimeout is how long the network waits for +CNMA: about the
+// relay timer TR2M of TS 24.011 (12-20 s).
+const DefaultAckTimeout = 15 * time.Second
 
 // ReportOutcome is what the network says in the status report of a sent
 // message that asked for one.
@@ -63,8 +68,14 @@ type Options struct {
 	ReportDelay time.Duration
 	// ReportOutcome is what status reports say.
 	ReportOutcome ReportOutcome
+	// AckTimeout is how long the network waits for +CNMA after a +CMT or
+	// +CDS under AT+CSMS=1; default DefaultAckTimeout.
+	AckTimeout time.Duration
 	// EchoDelay is how long the echo phone takes to reply.
 	EchoDelay time.Duration
+	// Clock gives the service centre time stamps (TP-SCTS, TP-DT); default
+	// time.Now. A fixed clock makes PDUs, and so transcripts, repeatable.
+	Clock func() time.Time
 	// Seed makes random send errors repeatable; 0 picks one.
 	Seed uint64
 	// Logger receives Debug logs of every command and fault; default
@@ -115,6 +126,12 @@ func NewNetwork(opts Options) *Network {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.AckTimeout <= 0 {
+		opts.AckTimeout = DefaultAckTimeout
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
 	return &Network{
 		opts: opts, log: opts.Logger, changed: make(chan struct{}),
 		echo: map[string][]*pdu.Message{}, timers: map[*time.Timer]bool{},
@@ -128,7 +145,7 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
-		return nil, fmt.Errorf("add modem: network closed")
+		return nil, errors.New("add modem: network closed")
 	}
 	i := n.added
 	n.added++
@@ -179,11 +196,15 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 	}
 	m := &Modem{
 		net: n, cfg: cfg, path: cfg.Path,
-		log:      n.log.With("modem", cfg.Name),
-		reg:      RegHome,
-		mr:       cfg.MessageRef,
-		storages: map[string]*storage{"SM": newStorage("SM", cfg.SMCapacity), "ME": newStorage("ME", cfg.MECapacity)},
-		rng:      rand.New(rand.NewPCG(seed, uint64(i))),
+		log:     n.log.With(logModem, cfg.Name),
+		reg:     RegHome,
+		mr:      cfg.MessageRef,
+		changed: make(chan struct{}),
+		rng:     rand.New(rand.NewPCG(seed, uint64(i))),
+	}
+	m.storages = map[string]*storage{
+		"SM": newStorage("SM", cfg.SMCapacity, m.changedLocked),
+		"ME": newStorage("ME", cfg.MECapacity, m.changedLocked),
 	}
 	if err := m.plugIn(); err != nil {
 		return nil, fmt.Errorf("add modem %s: %w", cfg.Name, err)
@@ -192,6 +213,14 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 	n.modems = append(n.modems, m)
 	n.mu.Unlock()
 	return m, nil
+}
+
+// SetReports changes the outcome and delay of status reports for messages
+// sent from now on (Options.ReportOutcome and Options.ReportDelay).
+func (n *Network) SetReports(outcome ReportOutcome, delay time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.opts.ReportOutcome, n.opts.ReportDelay = outcome, delay
 }
 
 // Modems returns the modems in the order they were added.
@@ -320,7 +349,7 @@ func (n *Network) deliverParts(from, text string) (*pdu.Encoded, error) {
 	n.ref++
 	ref := n.ref
 	n.mu.Unlock()
-	return pdu.Deliver{From: from, Text: text, SMSC: n.opts.SMSC, Timestamp: time.Now(), Ref: ref,
+	return pdu.Deliver{From: from, Text: text, SMSC: n.opts.SMSC, Timestamp: n.opts.Clock(), Ref: ref,
 		Options: pdu.Options{MaxParts: 255}}.Encode()
 }
 
@@ -333,23 +362,25 @@ const (
 // submit routes one SMS-SUBMIT part that modem `from` sent with TP-MR mr.
 // It runs without any modem's lock held.
 func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string) {
-	scts := time.Now()
+	scts := n.opts.Clock()
 	deliver, info, err := pdu.SubmitToDeliver(submitHex, from, n.opts.SMSC, scts)
 	if err != nil {
 		// The modem checked the PDU already; this is a simulator bug.
-		n.log.Error("relay submit", "err", err)
+		n.log.Error("relay submit", logErr, err)
 		return
 	}
-	outcome := n.opts.ReportOutcome
+	n.mu.Lock()
+	outcome, delay := n.opts.ReportOutcome, n.opts.ReportDelay
+	n.mu.Unlock()
 	report := func(st byte) {
 		if !info.StatusReport || outcome == ReportNever {
 			return
 		}
-		n.after(n.opts.ReportDelay, func() {
+		n.after(delay, func() {
 			p, err := pdu.StatusReport{SMSC: n.opts.SMSC, MessageRef: mr, Recipient: info.To,
-				Timestamp: scts, Discharge: time.Now(), Status: st}.Encode()
+				Timestamp: scts, Discharge: n.opts.Clock(), Status: st}.Encode()
 			if err != nil {
-				n.log.Error("status report", "err", err)
+				n.log.Error("status report", logErr, err)
 				return
 			}
 			sender.receive(inbound{part: p, report: true, class: -1})
@@ -360,7 +391,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 		st = stIncompatibleDestSME
 	}
 	if dest := n.byNumber(info.To); dest != nil {
-		n.log.Debug("relay", "from", from, "to", info.To, "mr", mr)
+		n.log.Debug("relay", logFrom, from, logTo, info.To, logMR, mr)
 		if outcome == ReportFailed {
 			report(st)
 			return
@@ -370,7 +401,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 	}
 	msg, err := pdu.Decode(submitHex)
 	if err != nil {
-		n.log.Error("decode submit", "err", err)
+		n.log.Error("decode submit", logErr, err)
 		return
 	}
 	n.mu.Lock()
@@ -378,7 +409,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 	close(n.changed)
 	n.changed = make(chan struct{})
 	n.mu.Unlock()
-	n.log.Debug("sent out of the network", "from", from, "to", info.To, "mr", mr)
+	n.log.Debug("sent out of the network", logFrom, from, logTo, info.To, logMR, mr)
 	report(st)
 	if sameNumber(info.To, EchoNumber) {
 		n.echoPart(sender, from, msg)
@@ -403,7 +434,7 @@ func (n *Network) echoPart(sender *Modem, from string, msg *pdu.Message) {
 	}
 	r, err := pdu.Reassemble(parts)
 	if err != nil || !r.Complete {
-		n.log.Debug("echo phone cannot join the parts", "err", err)
+		n.log.Debug("echo phone cannot join the parts", logErr, err)
 		return
 	}
 	text := r.Text
@@ -412,7 +443,7 @@ func (n *Network) echoPart(sender *Modem, from string, msg *pdu.Message) {
 	}
 	n.after(n.opts.EchoDelay, func() {
 		if err := sender.Deliver(EchoNumber, "Echo: "+text); err != nil {
-			n.log.Error("echo reply", "err", err)
+			n.log.Error("echo reply", logErr, err)
 		}
 	})
 }

@@ -32,10 +32,11 @@ type storage struct {
 	name     string
 	capacity int
 	slots    []*Stored // slots[i] is index i+1; nil is free
+	changed  func()    // called after every change, under the modem's mu
 }
 
-func newStorage(name string, capacity int) *storage {
-	return &storage{name: name, capacity: capacity}
+func newStorage(name string, capacity int, changed func()) *storage {
+	return &storage{name: name, capacity: capacity, changed: changed}
 }
 
 func (s *storage) used() int {
@@ -65,6 +66,7 @@ func (s *storage) put(stat int, pduHex string, length int) int {
 		}
 		if s.slots[i] == nil {
 			s.slots[i] = &Stored{Index: i + 1, Stat: stat, PDU: pduHex, Length: length}
+			s.changed()
 			return i + 1
 		}
 	}
@@ -84,8 +86,17 @@ func (s *storage) get(index int) (m *Stored, ok bool) {
 }
 
 func (s *storage) remove(index int) {
-	if index >= 1 && index <= len(s.slots) {
+	if index >= 1 && index <= len(s.slots) && s.slots[index-1] != nil {
 		s.slots[index-1] = nil
+		s.changed()
+	}
+}
+
+// setStat changes a message's <stat>, as reading or sending it does.
+func (s *storage) setStat(m *Stored, stat int) {
+	if m.Stat != stat {
+		m.Stat = stat
+		s.changed()
 	}
 }
 
