@@ -179,7 +179,7 @@ func DefaultModem() Modem {
 
 // simNumber is the number the simulator gives its Nth modem by default
 // (modemsim.Network.AddModem), so that check-config shows the real one.
-func simNumber(n int) string { return fmt.Sprintf("+1555%07d", n+1) }
+func simNumber(n int) string { return fmt.Sprintf("+120155501%02d", n+1) }
 
 // IsSim reports whether the modem is simulated.
 func (m Modem) IsSim() bool { return m.Device == SimDevice }

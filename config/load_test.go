@@ -191,15 +191,15 @@ func TestLoadRejects(t *testing.T) {
 			`FILE:5: modem[0].health_interval: 0s must be positive`,
 			`FILE:6: modem[0].sweep_interval: 0s must be positive`,
 			`FILE:7: modem[0].registration_timeout: 0s must be positive`}},
-		{name: "sim keys on a real modem", doc: real0 + "sim_number = \"+15550000001\"\nsim_latency = \"0s\"\n", want: []string{
+		{name: "sim keys on a real modem", doc: real0 + "sim_number = \"+12015550101\"\nsim_latency = \"0s\"\n", want: []string{
 			`FILE:3: modem[0].sim_number: applies only to a simulated modem (device = "sim")`,
 			`FILE:4: modem[0].sim_latency: applies only to a simulated modem (device = "sim")`}},
 		{name: "sim number", doc: "[[modem]]\ndevice = \"sim\"\nsim_number = \"555-0001\"\n", want: []string{
-			`FILE:3: modem[0].sim_number: "555-0001" is not a phone number: + and digits, e.g. "+15550000001"`}},
+			`FILE:3: modem[0].sim_number: "555-0001" is not a phone number: + and digits, e.g. "+12015550101"`}},
 		{name: "sim latency", doc: "[[modem]]\ndevice = \"sim\"\nsim_latency = \"-1s\"\n", want: []string{
 			`FILE:3: modem[0].sim_latency: -1s must not be negative`}},
-		{name: "duplicate sim number", doc: "[[modem]]\ndevice = \"sim\"\n[[modem]]\ndevice = \"sim\"\nsim_number = \"+15550000001\"\n", want: []string{
-			`FILE:5: modem[1].sim_number: "+15550000001" is also the number of modem[0]`}},
+		{name: "duplicate sim number", doc: "[[modem]]\ndevice = \"sim\"\n[[modem]]\ndevice = \"sim\"\nsim_number = \"+12015550101\"\n", want: []string{
+			`FILE:5: modem[1].sim_number: "+12015550101" is also the number of modem[0]`}},
 		{name: "country lower case", doc: "[sms]\ndefault_country = \"gb\"\n", want: []string{
 			`FILE:2: sms.default_country: "gb" is not a country code: did you mean "GB"?`}},
 		{name: "country UK", doc: "[sms]\ndefault_country = \"UK\"\n", want: []string{
@@ -331,7 +331,7 @@ device = "sim"
 			if !reflect.DeepEqual(ids, wantIDs) {
 				t.Errorf("ids %q, want %q", ids, wantIDs)
 			}
-			wantNumbers := []string{"", "", "+15550000001", "+15550001234", "+15550000003"}
+			wantNumbers := []string{"", "", "+12015550101", "+15550001234", "+12015550103"}
 			if !reflect.DeepEqual(numbers, wantNumbers) {
 				t.Errorf("sim numbers %q, want %q", numbers, wantNumbers)
 			}

@@ -187,7 +187,7 @@ func (m Modem) validate(ps *problems, key string) {
 	}
 	if m.IsSim() {
 		if m.SimNumber != "" && !number(m.SimNumber) {
-			ps.add(key+".sim_number", "%q is not a phone number: + and digits, e.g. \"+15550000001\"", m.SimNumber)
+			ps.add(key+".sim_number", "%q is not a phone number: + and digits, e.g. \"+12015550101\"", m.SimNumber)
 		}
 		if m.SimLatency < 0 {
 			ps.add(key+".sim_latency", "%s must not be negative", m.SimLatency)

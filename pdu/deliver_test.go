@@ -19,13 +19,13 @@ func TestDeliverEncode(t *testing.T) {
 		from     string
 		class    *int
 	}{
-		{name: "gsm7 international", d: Deliver{From: "+15550000001", Text: "hello €uro"}, parts: 1, encoding: GSM7, from: "+15550000001"},
+		{name: "gsm7 international", d: Deliver{From: "+12015550101", Text: "hello €uro"}, parts: 1, encoding: GSM7, from: "+12015550101"},
 		{name: "national sender", d: Deliver{From: "0612345678", Text: "x"}, parts: 1, encoding: GSM7, from: "0612345678"},
 		{name: "alphanumeric sender", d: Deliver{From: "MyBank", Text: "code 1234"}, parts: 1, encoding: GSM7, from: "MyBank"},
 		{name: "ucs2", d: Deliver{From: "+8613800000000", Text: "你好，世界 😀"}, parts: 1, encoding: UCS2, from: "+8613800000000"},
-		{name: "multipart gsm7", d: Deliver{From: "+15550000001", Text: strings.Repeat("0123456789", 40), Ref: 7}, parts: 3, encoding: GSM7, from: "+15550000001"},
-		{name: "multipart ucs2", d: Deliver{From: "+15550000001", Text: strings.Repeat("中文", 50), Ref: 200}, parts: 2, encoding: UCS2, from: "+15550000001"},
-		{name: "flash with smsc", d: Deliver{From: "+15550000001", Text: "now", Flash: true, SMSC: "+15559999999"}, parts: 1, encoding: GSM7, from: "+15550000001", class: new(int)},
+		{name: "multipart gsm7", d: Deliver{From: "+12015550101", Text: strings.Repeat("0123456789", 40), Ref: 7}, parts: 3, encoding: GSM7, from: "+12015550101"},
+		{name: "multipart ucs2", d: Deliver{From: "+12015550101", Text: strings.Repeat("中文", 50), Ref: 200}, parts: 2, encoding: UCS2, from: "+12015550101"},
+		{name: "flash with smsc", d: Deliver{From: "+12015550101", Text: "now", Flash: true, SMSC: "+15559999999"}, parts: 1, encoding: GSM7, from: "+12015550101", class: new(int)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,10 +143,10 @@ func TestSubmitToDeliver(t *testing.T) {
 		name string
 		s    Submit
 	}{
-		{name: "gsm7 with report", s: Submit{To: "+15550000002", Text: "hi there [ok]", StatusReport: true}},
-		{name: "validity and smsc", s: Submit{To: "+15550000002", Text: "valid", Validity: 24 * time.Hour, SMSC: "+15559999999"}},
+		{name: "gsm7 with report", s: Submit{To: "+12015550102", Text: "hi there [ok]", StatusReport: true}},
+		{name: "validity and smsc", s: Submit{To: "+12015550102", Text: "valid", Validity: 24 * time.Hour, SMSC: "+15559999999"}},
 		{name: "ucs2 multipart", s: Submit{To: "5550000002", Text: strings.Repeat("Grüße 😀 ", 20), Ref: 42}},
-		{name: "gsm7 multipart flash", s: Submit{To: "+15550000002", Text: strings.Repeat("abc ", 100), Flash: true, Ref: 9}},
+		{name: "gsm7 multipart flash", s: Submit{To: "+12015550102", Text: strings.Repeat("abc ", 100), Flash: true, Ref: 9}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,7 +156,7 @@ func TestSubmitToDeliver(t *testing.T) {
 			}
 			var msgs []*Message
 			for i, p := range enc.Parts {
-				d, info, err := SubmitToDeliver(p.PDU, "+15550000001", "+15550000999", scts)
+				d, info, err := SubmitToDeliver(p.PDU, "+12015550101", "+15550000999", scts)
 				if err != nil {
 					t.Fatalf("part %d: %v", i+1, err)
 				}
@@ -167,7 +167,7 @@ func TestSubmitToDeliver(t *testing.T) {
 				if err != nil {
 					t.Fatalf("part %d: Decode(%s): %v", i+1, d.PDU, err)
 				}
-				if m.Type != TypeDeliver || m.From != "+15550000001" || m.SMSC != "+15550000999" || m.Encoding != enc.Encoding ||
+				if m.Type != TypeDeliver || m.From != "+12015550101" || m.SMSC != "+15550000999" || m.Encoding != enc.Encoding ||
 					!m.Timestamp.Equal(scts) || m.ReportRequested != tt.s.StatusReport {
 					t.Errorf("part %d: decoded %+v", i+1, m)
 				}

@@ -79,12 +79,12 @@ func ctl(t *testing.T, addr string, args ...string) (string, int) {
 func TestSimCommand(t *testing.T) {
 	dir := t.TempDir()
 	out, addr := runSim(t, "-n", "2", "-dir", dir, "-control", "127.0.0.1:0", "-latency", "0", "-echo-delay", "0", "-send-errors", "42")
-	for _, want := range []string{"sim0", "+15550000001", filepath.Join(dir, "bridged-sim0"), "sim1", "+15550000002", "deliver sim0"} {
+	for _, want := range []string{"sim0", "+12015550101", filepath.Join(dir, "bridged-sim0"), "sim1", "+12015550102", "deliver sim0"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, out)
 		}
 	}
-	if got, code := ctl(t, addr, "list"); code != 0 || !strings.Contains(got, "sim1 +15550000002 "+filepath.Join(dir, "bridged-sim1")+" plugged") {
+	if got, code := ctl(t, addr, "list"); code != 0 || !strings.Contains(got, "sim1 +12015550102 "+filepath.Join(dir, "bridged-sim1")+" plugged") {
 		t.Errorf("ctl list: %d %q", code, got)
 	}
 
@@ -142,7 +142,7 @@ func TestSimCommand(t *testing.T) {
 	}
 	send()
 	eventually(t, "the send is printed", func() bool {
-		return strings.Contains(out.String(), `sent: +15550000001 -> +447700900999 mr=0: "out we go"`)
+		return strings.Contains(out.String(), `sent: +12015550101 -> +447700900999 mr=0: "out we go"`)
 	})
 	if got, code := ctl(t, addr, "sent"); code != 0 || !strings.Contains(got, `"to":"+447700900999"`) || !strings.Contains(got, `"text":"out we go"`) {
 		t.Errorf("ctl sent: %d %q", code, got)
@@ -167,7 +167,7 @@ func TestSimCommand(t *testing.T) {
 	if out, code := ctl(t, addr, "unplug", "sim1", "1h"); code != 0 {
 		t.Errorf("ctl unplug: %d %q", code, out)
 	}
-	if got, _ := ctl(t, addr, "list"); !strings.Contains(got, "sim1 +15550000002 "+filepath.Join(dir, "bridged-sim1")+" unplugged") {
+	if got, _ := ctl(t, addr, "list"); !strings.Contains(got, "sim1 +12015550102 "+filepath.Join(dir, "bridged-sim1")+" unplugged") {
 		t.Errorf("ctl list after unplug: %q", got)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "bridged-sim1")); !os.IsNotExist(err) {

@@ -47,7 +47,7 @@
 //     The modem learns of a close when its pending read fails; a close and
 //     reopen faster than its reader runs again (normally well under a
 //     millisecond) can go unseen, and then a hang goes on: Modem.Hung tells.
-//   - Numbers match by digits, so "15550000002" reaches "+15550000002".
+//   - Numbers match by digits, so "12015550102" reaches "+12015550102".
 //     The SMSC a client puts in a PDU is ignored; deliveries carry the
 //     network's (Options.SMSC).
 //   - Status reports say TP-ST 0x00 (delivered) or 0x41 (failed,

@@ -21,7 +21,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 	network := modemsim.NewNetwork(modemsim.Options{Dir: dir})
 	defer network.Close()
-	m, err := network.AddModem(modemsim.Config{Number: "+15550000001"})
+	m, err := network.AddModem(modemsim.Config{Number: "+12015550101"})
 	if err != nil {
 		panic(err)
 	}

@@ -49,7 +49,7 @@ type Config struct {
 	// for the Nth modem of the network, counting from 0.
 	Name string
 	// Number is the modem's phone number on the virtual network; default
-	// "+1555000000N" with N one more than the modem's position.
+	// "+120155501NN" with N one more than the modem's position.
 	Number string
 	// Path is where the pty's slave is published as a symlink; default
 	// "bridged-NAME" in the network's Dir.

@@ -58,7 +58,7 @@ func TestEchoAndFraming(t *testing.T) {
 
 func TestCommands(t *testing.T) {
 	n := mustNetwork(t, modemsim.Options{})
-	m := mustModem(t, n, modemsim.Config{Number: "+15550000001"})
+	m := mustModem(t, n, modemsim.Config{Number: "+12015550101"})
 	c := mustReady(t, m)
 	tests := []struct {
 		cmd  string
@@ -81,7 +81,7 @@ func TestCommands(t *testing.T) {
 		{"AT+CREG=3", "\r\n+CME ERROR: 50\r\n"},
 		{"AT+COPS?", "\r\n+COPS: 0,0,\"Bridged Sim\",0\r\n\r\nOK\r\n"},
 		{"AT+COPS=3,0", "\r\nOK\r\n"},
-		{"AT+CSCA?", "\r\n+CSCA: \"+15550009000\",145\r\n\r\nOK\r\n"},
+		{"AT+CSCA?", "\r\n+CSCA: \"+12015550100\",145\r\n\r\nOK\r\n"},
 		{"AT+CSCA=\"+15550001111\",145;+CSCA?", "\r\n+CSCA: \"+15550001111\",145\r\n\r\nOK\r\n"},
 		{"AT+CMGF?", "\r\n+CMGF: 0\r\n\r\nOK\r\n"},
 		{"AT+CMGF=0", "\r\nOK\r\n"},
@@ -802,7 +802,7 @@ func TestGarbageAndURCs(t *testing.T) {
 func TestNetworkAPI(t *testing.T) {
 	n := mustNetwork(t, modemsim.Options{})
 	a := mustModem(t, n, modemsim.Config{})
-	if a.Name() != "sim0" || a.Number() != "+15550000001" || !strings.HasSuffix(a.Path(), "/bridged-sim0") {
+	if a.Name() != "sim0" || a.Number() != "+12015550101" || !strings.HasSuffix(a.Path(), "/bridged-sim0") {
 		t.Errorf("defaults: %s %s %s", a.Name(), a.Number(), a.Path())
 	}
 	if _, err := n.AddModem(modemsim.Config{Number: a.Number()}); err == nil {
@@ -909,7 +909,7 @@ func TestWriteAndSendFromStorage(t *testing.T) {
 	for _, tt := range []struct{ cmd, want string }{
 		{"AT+CMSS=2", "\r\n+CMS ERROR: 302\r\n"}, // a received message
 		{"AT+CMSS=9", "\r\n+CMS ERROR: 321\r\n"},
-		{"AT+CMSS=1,\"+15550000002\"", "\r\n+CMS ERROR: 304\r\n"},
+		{"AT+CMSS=1,\"+12015550102\"", "\r\n+CMS ERROR: 304\r\n"},
 	} {
 		if got := c.cmd(tt.cmd); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.cmd, got, tt.want)

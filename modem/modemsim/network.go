@@ -15,12 +15,17 @@ import (
 	"bridged/pdu"
 )
 
+// The simulator's numbers are in the North American range 555-0100 to
+// 555-0199, set aside for fiction, under area code 201: libphonenumber,
+// and so bridged's API, accepts them as valid, which the 555-0000 numbers
+// outside that range and the UK's drama ranges are not.
+
 // EchoNumber is the built-in echo phone: whatever is sent to it comes back
 // to the sender as "Echo: <text>", multipart joined first.
-const EchoNumber = "+15550009999"
+const EchoNumber = "+12015550199"
 
 // DefaultSMSC is the service centre number the network's modems report.
-const DefaultSMSC = "+15550009000"
+const DefaultSMSC = "+12015550100"
 
 // DefaultAckTimeout is how long the network waits for +CNMA: about the
 // relay timer TR2M of TS 24.011 (12-20 s).
@@ -153,7 +158,7 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 		cfg.Name = fmt.Sprintf("sim%d", i)
 	}
 	if cfg.Number == "" {
-		cfg.Number = fmt.Sprintf("+1555%07d", i+1)
+		cfg.Number = fmt.Sprintf("+120155501%02d", i+1)
 	}
 	for _, o := range n.modems {
 		if o.cfg.Name == cfg.Name || sameNumber(o.cfg.Number, cfg.Number) {
@@ -296,8 +301,8 @@ func (n *Network) WaitSent(ctx context.Context, count int) ([]SentSMS, error) {
 	}
 }
 
-// sameNumber compares numbers by their digits, so "+15550000002" and
-// "15550000002" (national format without the plus) are the same phone.
+// sameNumber compares numbers by their digits, so "+12015550102" and
+// "12015550102" (national format without the plus) are the same phone.
 func sameNumber(a, b string) bool {
 	return digits(a) != "" && digits(a) == digits(b)
 }
