@@ -291,3 +291,18 @@ func TestModemRestriction(t *testing.T) {
 		t.Errorf("sent by %s", m.SentParts[0].Modem)
 	}
 }
+
+// TestInboundUndecodable: a PDU that does not decode is stored raw, and
+// only then deleted from the SIM.
+func TestInboundUndecodable(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{}, modemsim.Options{})
+	if err := b.sims[0].DeliverCorrupt("0003DEADBEEF"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
+	// Stored raw: the same PDU handed over again is a duplicate.
+	rec, err := b.store.Receive(context.Background(), queue.Incoming{Modem: "m0", PDU: "0003DEADBEEF", Storage: "SM", Slot: 1})
+	if err != nil || !rec.Duplicate || rec.DecodeError == nil {
+		t.Errorf("receive again: %+v, %v; want a duplicate with its decode error", rec, err)
+	}
+}

@@ -554,3 +554,41 @@ func TestStoredStatusReports(t *testing.T) {
 		t.Errorf("%d reports left in %s", n, in.Storage)
 	}
 }
+
+// TestUndecodablePDUHandedOverRaw: a stored PDU that does not decode is
+// handed over raw with the reason, not dropped, and deleted only on Ack.
+func TestUndecodablePDUHandedOverRaw(t *testing.T) {
+	r := MustRig(t, modemsim.Config{}, modem.Config{})
+	r.waitState(modem.StateReady)
+	const bad = "0003DEADBEEF" // TP-MTI 3 is reserved
+	if err := r.sim.DeliverCorrupt(bad); err != nil {
+		t.Fatal(err)
+	}
+	in := r.next()
+	if in.Message != nil || in.DecodeErr == nil || in.PDU != bad || in.Storage != "SM" {
+		t.Fatalf("inbound %+v, want the raw PDU with a decode error", in)
+	}
+	if n := len(r.sim.Stored("SM")); n != 1 {
+		t.Fatalf("%d on the SIM before the ack", n)
+	}
+	ack(t, in)
+	if n := len(r.sim.Stored("SM")); n != 0 {
+		t.Errorf("%d on the SIM after the ack", n)
+	}
+}
+
+// TestPhase2ModemStoresInsteadOfDirect: a modem that refuses AT+CSMS=1
+// cannot wait for our +CNMA, so Direct falls back to storing on the SIM,
+// where nothing is lost if bridged stops before storing a message.
+func TestPhase2ModemStoresInsteadOfDirect(t *testing.T) {
+	r := MustRig(t, modemsim.Config{NoPhase2Plus: true}, modem.Config{Direct: true})
+	r.waitState(modem.StateReady)
+	if err := r.sim.Deliver("+15550007777", "kept safe"); err != nil {
+		t.Fatal(err)
+	}
+	in := r.next()
+	if in.Storage != "SM" || in.Message == nil || in.Message.Text != "kept safe" {
+		t.Fatalf("inbound %+v, want a stored message", in)
+	}
+	ack(t, in)
+}

@@ -395,7 +395,7 @@ func (m *Modem) csms(c atCmd) ([]string, error) {
 	case kindSet:
 		ps, err := splitParams(c.args)
 		n, ok := intParam(ps, 0, 0, 1, 0)
-		if err != nil || !ok || len(ps) != 1 {
+		if err != nil || !ok || len(ps) != 1 || n == 1 && m.cfg.NoPhase2Plus {
 			return nil, cmsErr(CMSNotSupported)
 		}
 		m.set.csms = n

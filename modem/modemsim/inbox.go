@@ -213,6 +213,20 @@ func (m *Modem) DeliverPDU(hexPDU string) error {
 	return nil
 }
 
+// DeliverCorrupt stores an SMS-DELIVER that does not decode: hexPDU is
+// written to the modem's memory as it is, as a modem does with whatever the
+// network hands it (a damaged or non-standard PDU). It is for tests of how a
+// client keeps what it cannot read. The modem must have a free slot.
+func (m *Modem) DeliverCorrupt(hexPDU string) error {
+	hexPDU = strings.ToUpper(strings.TrimSpace(hexPDU))
+	if _, err := hex.DecodeString(hexPDU); err != nil || len(hexPDU) < 2 {
+		return fmt.Errorf("deliver corrupt pdu to %s: not hex: %q", m.cfg.Name, hexPDU)
+	}
+	p := pdu.Part{PDU: hexPDU, Length: len(hexPDU)/2 - 1}
+	m.receive(inbound{part: p, class: -1})
+	return nil
+}
+
 func classOf(hexPDU string) int {
 	msg, err := pdu.Decode(hexPDU)
 	if err != nil || msg.Class == nil {

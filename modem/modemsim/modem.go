@@ -45,6 +45,9 @@ func ParseRegistration(s string) (Registration, error) {
 
 // Config describes one simulated modem. Every field has a default.
 type Config struct {
+	// NoPhase2Plus makes AT+CSMS=1 fail with +CMS ERROR 303, as on modems
+	// that support only SMS phase 2 and acknowledge +CMT themselves.
+	NoPhase2Plus bool
 	// Name is how logs and "bridged sim" call the modem; default "simN"
 	// for the Nth modem of the network, counting from 0.
 	Name string
