@@ -29,6 +29,7 @@ type Store interface {
 	Report(ctx context.Context, r queue.Report) (queue.Reported, error)
 	Expire(ctx context.Context) (int, error)
 	ReleaseIncomplete(ctx context.Context) ([]*queue.InboxMessage, error)
+	NextDue(ctx context.Context, modem string) (time.Time, bool, error)
 }
 
 // Modem is what the dispatcher needs of a modem (*modem.Modem).
@@ -63,9 +64,10 @@ type Options struct {
 	// Maintenance is how often validity expiry and the release of
 	// incomplete multipart messages run; default one minute.
 	Maintenance time.Duration
-	// Idle is how long an idle worker waits before looking for messages
-	// that became due by time (scheduled, or retried after a backoff);
-	// new messages wake it at once through Wake. Default one second.
+	// Idle bounds how long an idle worker sleeps. New messages wake it at
+	// once through Wake, and messages due later (scheduled, retried after a
+	// backoff) at their due time from the store's NextDue; Idle is only the
+	// safety net. Default one minute.
 	Idle time.Duration
 	// ShutdownGrace bounds how long a send in flight may finish after the
 	// context ends. Default 30 seconds.
@@ -93,7 +95,7 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 		opts.Maintenance = time.Minute
 	}
 	if opts.Idle <= 0 {
-		opts.Idle = time.Second
+		opts.Idle = time.Minute
 	}
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 30 * time.Second
@@ -213,7 +215,7 @@ func (w *worker) send(ctx context.Context) {
 			default:
 			}
 		}
-		idle.Reset(w.d.opts.Idle)
+		idle.Reset(w.sleepFor(ctx))
 		select {
 		case <-ctx.Done():
 			return
@@ -222,6 +224,22 @@ func (w *worker) send(ctx context.Context) {
 		case <-idle.C:
 		}
 	}
+}
+
+// sleepFor says how long an idle worker may sleep: until the next message
+// becomes due by time, at most Options.Idle. Something due already but not
+// claimable here (routed to another ready modem) is looked at again in a
+// second rather than in a busy loop.
+func (w *worker) sleepFor(ctx context.Context) time.Duration {
+	next, ok, err := w.d.store.NextDue(ctx, w.m.ID())
+	if err != nil || !ok {
+		return w.d.opts.Idle
+	}
+	d := time.Until(next)
+	if d <= 0 {
+		d = time.Second
+	}
+	return min(d, w.d.opts.Idle)
 }
 
 // claim takes the next message for this modem: its own routes first, then
@@ -337,9 +355,11 @@ func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease
 	case errors.Is(err, modem.ErrNotReady) && sentNow == 0:
 		log.Info("modem not ready; message goes back to the queue")
 		w.end(ctx, log, w.d.store.Release(ctx, l))
+		w.d.Wake() // another modem may take it now
 	case se.Transient:
 		log.Warn("send failed; will retry", "part", seq, "err", se)
 		w.end(ctx, log, w.d.store.Retry(ctx, l, qe))
+		w.d.Wake() // the others learn its new due time
 	default:
 		log.Warn("send failed permanently", "part", seq, "err", se)
 		w.end(ctx, log, w.d.store.Fail(ctx, l, qe))

@@ -57,9 +57,6 @@ func MustBridge(t *testing.T, n int, opts dispatch.Options, simOpts modemsim.Opt
 	}
 	opts.Logger = logger()
 	opts.SendTimeout = 2 * time.Second
-	if opts.Idle == 0 {
-		opts.Idle = 20 * time.Millisecond
-	}
 	b.disp = dispatch.New(store, dm, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -304,5 +301,18 @@ func TestInboundUndecodable(t *testing.T) {
 	rec, err := b.store.Receive(context.Background(), queue.Incoming{Modem: "m0", PDU: "0003DEADBEEF", Storage: "SM", Slot: 1})
 	if err != nil || !rec.Duplicate || rec.DecodeError == nil {
 		t.Errorf("receive again: %+v, %v; want a duplicate with its decode error", rec, err)
+	}
+}
+
+// TestScheduledMessageSentOnTime: a message with send_at is sent when due,
+// found through NextDue rather than by polling (the safety net here is an
+// hour).
+func TestScheduledMessageSentOnTime(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{Idle: time.Hour}, modemsim.Options{})
+	at := time.Now().Add(300 * time.Millisecond)
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "on time", SendAt: at})[0].ID
+	m := b.waitStatus(id, queue.StatusSent)
+	if m.SentAt.Before(at) {
+		t.Errorf("sent at %v, before its send_at %v", m.SentAt, at)
 	}
 }
