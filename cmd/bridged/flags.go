@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
-	"time"
 )
 
 // parseInterspersed parses flags that may come before or after positional
@@ -44,23 +41,4 @@ func parseFlags(fs *flag.FlagSet, usage string, w io.Writer, args []string) erro
 		return usageError{fmt.Errorf("%s: %w", fs.Name(), err)}
 	}
 	return nil
-}
-
-// parseDuration accepts Go durations ("90m", "24h") and whole days or weeks
-// ("7d", "2w"), which is how people state SMS validity.
-func parseDuration(s string) (time.Duration, error) {
-	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
-		if n, ok := strings.CutSuffix(s, suffix); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v < 0 {
-				return 0, fmt.Errorf("invalid duration %q", s)
-			}
-			return time.Duration(v) * unit, nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q (use e.g. 30m, 24h, 7d)", s)
-	}
-	return d, nil
 }

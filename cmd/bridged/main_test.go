@@ -37,7 +37,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{name: "unknown pdu subcommand", args: []string{"pdu", "transmogrify"}, code: 2, stderr: "bridged: pdu: unknown subcommand \"transmogrify\" (want encode or decode)\n"},
 		{name: "encode without --to", args: []string{"pdu", "encode", "hi"}, code: 2, stderr: "bridged: pdu encode: --to NUMBER is required\n"},
 		{name: "encode two texts", args: []string{"pdu", "encode", "--to", "+1555", "a", "b"}, code: 2, stderr: "bridged: pdu encode: want exactly one TEXT argument, got 2 (quote the text)\n"},
-		{name: "bad validity", args: []string{"pdu", "encode", "--to", "+1555", "--validity", "soon", "hi"}, code: 2, stderr: "bridged: pdu encode: --validity: invalid duration \"soon\" (use e.g. 30m, 24h, 7d)\n"},
+		{name: "bad validity", args: []string{"pdu", "encode", "--to", "+1555", "--validity", "soon", "hi"}, code: 2, stderr: "bridged: pdu encode: --validity: invalid duration \"soon\" (use e.g. 30s, 5m, 24h, 7d)\n"},
 		{name: "invalid number", args: []string{"pdu", "encode", "--to", "+1555-CALL", "hi"}, code: 1, stderr: "bridged: pdu encode: destination: number \"+1555-CALL\" has 'C' at position 6; use + and digits\n"},
 		{name: "too many parts", args: []string{"pdu", "encode", "--to", "+1555", "--max-parts", "1", strings.Repeat("x", 161)}, code: 1, stderr: "bridged: pdu encode: text needs 2 parts, more than the maximum of 1\n"},
 		{name: "bad PDU", args: []string{"pdu", "decode", "0003"}, code: 1, stderr: "bridged: pdu decode: pdu: TP-MTI at octet 1: reserved value (message type 3 is reserved)\n"},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 
+	"bridged/config"
 	"bridged/pdu"
 )
 
@@ -89,7 +90,7 @@ func (c *pduCommand) encode(args []string) error {
 	}
 	s.Text, s.Ref = texts[0], uint8(ref)
 	if validity != "" {
-		if s.Validity, err = parseDuration(validity); err != nil {
+		if s.Validity, err = config.ParseDuration(validity); err != nil {
 			return usageErrorf("pdu encode: --validity: %v", err)
 		}
 	}
