@@ -57,49 +57,20 @@ func (d Deliver) Encode() (*Encoded, error) {
 		ts = time.Now()
 	}
 	scts := encodeTimestamp(ts)
-	u := toUnits(d.Text, d.Language)
-	ranges := u.split()
-	if len(ranges) > d.maxParts() {
-		return nil, &TooManyPartsError{Needed: len(ranges), Max: d.maxParts()}
-	}
 	// First octet: TP-MTI SMS-DELIVER, TP-MMS set ("no more messages", as
-	// the network has nothing queued behind it), TP-SRI, TP-UDHI, TP-RP 0.
+	// the network has nothing queued behind it), TP-SRI, TP-RP 0.
 	fo := byte(0x04)
 	if d.ReportIndication {
 		fo |= 0x20
 	}
-	dcs := byte(0x00)
-	if u.enc == UCS2 {
-		dcs = 0x08
-	}
-	if d.Flash {
-		dcs |= 0x10
-	}
-	out := &Encoded{Encoding: u.enc, Parts: make([]Part, 0, len(ranges))}
-	for i, r := range ranges {
-		var udh []byte
-		if len(ranges) > 1 {
-			udh = append(udh, iecConcat8, 3, d.Ref, byte(len(ranges)), byte(i+1))
-		}
-		udh = append(udh, u.langIEs...)
-		pfo := fo
-		if len(udh) > 0 {
-			pfo |= 0x40
-		}
+	return encodeParts(d.Text, d.Options, d.Ref, d.Flash, smsc, fo, func(fo, dcs byte, ud []byte) []byte {
 		tp := make([]byte, 0, 176)
-		tp = append(tp, pfo)
+		tp = append(tp, fo)
 		tp = append(tp, oa...)
 		tp = append(tp, 0x00, dcs)
 		tp = append(tp, scts...)
-		tp = append(tp, userData(u, r, udh)...)
-		out.Parts = append(out.Parts, part(smsc, tp))
-	}
-	return out, nil
-}
-
-func part(smsc, tp []byte) Part {
-	full := append(append([]byte{}, smsc...), tp...)
-	return Part{PDU: strings.ToUpper(hex.EncodeToString(full)), Length: len(tp)}
+		return append(tp, ud...)
+	})
 }
 
 // encodeOriginator returns TP-OA: a number as encodeAddress does, or an

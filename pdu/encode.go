@@ -1,6 +1,7 @@
 package pdu
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -280,13 +281,7 @@ func (s Submit) Encode() (*Encoded, error) {
 		}
 		vp = []byte{v}
 	}
-	u := toUnits(s.Text, s.Language)
-	ranges := u.split()
-	if len(ranges) > s.maxParts() {
-		return nil, &TooManyPartsError{Needed: len(ranges), Max: s.maxParts()}
-	}
-
-	// First octet: TP-MTI SMS-SUBMIT, TP-RD 0, TP-VPF, TP-SRR, TP-UDHI, TP-RP 0.
+	// First octet: TP-MTI SMS-SUBMIT, TP-RD 0, TP-VPF, TP-SRR, TP-RP 0.
 	fo := byte(0x01)
 	if vp != nil {
 		fo |= 0x10 // relative format
@@ -294,35 +289,54 @@ func (s Submit) Encode() (*Encoded, error) {
 	if s.StatusReport {
 		fo |= 0x20
 	}
+	return encodeParts(s.Text, s.Options, s.Ref, s.Flash, smsc, fo, func(fo, dcs byte, ud []byte) []byte {
+		tp := make([]byte, 0, 176)
+		tp = append(tp, fo, 0x00) // TP-MR 0: the modem assigns the reference
+		tp = append(tp, da...)
+		tp = append(tp, 0x00, dcs) // TP-PID plain SME-to-SME
+		tp = append(tp, vp...)
+		return append(tp, ud...)
+	})
+}
+
+// encodeParts splits text into parts and builds each one's TPDU: fo is the
+// first octet without TP-UDHI, which is set for the parts that get a header,
+// and layout places a TPDU type's own fields around the first octet, the
+// DCS and the user data (TP-UDL included).
+func encodeParts(text string, opts Options, ref uint8, flash bool, smsc []byte, fo byte, layout func(fo, dcs byte, ud []byte) []byte) (*Encoded, error) {
+	u := toUnits(text, opts.Language)
+	ranges := u.split()
+	if len(ranges) > opts.maxParts() {
+		return nil, &TooManyPartsError{Needed: len(ranges), Max: opts.maxParts()}
+	}
 	dcs := byte(0x00)
 	if u.enc == UCS2 {
 		dcs = 0x08
 	}
-	if s.Flash {
+	if flash {
 		dcs |= 0x10 // message class present, class 0 (TS 23.038 4)
 	}
-
 	out := &Encoded{Encoding: u.enc, Parts: make([]Part, 0, len(ranges))}
 	for i, r := range ranges {
 		var udh []byte
 		if len(ranges) > 1 {
-			udh = append(udh, iecConcat8, 3, s.Ref, byte(len(ranges)), byte(i+1))
+			udh = append(udh, iecConcat8, 3, ref, byte(len(ranges)), byte(i+1))
 		}
 		udh = append(udh, u.langIEs...)
 		pfo := fo
 		if len(udh) > 0 {
-			pfo |= 0x40
+			pfo |= 0x40 // TP-UDHI
 		}
-		tp := make([]byte, 0, 176)
-		tp = append(tp, pfo, 0x00) // TP-MR 0: the modem assigns the reference
-		tp = append(tp, da...)
-		tp = append(tp, 0x00, dcs) // TP-PID plain SME-to-SME
-		tp = append(tp, vp...)
-		tp = append(tp, userData(u, r, udh)...)
-		full := append(append([]byte{}, smsc...), tp...)
-		out.Parts = append(out.Parts, Part{PDU: strings.ToUpper(fmt.Sprintf("%x", full)), Length: len(tp)})
+		out.Parts = append(out.Parts, part(smsc, layout(pfo, dcs, userData(u, r, udh))))
 	}
 	return out, nil
+}
+
+// part is one PDU as written after the AT+CMGS prompt: the SMSC field, then
+// the TPDU, whose length alone AT+CMGS= takes.
+func part(smsc, tp []byte) Part {
+	full := append(append([]byte{}, smsc...), tp...)
+	return Part{PDU: strings.ToUpper(hex.EncodeToString(full)), Length: len(tp)}
 }
 
 // userData returns TP-UDL and TP-UD for units[r[0]:r[1]] behind udh.
