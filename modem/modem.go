@@ -576,7 +576,7 @@ func (s *session) smsSetup(ctx context.Context) error {
 	case m.cfg.CNMI != "":
 		settings = []string{m.cfg.CNMI}
 	case m.cfg.Direct && s.cnma:
-		settings = []string{"2,2,0,1,0", "1,2,0,1,0"}
+		settings = []string{"2,2,0,2,0", "2,2,0,1,0", "1,2,0,1,0"}
 	case m.cfg.Direct:
 		m.log.Warn("modem cannot acknowledge direct messages (AT+CSMS=1 refused): storing them on the SIM instead")
 	}

@@ -260,12 +260,14 @@ func TestReceiveMultipartApartAndUCS2(t *testing.T) {
 	}
 }
 
-func TestStatusReports(t *testing.T) {
-	r := MustRig(t, modemsim.Config{}, modem.Config{})
+// TestDirectStatusReports: with ds=1 (a modem that cannot store reports)
+// they arrive as +CDS and are acknowledged with +CNMA.
+func TestDirectStatusReports(t *testing.T) {
+	r := MustRig(t, modemsim.Config{}, modem.Config{CNMI: "2,1,0,1,0"})
 	r.waitState(modem.StateReady)
 	mrs := r.sendText("+447700900123", "report me", true)
 	in := r.next()
-	if in.Kind != modem.KindStatusReport || in.Message == nil {
+	if in.Kind != modem.KindStatusReport || in.Message == nil || in.Storage != "" {
 		t.Fatalf("inbound %+v", in)
 	}
 	m := in.Message
@@ -538,8 +540,10 @@ func TestReceiveDirect(t *testing.T) {
 	}
 }
 
+// TestStoredStatusReports: by default reports are stored (+CDSI), so one
+// that arrives while bridged is down is read by the next sweep.
 func TestStoredStatusReports(t *testing.T) {
-	r := MustRig(t, modemsim.Config{}, modem.Config{CNMI: "2,1,0,2,0"})
+	r := MustRig(t, modemsim.Config{}, modem.Config{})
 	r.waitState(modem.StateReady)
 	mrs := r.sendText("+447700900123", "report me later", true)
 	in := r.next()

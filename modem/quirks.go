@@ -9,9 +9,11 @@ type quirks struct {
 	name string
 	// cnmi lists AT+CNMI settings to try in order (TS 27.005 3.4.1):
 	// <mode>,<mt>,<bm>,<ds>,<bfr>. mt=1 stores each message and indicates
-	// it with +CMTI, so nothing is lost if bridged dies before storing it;
-	// ds=1 routes status reports directly as +CDS. Some modems refuse
-	// mode 2 or bfr 0; the later entries are their fall-backs.
+	// it with +CMTI, and ds=2 does the same for status reports (+CDSI), so
+	// that nothing is lost while bridged is down or restarting: what is
+	// stored is swept at the next start. A report routed directly (ds=1)
+	// while nobody reads the port is gone. Modems that refuse ds=2 or
+	// mode 2 get the later entries.
 	cnmi []string
 	// extraRegistration lists registration URCs to enable besides +CREG:
 	// LTE modems may register for SMS on EPS only (+CEREG).
@@ -21,25 +23,25 @@ type quirks struct {
 var quirksTable = map[string]quirks{
 	"generic": {
 		name:              "generic",
-		cnmi:              []string{"2,1,0,1,0", "1,1,0,1,0", "2,1,0,0,0"},
+		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,2,0", "1,1,0,1,0", "2,1,0,0,0"},
 		extraRegistration: []string{"+CGREG"},
 	},
 	// SIMCom SIM800 (2G only): no +CEREG.
 	"simcom": {
 		name:              "simcom",
-		cnmi:              []string{"2,1,0,1,0", "2,1,0,0,0"},
+		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "2,1,0,0,0"},
 		extraRegistration: []string{"+CGREG"},
 	},
 	// Quectel EC25/EG25 and SIMCom SIM7600 are LTE modems.
 	"quectel": {
 		name:              "quectel",
-		cnmi:              []string{"2,1,0,1,0", "1,1,0,1,0"},
+		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,1,0"},
 		extraRegistration: []string{"+CGREG", "+CEREG"},
 	},
 	// Huawei E3372/E173 refuse mode 2 in some firmware.
 	"huawei": {
 		name:              "huawei",
-		cnmi:              []string{"2,1,0,1,0", "1,1,0,1,0", "1,1,0,2,0"},
+		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,2,0", "1,1,0,1,0"},
 		extraRegistration: []string{"+CGREG"},
 	},
 }

@@ -245,10 +245,14 @@ func TestE2EErrorsAndAuth(t *testing.T) {
 // in flight, starts it again on the same database, and checks that every
 // message ends where it should.
 func TestE2ERestartAndSIGTERM(t *testing.T) {
-	w := mustWorld(t, 1, modemsim.Options{})
-	w.sims[0].SetSendLatency(500 * time.Millisecond)
+	// Reports come 1.5 s after delivery: the first message is sent before
+	// the stop and its report reaches the modem while bridged is down.
+	w := mustWorld(t, 1, modemsim.Options{ReportDelay: 1500 * time.Millisecond})
 	cfg := w.config("")
 	d := startDaemon(t, cfg)
+	awaiting := d.send(map[string]any{"to": "+447400123459", "text": "sent, report pending", "report": true})[0]
+	d.waitStatus(awaiting.ID, "sent")
+	w.sims[0].SetSendLatency(500 * time.Millisecond)
 	inflight := d.send(map[string]any{"to": "+447400123456", "text": strings.Repeat("slow multipart ", 20)})[0]
 	queued := d.send(map[string]any{"to": "+447400123457", "text": "queued behind it"})[0]
 	later := d.send(map[string]any{"to": "+447400123458", "text": "scheduled", "send_at": time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339)})[0]
@@ -261,6 +265,7 @@ func TestE2ERestartAndSIGTERM(t *testing.T) {
 	for _, id := range []int64{inflight.ID, queued.ID, later.ID} {
 		d2.waitStatus(id, "sent", "delivered")
 	}
+	d2.waitStatus(awaiting.ID, "delivered")
 	// No part was sent twice: the part in flight at SIGTERM was allowed to
 	// finish and was recorded.
 	seen := map[string]int{}
