@@ -83,6 +83,38 @@
 // List (newest first) and ListInbox (oldest first, a feed to poll) page with
 // opaque cursors. Every query is served by an index; a test checks the plans.
 //
+// # Choices where the issue is silent
+//
+//   - Ids are int64, growing in insertion order. Times are stored as UTC
+//     nanoseconds since the epoch and returned in UTC.
+//   - Idempotency keys are global to the store and kept as long as the
+//     messages; an HTTP layer with several clients prefixes keys with the
+//     client. The body compared is every field of every NewMessage, in order.
+//   - Enqueue of several messages (one request, several recipients) is one
+//     write: all are stored or none.
+//   - A message's Modem, when set, is a restriction, not a preference. Prefix
+//     routing is a claim filter (ClaimRequest.Prefixes), decided by the
+//     dispatcher.
+//   - Retry backoff: attempt n waits between half and all of
+//     min(BackoffBase*2^(n-1), BackoffMax), 10 s and 30 min by default; 8
+//     claims at most. Release (a modem going down before sending) does not
+//     count as an attempt; an interrupted send does.
+//   - Expiry ends only queued messages; a message being sent is the worker's
+//     to finish (the network gets the rest of the validity as TP-VP).
+//   - Delivery reports: window 72 h; an unmatched report is ErrNotFound and
+//     is not kept. A failed report fails a message even if other parts were
+//     delivered (the recipient cannot read half a message).
+//   - Inbox: redelivery window 10 min, reassembly timeout 24 h. A part whose
+//     sequence number is already in an open group with a different text
+//     starts a new message (the sender reused the reference) and releases
+//     the old one incomplete. Deleting an inbox message keeps its raw parts
+//     for dedupe.
+//   - List pages newest first; ListInbox pages oldest first and always
+//     returns a cursor to poll from.
+//   - Webhook payloads are JSON {"type", ...}; a receiver dedupes on
+//     WebhookDelivery.ID. Deliveries to one endpoint are not strictly
+//     ordered after a retry; payloads carry their time.
+//
 // # A second backend
 //
 // Callers use the concrete *Store (or their own small interfaces over it,
@@ -92,5 +124,8 @@
 // SQLite and PostgreSQL. A PostgreSQL backend, for several nodes sharing one
 // outbox, would add a dialect and an Open for it (claims would add FOR UPDATE
 // SKIP LOCKED, and the group commit writer would remain useful) without
-// changing a caller.
+// changing a caller. One rule would change with it: Open recovers every
+// message in sending because one SQLite file has one bridged; with a shared
+// database, Open would recover only its own node's claims and leave other
+// nodes' to their leases.
 package queue

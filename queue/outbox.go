@@ -50,7 +50,7 @@ func (s *Store) Enqueue(ctx context.Context, key string, msgs ...NewMessage) (En
 		case m.Priority != PriorityNormal && m.Priority != PriorityHigh:
 			return Enqueued{}, fmt.Errorf("enqueue: message %d: priority %d: %w", i+1, m.Priority, ErrInvalid)
 		}
-		costs[i] = pdu.Estimate(m.Text, pdu.Options{})
+		costs[i] = pdu.Estimate(m.Text, pdu.Options{Language: s.opts.Language})
 		if costs[i].Parts > s.opts.MaxParts {
 			return Enqueued{}, fmt.Errorf("enqueue: message %d: %w", i+1, &pdu.TooManyPartsError{Needed: costs[i].Parts, Max: s.opts.MaxParts})
 		}

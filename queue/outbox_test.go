@@ -540,3 +540,20 @@ func TestList(t *testing.T) {
 		t.Fatalf("get unknown: %v", err)
 	}
 }
+
+func TestInterruptedSendOutOfAttemptsFails(t *testing.T) {
+	s, clk, path := MustOpen(t, Options{MaxAttempts: 2})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "poison"})[0].ID
+	// A message that takes bridged down every time it is sent must not
+	// loop forever: the second interrupted attempt fails it.
+	for attempt := 1; attempt <= 2; attempt++ {
+		if c := MustClaim(t, s, ClaimRequest{Modem: "a"}); len(c) != 1 {
+			t.Fatalf("attempt %d: claimed %d", attempt, len(c))
+		}
+		s = MustReopen(t, s, path, Options{Now: clk.Now, MaxAttempts: 2})
+	}
+	m := MustGet(t, s, id)
+	if m.Status != StatusFailed || m.Error == nil || m.Error.Code != CodeMayHaveBeenSent {
+		t.Fatalf("after two interrupted attempts: %s %+v", m.Status, m.Error)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"bridged/pdu"
 )
 
 // Sentinel errors, for errors.Is.
@@ -71,6 +73,9 @@ type Options struct {
 	Interrupted InterruptedPolicy
 	// MaxParts bounds the parts one message may take; 0 means pdu.DefaultMaxParts.
 	MaxParts int
+	// Language is the national language table the dispatcher encodes with,
+	// so that the encoding and parts recorded at enqueue are what it sends.
+	Language pdu.Language
 	// MaxAttempts is how many claims a message gets before Retry fails it.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the retry delay: attempt n waits
@@ -117,7 +122,7 @@ func (o *Options) setDefaults() {
 			*v = d
 		}
 	}
-	defInt(&o.MaxParts, 10)
+	defInt(&o.MaxParts, pdu.DefaultMaxParts)
 	defInt(&o.MaxAttempts, DefaultMaxAttempts)
 	defInt(&o.MaxBatch, DefaultMaxBatch)
 	defInt(&o.WebhookAttempts, DefaultWebhookAttempts)
