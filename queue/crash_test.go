@@ -27,7 +27,11 @@ func TestMain(m *testing.M) {
 		crashChild(path)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if bigTemp {
+		os.RemoveAll(filepath.Dir(bigPath))
+	}
+	os.Exit(code)
 }
 
 // crashChild enqueues from 8 goroutines forever and prints "id text" for
