@@ -14,6 +14,9 @@ export BRIDGED_BENCH_DB1M=$PWD/bench/out/big1m.db
 cd queue
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((i = 1; i <= rounds; i++)); do
-	../bench/out/queue.test -test.run '^$' -test.bench 'Fsync|Enqueue|ClaimComplete' -test.benchtime 3s |
+	../bench/out/queue.test -test.run '^$' -test.bench '^Benchmark(Fsync|Enqueue|EnqueueWith1M|ClaimComplete)$' -test.benchtime 3s |
 		grep '^Benchmark'
 done
+# The 1M-versus-fresh comparison interleaves by itself; 100,000 enqueues each.
+../bench/out/queue.test -test.run '^$' -test.bench 'VersusFresh' -test.benchtime 100000x -test.count "$rounds" |
+	grep '^Benchmark'

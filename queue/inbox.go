@@ -490,7 +490,8 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (InboxPage, error)
 	}
 	if !f.Since.IsZero() {
 		var first sql.NullInt64
-		if err := s.rdb.QueryRowContext(ctx, qInboxSinceID, nanos(f.Since)).Scan(&first); err != nil {
+		err := s.rdb.QueryRowContext(ctx, qInboxSinceID, nanos(f.Since)).Scan(&first)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return InboxPage{}, fmt.Errorf("list inbox: %w", err)
 		}
 		if !first.Valid {

@@ -249,6 +249,10 @@ func TestInboxListDelete(t *testing.T) {
 	if len(p.Messages) != 3 || p.Messages[0].ID != ids[5] {
 		t.Fatalf("since: %d messages from %v", len(p.Messages), idsOfInbox(p.Messages))
 	}
+	p, err := s.ListInbox(ctx, InboxFilter{Since: clk.Now().Add(time.Hour), Cursor: cursor})
+	if err != nil || len(p.Messages) != 0 || p.NextCursor != cursor {
+		t.Fatalf("since the future: %+v %v", p, err)
+	}
 	if err := s.DeleteInbox(ctx, ids[0]); err != nil {
 		t.Fatal(err)
 	}

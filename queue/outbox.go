@@ -262,10 +262,9 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 			m.Status, m.ClaimedBy, m.UpdatedAt = StatusSending, req.Modem, w.now
 			m.Attempts++
 			m.Lease = &Lease{ID: m.ID, Modem: req.Modem, Attempt: m.Attempts, Until: until, Duration: req.Lease}
-			if m.Attempts > 1 {
-				if m.SentParts, err = w.sentParts(m.ID); err != nil {
-					return err
-				}
+			// Parts confirmed by an earlier attempt are never sent again.
+			if m.SentParts, err = w.sentParts(m.ID); err != nil {
+				return err
 			}
 			if err := w.event(m.ID, StatusSending, fmt.Sprintf("attempt %d on modem %s", m.Attempts, req.Modem)); err != nil {
 				return err
@@ -366,6 +365,9 @@ func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
 			return err
 		}
 		if n < m.parts {
+			if l.Duration <= 0 {
+				return nil // a lease not from Claim: leave its end as it is
+			}
 			_, err := w.exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID)
 			return err
 		}

@@ -64,7 +64,7 @@ const (
 	qDeleteInbox     = `DELETE FROM inbox WHERE id = ?`
 	qInboxAll        = `SELECT ` + inboxColumns + ` FROM inbox WHERE id > ? ORDER BY id LIMIT ?`
 	qInboxFrom       = `SELECT ` + inboxColumns + ` FROM inbox WHERE sender = ? AND id > ? ORDER BY id LIMIT ?`
-	qInboxSinceID    = `SELECT min(id) FROM inbox WHERE received_at >= ?`
+	qInboxSinceID    = `SELECT id FROM inbox WHERE received_at >= ? ORDER BY received_at LIMIT 1`
 
 	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
 	qWebhookClaim   = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?`
