@@ -557,3 +557,54 @@ func TestInterruptedSendOutOfAttemptsFails(t *testing.T) {
 		t.Fatalf("after two interrupted attempts: %s %+v", m.Status, m.Error)
 	}
 }
+
+func TestConcurrentWorkersClaimEachMessageOnce(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	const n = 300
+	var want []NewMessage
+	for i := range n {
+		want = append(want, NewMessage{To: "+447700900123", Text: fmt.Sprint("m", i)})
+	}
+	if _, err := s.Enqueue(ctx, "", want...); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	claimed := map[int64]string{}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			modem := fmt.Sprint("m", w)
+			for ref := 0; ; ref++ {
+				ms, err := s.Claim(ctx, ClaimRequest{Modem: modem, Limit: 3, Lease: time.Minute})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ms) == 0 {
+					return
+				}
+				for _, m := range ms {
+					mu.Lock()
+					if prev, dup := claimed[m.ID]; dup {
+						t.Errorf("message %d claimed by %s and %s", m.ID, prev, modem)
+					}
+					claimed[m.ID] = modem
+					mu.Unlock()
+					if err := s.PartSent(ctx, *m.Lease, 1, ref%256); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Fatalf("%d messages claimed, want %d", len(claimed), n)
+	}
+	p, err := s.List(ctx, Filter{Status: StatusSent, Limit: MaxPageSize})
+	if err != nil || len(p.Messages) != n {
+		t.Fatalf("%d sent (%v), want %d", len(p.Messages), err, n)
+	}
+}
