@@ -78,6 +78,14 @@
 // transactional outbox). ClaimWebhooks, WebhookDelivered and WebhookFailed
 // drive them; after Options.WebhookAttempts failures a delivery is dead.
 //
+// # Retention
+//
+// Prune removes, in small batches, final messages last changed before a
+// time (with their history and parts), delivered and dead webhook
+// deliveries, raw inbound parts already in the inbox, and idempotency keys
+// whose messages are gone. Inbox messages stay until the application
+// deletes them. The daemon decides when to call it and with what age.
+//
 // # Listing
 //
 // List (newest first) and ListInbox (oldest first, a feed to poll) page with

@@ -66,6 +66,17 @@ const (
 	qInboxFrom       = `SELECT ` + inboxColumns + ` FROM inbox WHERE sender = ? AND id > ? ORDER BY id LIMIT ?`
 	qInboxSinceID    = `SELECT id FROM inbox WHERE received_at >= ? ORDER BY received_at LIMIT 1`
 
+	qPruneMessageIDs = `SELECT id FROM messages WHERE status IN ('sent', 'delivered', 'failed', 'expired', 'cancelled') AND updated_at < ? LIMIT ?`
+	qDeleteMessage   = `DELETE FROM messages WHERE id = ?`
+	qPruneWebhookIDs = `SELECT id FROM webhook_deliveries WHERE state IN ('delivered', 'dead') AND updated_at < ? LIMIT ?`
+	qDeleteWebhook   = `DELETE FROM webhook_deliveries WHERE id = ?`
+	qPrunePartIDs    = `SELECT id FROM inbound_parts WHERE received_at < ? AND (inbox_id IS NOT NULL OR decode_error IS NOT NULL) LIMIT ?`
+	qDeleteInPart    = `DELETE FROM inbound_parts WHERE id = ?`
+	qPruneGroupIDs   = `SELECT id FROM inbound_groups g WHERE state = 'done' AND first_at < ? AND NOT EXISTS (SELECT 1 FROM inbound_parts p WHERE p.group_id = g.id) LIMIT ?`
+	qDeleteGroup     = `DELETE FROM inbound_groups WHERE id = ?`
+	qPruneKeyIDs     = `SELECT key FROM idempotency_keys k WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idem_key = k.key) LIMIT ?`
+	qDeleteKey       = `DELETE FROM idempotency_keys WHERE key = ?`
+
 	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
 	qWebhookClaim   = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?`
 	qWebhookGet     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE id = ?`
@@ -89,7 +100,11 @@ var queryPlans = map[string]string{
 	"getInbox": qGetInbox, "inboxAll": qInboxAll, "inboxFrom": qInboxFrom, "inboxSinceID": qInboxSinceID,
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
 	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
-	"statusOf": qStatusOf,
+	"statusOf":      qStatusOf,
+	"pruneMessages": qPruneMessageIDs, "pruneWebhooks": qPruneWebhookIDs, "pruneParts": qPrunePartIDs,
+	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs,
+	"deleteMessage": qDeleteMessage, "deleteWebhook": qDeleteWebhook, "deleteInPart": qDeleteInPart,
+	"deleteGroup": qDeleteGroup, "deleteKey": qDeleteKey,
 }
 
 // preparedQueries are prepared once at Open, before the writer holds its one
@@ -157,4 +172,14 @@ var preparedQueries = []string{
 	qWebhookRevive,
 	qWebhookByState,
 	qClaimable + qClaimOrder,
+	qPruneMessageIDs,
+	qDeleteMessage,
+	qPruneWebhookIDs,
+	qDeleteWebhook,
+	qPrunePartIDs,
+	qDeleteInPart,
+	qPruneGroupIDs,
+	qDeleteGroup,
+	qPruneKeyIDs,
+	qDeleteKey,
 }

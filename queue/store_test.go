@@ -114,6 +114,7 @@ func checkPlan(t *testing.T, s *Store, name, q string) {
 			}
 			plan = append(plan, detail)
 		}
+		t.Logf("%q", plan)
 		for _, d := range plan {
 			scan := strings.HasPrefix(d, "SCAN ") && !strings.Contains(d, " USING ")
 			if scan || strings.Contains(d, "TEMP B-TREE") {
