@@ -52,7 +52,10 @@
 // "+447700900123" matches "07700900123") sent within Options.ReportWindow:
 // references wrap at 256, so an old part must stop matching. A message is
 // delivered when all its parts are reported delivered, failed when one is
-// reported failed; a pending report leaves it sent.
+// reported failed; a pending report leaves it sent. A report that matches
+// no part is held for Options.ReportHold and applied by PartSent if its
+// part is recorded meanwhile: on a fast network +CDS can arrive before the
+// dispatcher's PartSent has committed.
 //
 // # Inbox
 //
@@ -109,9 +112,10 @@
 //     count as an attempt; an interrupted send does.
 //   - Expiry ends only queued messages; a message being sent is the worker's
 //     to finish (the network gets the rest of the validity as TP-VP).
-//   - Delivery reports: window 72 h; an unmatched report is ErrNotFound and
-//     is not kept. A failed report fails a message even if other parts were
-//     delivered (the recipient cannot read half a message).
+//   - Delivery reports: window 72 h, hold 10 min; a report still unmatched
+//     after the hold is dropped by Prune. A failed report fails a message
+//     even if other parts were delivered (the recipient cannot read half a
+//     message).
 //   - Inbox: redelivery window 10 min, reassembly timeout 24 h. A part whose
 //     sequence number is already in an open group with a different text
 //     starts a new message (the sender reused the reference) and releases

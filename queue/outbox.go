@@ -365,17 +365,23 @@ func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
 			return err
 		}
 		if n < m.parts {
-			if l.Duration <= 0 {
-				return nil // a lease not from Claim: leave its end as it is
+			if l.Duration > 0 { // a lease not from Claim keeps its end
+				if _, err := w.exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID); err != nil {
+					return err
+				}
 			}
-			_, err := w.exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID)
-			return err
+		} else {
+			if _, err := w.exec(qSetSent, nanos(w.now), nanos(w.now), l.ID); err != nil {
+				return err
+			}
+			detail := fmt.Sprintf("%d part(s) sent by modem %s", m.parts, l.Modem)
+			if err := w.event(l.ID, StatusSent, detail); err != nil {
+				return err
+			}
 		}
-		if _, err := w.exec(qSetSent, nanos(w.now), nanos(w.now), l.ID); err != nil {
-			return err
-		}
-		detail := fmt.Sprintf("%d part(s) sent by modem %s", m.parts, l.Modem)
-		return w.event(l.ID, StatusSent, detail)
+		// After the status change, so that a held "delivered" for the
+		// last part finds the message sent and completes it.
+		return w.applyHeldReports(l.ID, seq, l.Modem, ref, digits(m.to))
 	})
 	if err != nil {
 		return fmt.Errorf("part sent: %w", err)

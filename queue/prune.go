@@ -41,6 +41,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (Pruned, error) {
 		{"inbound parts", &p.InboundParts, qPrunePartIDs, qDeleteInPart},
 		{"reassembly groups", new(int), qPruneGroupIDs, qDeleteGroup},
 		{"idempotency keys", &p.IdempotencyKeys, qPruneKeyIDs, qDeleteKey},
+		{"held reports", new(int), qPruneHeldIDs, qDeleteHeld},
 	}
 	for _, st := range steps {
 		for {

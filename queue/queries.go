@@ -47,6 +47,10 @@ const (
 	qReportSet        = `UPDATE message_parts SET report_status = ?, report_outcome = ?, reported_at = ? WHERE message_id = ? AND seq = ?`
 	qDeliveredParts   = `SELECT count(*) FROM message_parts WHERE message_id = ? AND report_outcome = 'delivered'`
 	qSetDelivered     = `UPDATE messages SET status = 'delivered', delivered_at = ?, updated_at = ? WHERE id = ?`
+	qHoldReport       = `INSERT INTO held_reports (modem, ref, recipient, status, outcome, discharge, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qHeldFor          = `SELECT id, recipient, status, outcome, discharge FROM held_reports WHERE modem = ? AND ref = ? AND received_at >= ? ORDER BY received_at`
+	qDeleteHeld       = `DELETE FROM held_reports WHERE id = ?`
+	qPruneHeldIDs     = `SELECT id FROM held_reports WHERE received_at < ? LIMIT ?`
 	qReportMessage    = `SELECT status, parts FROM messages WHERE id = ?`
 
 	qDedupe          = `SELECT id, storage, slot, pdu, received_at FROM inbound_parts WHERE modem = ? AND pdu_hash = ?`
@@ -102,7 +106,7 @@ var queryPlans = map[string]string{
 	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
 	"statusOf":      qStatusOf,
 	"pruneMessages": qPruneMessageIDs, "pruneWebhooks": qPruneWebhookIDs, "pruneParts": qPrunePartIDs,
-	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs,
+	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs, "heldFor": qHeldFor, "pruneHeld": qPruneHeldIDs,
 	"deleteMessage": qDeleteMessage, "deleteWebhook": qDeleteWebhook, "deleteInPart": qDeleteInPart,
 	"deleteGroup": qDeleteGroup, "deleteKey": qDeleteKey,
 }
@@ -182,4 +186,8 @@ var preparedQueries = []string{
 	qDeleteGroup,
 	qPruneKeyIDs,
 	qDeleteKey,
+	qHoldReport,
+	qHeldFor,
+	qDeleteHeld,
+	qPruneHeldIDs,
 }

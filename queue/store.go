@@ -16,8 +16,7 @@ import (
 
 // Sentinel errors, for errors.Is.
 var (
-	// ErrNotFound: no message, inbox message or webhook delivery with that id,
-	// or no sent part that a delivery report matches.
+	// ErrNotFound: no message, inbox message or webhook delivery with that id.
 	ErrNotFound = errors.New("not found")
 	// ErrIdempotencyConflict: the idempotency key was used before with a
 	// different body.
@@ -59,6 +58,7 @@ const (
 	DefaultBackoffBase       = 10 * time.Second
 	DefaultBackoffMax        = 30 * time.Minute
 	DefaultReportWindow      = 72 * time.Hour
+	DefaultReportHold        = 10 * time.Minute
 	DefaultRedeliveryWindow  = 10 * time.Minute
 	DefaultReassemblyTimeout = 24 * time.Hour
 	DefaultWebhookAttempts   = 12
@@ -84,6 +84,9 @@ type Options struct {
 	// ReportWindow is how long after a part is sent a delivery report can
 	// still match it. TP-MR wraps at 256, so an old part must stop matching.
 	ReportWindow time.Duration
+	// ReportHold is how long a report that matched no part is kept in
+	// case its part is recorded late.
+	ReportHold time.Duration
 	// RedeliveryWindow is how long a direct (+CMT) part with the same raw
 	// PDU on the same modem counts as a network redelivery.
 	RedeliveryWindow time.Duration
@@ -130,6 +133,7 @@ func (o *Options) setDefaults() {
 	def(&o.BackoffBase, DefaultBackoffBase)
 	def(&o.BackoffMax, DefaultBackoffMax)
 	def(&o.ReportWindow, DefaultReportWindow)
+	def(&o.ReportHold, DefaultReportHold)
 	def(&o.RedeliveryWindow, DefaultRedeliveryWindow)
 	def(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
 	def(&o.BusyTimeout, DefaultBusyTimeout)
