@@ -33,6 +33,11 @@
 // only while a message is queued. Every status change is appended to the
 // message's history (Event) in the same transaction.
 //
+// A dispatcher never polls: Subscribe gives a channel that receives a value
+// after every commit that made a message claimable, and NextDue says when
+// the next not-yet-due message (not-before time, retry backoff) falls due.
+// Ping is the health check: an empty write through the writer.
+//
 // # Interrupted sends
 //
 // A message found in StatusSending at Open, or whose lease expired, was

@@ -216,17 +216,8 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 	if req.Limit <= 0 {
 		req.Limit = 1
 	}
-	q := qClaimable
-	var prefixArgs []any
-	if len(req.Prefixes) > 0 {
-		var or []string
-		for _, p := range req.Prefixes {
-			or = append(or, "substr(to_number, 1, ?) = ?")
-			prefixArgs = append(prefixArgs, len(p), p)
-		}
-		q += " AND (" + strings.Join(or, " OR ") + ")"
-	}
-	q += qClaimOrder
+	prefixes, prefixArgs := prefixFilter(req.Prefixes)
+	q := qClaimable + prefixes + qClaimOrder
 	var out []*Message
 	err := s.write(ctx, func(w *wtx) error {
 		out = nil
@@ -276,6 +267,22 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	return out, nil
+}
+
+// prefixFilter is the SQL condition, and its arguments, for prefix routing.
+func prefixFilter(prefixes []string) (string, []any) {
+	if len(prefixes) == 0 {
+		return "", nil
+	}
+	var (
+		or   []string
+		args []any
+	)
+	for _, p := range prefixes {
+		or = append(or, "substr(to_number, 1, ?) = ?")
+		args = append(args, len(p), p)
+	}
+	return " AND (" + strings.Join(or, " OR ") + ")", args
 }
 
 func (w *wtx) sentParts(id int64) ([]SentPart, error) {

@@ -1,8 +1,12 @@
 package queue
 
-// The package's SQL. Every statement that reads rows by a condition is listed
-// in queryPlans, and a test checks with EXPLAIN QUERY PLAN that none scans a
-// table or sorts in a temporary b-tree.
+// The package's SQL. Every statement that reads rows by a condition is
+// listed in queryPlans, and a test checks with EXPLAIN QUERY PLAN that none
+// scans a table or sorts in a temporary b-tree.
+//
+// In the claim, "+due_at" keeps the planner from answering "due_at <= ?"
+// with messages_due and then sorting every due message by priority (the
+// test caught that); unary plus is valid in PostgreSQL too.
 const (
 	qInsertMessage = `INSERT INTO messages (to_number, body, encoding, parts, priority, flash, report, modem,
 	status, send_at, due_at, expires_at, idem_key, created_at, updated_at)
@@ -24,7 +28,7 @@ const (
 	qListTo        = `SELECT ` + messageColumns + ` FROM messages WHERE to_number = ? AND id < ? ORDER BY id DESC LIMIT ?`
 	qListToStat    = `SELECT ` + messageColumns + ` FROM messages WHERE to_number = ? AND status = ? AND id < ? ORDER BY id DESC LIMIT ?`
 	qLeaseCheck    = `SELECT status, claimed_by, attempts, parts, to_number FROM messages WHERE id = ?`
-	qClaimable     = `SELECT ` + messageColumns + ` FROM messages WHERE status = 'queued' AND due_at <= ? AND (modem IS NULL OR modem = ?) AND (expires_at IS NULL OR expires_at > ?)`
+	qClaimable     = `SELECT ` + messageColumns + ` FROM messages WHERE status = 'queued' AND +due_at <= ? AND (modem IS NULL OR modem = ?) AND (expires_at IS NULL OR expires_at > ?)`
 	qClaimOrder    = ` ORDER BY priority DESC, id LIMIT ?`
 	qClaimUpdate   = `UPDATE messages SET status = 'sending', claimed_by = ?, lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`
 	qLeaseExpired  = `SELECT id FROM messages WHERE status = 'sending' AND lease_until < ?`
@@ -40,6 +44,8 @@ const (
 	qSetCancelled  = `UPDATE messages SET status = 'cancelled', updated_at = ? WHERE id = ?`
 	qModemOf       = `SELECT modem FROM messages WHERE id = ?`
 	qInterruptInfo = `SELECT parts, attempts, claimed_by FROM messages WHERE id = ?`
+	qNextDue       = `SELECT due_at FROM messages WHERE status = 'queued' AND due_at > ? AND (modem IS NULL OR modem = ?)`
+	qNextDueOrder  = ` ORDER BY due_at LIMIT 1`
 	qStatusOf      = `SELECT status FROM messages WHERE id = ?`
 	qSentSeqs      = `SELECT seq FROM message_parts WHERE message_id = ? ORDER BY seq`
 
@@ -105,6 +111,7 @@ var queryPlans = map[string]string{
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
 	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
 	"statusOf":      qStatusOf,
+	"nextDue":       qNextDue + qNextDueOrder,
 	"pruneMessages": qPruneMessageIDs, "pruneWebhooks": qPruneWebhookIDs, "pruneParts": qPrunePartIDs,
 	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs, "heldFor": qHeldFor, "pruneHeld": qPruneHeldIDs,
 	"deleteMessage": qDeleteMessage, "deleteWebhook": qDeleteWebhook, "deleteInPart": qDeleteInPart,

@@ -169,6 +169,9 @@ type Store struct {
 
 	commits atomic.Uint64
 	written atomic.Uint64
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{} // see Subscribe
 }
 
 // Stats counts the writer's work since Open.
@@ -217,6 +220,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts: opts, d: d, wdb: wdb, rdb: rdb,
 		ops:   make(chan *op, 1024),
 		stmts: map[string]*sql.Stmt{},
+		subs:  map[chan struct{}]struct{}{},
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -258,6 +262,9 @@ type wtx struct {
 	*sql.Tx
 	s   *Store
 	now time.Time
+	// woke is set when a message became queued: Subscribe's channels
+	// get a value after the commit.
+	woke bool
 }
 
 // write submits fn to the writer and waits until its transaction commits.
@@ -374,6 +381,9 @@ func (s *Store) commit(batch []*op) {
 		}
 		s.commits.Add(1)
 		s.written.Add(uint64(ok))
+		if w.woke {
+			s.notify()
+		}
 		return nil
 	}()
 	for i, o := range batch {
