@@ -135,14 +135,16 @@
 // # A second backend
 //
 // Callers use the concrete *Store (or their own small interfaces over it,
-// defined where they are used). What is specific to SQLite, namely the driver,
-// connection string, pragmas, migrations and placeholder form, sits behind
-// the unexported dialect type; the SQL is otherwise the common subset of
-// SQLite and PostgreSQL. A PostgreSQL backend, for several nodes sharing one
-// outbox, would add a dialect and an Open for it (claims would add FOR UPDATE
-// SKIP LOCKED, and the group commit writer would remain useful) without
-// changing a caller. One rule would change with it: Open recovers every
-// message in sending because one SQLite file has one bridged; with a shared
-// database, Open would recover only its own node's claims and leave other
-// nodes' to their leases.
+// defined where they are used); nothing SQLite-specific appears in its API.
+// What is specific to SQLite, namely the driver, connection string, pragmas,
+// migration files and placeholder form, sits behind the unexported dialect
+// type; the SQL is otherwise the common subset of SQLite and PostgreSQL. A
+// PostgreSQL backend, for several nodes sharing one outbox, would add a
+// dialect and an Open for it without changing a caller. Its port would also
+// touch: the version bookkeeping in migrate.go (PRAGMA user_version), the
+// inserts that read LastInsertId (RETURNING id instead), claims (FOR UPDATE
+// SKIP LOCKED; the group commit writer would remain useful), and one rule:
+// Open recovers every message in sending because one SQLite file has one
+// bridged, whereas with a shared database Open would recover only its own
+// node's claims and leave other nodes' to their leases.
 package queue
