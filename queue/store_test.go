@@ -263,3 +263,37 @@ func TestWriterSurvivesAPanickingWrite(t *testing.T) {
 		t.Fatal("writer stopped")
 	}
 }
+
+func TestCloseFinishesSubmittedWrites(t *testing.T) {
+	s, clk, path := MustOpen(t, Options{})
+	release, blocked := blockWriter(t, s)
+	errs := make(chan error, 5)
+	for i := range 5 {
+		go func() {
+			_, err := s.Enqueue(ctx, "", NewMessage{To: "+1555", Text: fmt.Sprint(i)})
+			errs <- err
+		}()
+	}
+	waitFor(t, "five writes queued", func() bool { return len(s.ops) == 5 })
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	waitFor(t, "close started", func() bool { return s.closed.Load() })
+	release()
+	<-blocked
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a write submitted before Close: %v", err)
+		}
+	}
+	s2, err := Open(path, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if p, _ := s2.List(ctx, Filter{}); len(p.Messages) != 5 {
+		t.Fatalf("%d messages after close and reopen, want 5", len(p.Messages))
+	}
+}
