@@ -40,7 +40,8 @@ type Received struct {
 	// of a multipart message are missing.
 	Message *InboxMessage
 	// DecodeError is set when the PDU did not decode. It is stored raw all
-	// the same, so the modem may delete it; nothing reaches the inbox.
+	// the same, so the modem may delete it; nothing reaches the inbox, and
+	// ListUndecoded lists it.
 	DecodeError error
 }
 

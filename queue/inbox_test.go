@@ -200,6 +200,14 @@ func TestReceiveUndecodableAndWrongType(t *testing.T) {
 	if n := inboxCount(t, s); n != 0 {
 		t.Fatalf("%d inbox messages", n)
 	}
+	raw, err := s.ListUndecoded(ctx, 0, 0)
+	if err != nil || len(raw) != 1 || raw[0].PDU != "0004ZZ" || raw[0].Slot == nil || *raw[0].Slot != 1 ||
+		raw[0].Modem != "a" || raw[0].Error == "" || raw[0].ID != r.PartID {
+		t.Fatalf("undecoded: %+v %v", raw, err)
+	}
+	if raw, _ := s.ListUndecoded(ctx, r.PartID, 0); len(raw) != 0 {
+		t.Fatalf("after the last: %+v", raw)
+	}
 	if _, err := s.Receive(ctx, Incoming{Modem: "a", PDU: statusReportPDU(1, "+1555", clk.Now(), 0)}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("status report: %v, want ErrInvalid", err)
 	}

@@ -46,6 +46,7 @@ const (
 	qInterruptInfo = `SELECT parts, attempts, claimed_by FROM messages WHERE id = ?`
 	qNextDue       = `SELECT due_at FROM messages WHERE status = 'queued' AND due_at > ? AND (modem IS NULL OR modem = ?)`
 	qNextDueOrder  = ` ORDER BY due_at LIMIT 1`
+	qUndecoded     = `SELECT id, modem, storage, slot, pdu, received_at, decode_error FROM inbound_parts WHERE decode_error IS NOT NULL AND id > ? ORDER BY id LIMIT ?`
 	qStatusOf      = `SELECT status FROM messages WHERE id = ?`
 	qSentSeqs      = `SELECT seq FROM message_parts WHERE message_id = ? ORDER BY seq`
 
@@ -111,6 +112,7 @@ var queryPlans = map[string]string{
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
 	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
 	"statusOf":      qStatusOf,
+	"undecoded":     qUndecoded,
 	"nextDue":       qNextDue + qNextDueOrder,
 	"pruneMessages": qPruneMessageIDs, "pruneWebhooks": qPruneWebhookIDs, "pruneParts": qPrunePartIDs,
 	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs, "heldFor": qHeldFor, "pruneHeld": qPruneHeldIDs,
