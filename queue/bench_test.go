@@ -170,7 +170,7 @@ func bigDB(b *testing.B) string {
 			return
 		}
 		if bigPath == "" {
-			dir, err := os.MkdirTemp("", "bridged-bench-")
+			dir, err := os.MkdirTemp("", "queue-bench-1m-")
 			if err != nil {
 				bigErr = err
 				return
