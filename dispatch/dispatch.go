@@ -29,7 +29,7 @@ type Store interface {
 	Report(ctx context.Context, r queue.Report) (queue.Reported, error)
 	Expire(ctx context.Context) (int, error)
 	ReleaseIncomplete(ctx context.Context) ([]*queue.InboxMessage, error)
-	NextDue(ctx context.Context, modem string) (time.Time, bool, error)
+	NextDue(ctx context.Context, req queue.ClaimRequest) (time.Time, bool, error)
 }
 
 // Modem is what the dispatcher needs of a modem (*modem.Modem).
@@ -227,11 +227,10 @@ func (w *worker) send(ctx context.Context) {
 }
 
 // sleepFor says how long an idle worker may sleep: until the next message
-// becomes due by time, at most Options.Idle. Something due already but not
-// claimable here (routed to another ready modem) is looked at again in a
-// second rather than in a busy loop.
+// it could claim becomes due by time, at most Options.Idle (which also
+// bounds how late an expired lease is noticed).
 func (w *worker) sleepFor(ctx context.Context) time.Duration {
-	next, ok, err := w.d.store.NextDue(ctx, w.m.ID())
+	next, ok, err := w.d.store.NextDue(ctx, queue.ClaimRequest{Modem: w.m.ID()})
 	if err != nil || !ok {
 		return w.d.opts.Idle
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var crashIterations = flag.Int("crash.iterations", 20, "SIGKILLs in TestCrashKeepsAcknowledgedEnqueues")
@@ -27,7 +28,11 @@ func TestMain(m *testing.M) {
 		crashChild(path)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if bigTemp {
+		os.RemoveAll(filepath.Dir(bigPath))
+	}
+	os.Exit(code)
 }
 
 // crashChild enqueues from 8 goroutines forever and prints "id text" for
@@ -42,6 +47,22 @@ func crashChild(path string) {
 	var mu sync.Mutex
 	pid := os.Getpid()
 	var wg sync.WaitGroup
+	// One goroutine plays the modem driver: it stores received parts and
+	// prints "in" lines, the moment it would delete them from the SIM.
+	go func() {
+		for n := 0; ; n++ {
+			p := deliverPDU("+447700900999", fmt.Sprintf("in %d %d", pid, n), time.Unix(int64(n), 0), 0, 1, 1)
+			r, err := s.Receive(context.Background(), Incoming{Modem: "crash", PDU: p, Storage: "SM", Slot: n % 50})
+			if err != nil || r.Message == nil {
+				fmt.Fprintln(os.Stderr, "child receive:", err, r.Duplicate)
+				os.Exit(5)
+			}
+			line := fmt.Sprintf("in\t%d\t%s\n", r.Message.ID, p)
+			mu.Lock()
+			os.Stdout.WriteString(line)
+			mu.Unlock()
+		}
+	}()
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
@@ -75,7 +96,8 @@ func crashChild(path string) {
 // A longer run: go test ./queue -run Crash -crash.iterations=500.
 func TestCrashKeepsAcknowledgedEnqueues(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crash.db")
-	acked := map[int64]string{}
+	acked := map[int64]string{}    // message id: text
+	received := map[int64]string{} // inbox id: raw PDU
 	for i := range *crashIterations {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
@@ -114,6 +136,15 @@ func TestCrashKeepsAcknowledgedEnqueues(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if rest, ok := strings.CutPrefix(line, "in\t"); ok {
+				idText, p, _ := strings.Cut(strings.TrimSuffix(rest, "\n"), "\t")
+				id, err := strconv.ParseInt(idText, 10, 64)
+				if err != nil {
+					t.Fatalf("child wrote %q", line)
+				}
+				received[id] = p
+				continue
+			}
 			idText, text, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
 			id, perr := strconv.ParseInt(idText, 10, 64)
 			if !ok || perr != nil {
@@ -132,15 +163,15 @@ func TestCrashKeepsAcknowledgedEnqueues(t *testing.T) {
 		if !strings.Contains(fmt.Sprint(err), "killed") {
 			t.Fatalf("iteration %d: child ended with %v, not by our SIGKILL; stderr:\n%s", i, err, stderr.String())
 		}
-		checkCrashDB(t, path, acked)
+		checkCrashDB(t, path, acked, received)
 	}
-	t.Logf("%d kills, %d acknowledged enqueues, all present", *crashIterations, len(acked))
+	t.Logf("%d kills, %d acknowledged enqueues and %d acknowledged received parts, all present", *crashIterations, len(acked), len(received))
 	if len(acked) == 0 {
 		t.Fatal("no enqueue was acknowledged: the test checked nothing")
 	}
 }
 
-func checkCrashDB(t *testing.T, path string, acked map[int64]string) {
+func checkCrashDB(t *testing.T, path string, acked, received map[int64]string) {
 	t.Helper()
 	s, err := Open(path, Options{})
 	if err != nil {
@@ -176,6 +207,27 @@ func checkCrashDB(t *testing.T, path string, acked map[int64]string) {
 	for id, text := range acked {
 		if got, ok := stored[id]; !ok || got != text {
 			t.Fatalf("acknowledged message %d: stored %q (present %v), want %q", id, got, ok, text)
+		}
+	}
+	parts := map[int64]string{}
+	prows, err := s.rdb.Query("SELECT i.id, p.pdu FROM inbox i JOIN inbound_parts p ON p.inbox_id = i.id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prows.Close()
+	for prows.Next() {
+		var (
+			id  int64
+			pdu string
+		)
+		if err := prows.Scan(&id, &pdu); err != nil {
+			t.Fatal(err)
+		}
+		parts[id] = pdu
+	}
+	for id, p := range received {
+		if parts[id] != p {
+			t.Fatalf("acknowledged received part of inbox %d: stored %q, want %q", id, parts[id], p)
 		}
 	}
 	var events int

@@ -33,6 +33,11 @@
 // only while a message is queued. Every status change is appended to the
 // message's history (Event) in the same transaction.
 //
+// A dispatcher never polls: Subscribe gives a channel that receives a value
+// after every commit that made a message claimable, and NextDue says when
+// the next not-yet-due message (not-before time, retry backoff) falls due.
+// Ping is the health check: an empty write through the writer.
+//
 // # Interrupted sends
 //
 // A message found in StatusSending at Open, or whose lease expired, was
@@ -52,7 +57,10 @@
 // "+447700900123" matches "07700900123") sent within Options.ReportWindow:
 // references wrap at 256, so an old part must stop matching. A message is
 // delivered when all its parts are reported delivered, failed when one is
-// reported failed; a pending report leaves it sent.
+// reported failed; a pending report leaves it sent. A report that matches
+// no part is held for Options.ReportHold and applied by PartSent if its
+// part is recorded meanwhile: on a fast network +CDS can arrive before the
+// dispatcher's PartSent has committed.
 //
 // # Inbox
 //
@@ -78,19 +86,65 @@
 // transactional outbox). ClaimWebhooks, WebhookDelivered and WebhookFailed
 // drive them; after Options.WebhookAttempts failures a delivery is dead.
 //
+// # Retention
+//
+// Prune removes, in small batches, final messages last changed before a
+// time (with their history and parts), delivered and dead webhook
+// deliveries, raw inbound parts already in the inbox, and idempotency keys
+// whose messages are gone. Inbox messages stay until the application
+// deletes them. The daemon decides when to call it and with what age.
+//
 // # Listing
 //
 // List (newest first) and ListInbox (oldest first, a feed to poll) page with
 // opaque cursors. Every query is served by an index; a test checks the plans.
 //
+// # Choices where the issue is silent
+//
+//   - Ids are int64, growing in insertion order. Times are stored as UTC
+//     nanoseconds since the epoch and returned in UTC.
+//   - Idempotency keys are global to the store and kept as long as the
+//     messages; an HTTP layer with several clients prefixes keys with the
+//     client. The body compared is every field of every NewMessage, in order.
+//   - Enqueue of several messages (one request, several recipients) is one
+//     write: all are stored or none.
+//   - A message's Modem, when set, is a restriction, not a preference. Prefix
+//     routing is a claim filter (ClaimRequest.Prefixes), decided by the
+//     dispatcher.
+//   - Retry backoff: attempt n waits between half and all of
+//     min(BackoffBase*2^(n-1), BackoffMax), 10 s and 30 min by default; 8
+//     claims at most. Release (a modem going down before sending) does not
+//     count as an attempt; an interrupted send does.
+//   - Expiry ends only queued messages; a message being sent is the worker's
+//     to finish (the network gets the rest of the validity as TP-VP).
+//   - Delivery reports: window 72 h, hold 10 min; a report still unmatched
+//     after the hold is dropped by Prune. A failed report fails a message
+//     even if other parts were delivered (the recipient cannot read half a
+//     message).
+//   - Inbox: redelivery window 10 min, reassembly timeout 24 h. A part whose
+//     sequence number is already in an open group with a different text
+//     starts a new message (the sender reused the reference) and releases
+//     the old one incomplete. Deleting an inbox message keeps its raw parts
+//     for dedupe.
+//   - List pages newest first; ListInbox pages oldest first and always
+//     returns a cursor to poll from.
+//   - Webhook payloads are JSON {"type", ...}; a receiver dedupes on
+//     WebhookDelivery.ID. Deliveries to one endpoint are not strictly
+//     ordered after a retry; payloads carry their time.
+//
 // # A second backend
 //
 // Callers use the concrete *Store (or their own small interfaces over it,
-// defined where they are used). What is specific to SQLite, namely the driver,
-// connection string, pragmas, migrations and placeholder form, sits behind
-// the unexported dialect type; the SQL is otherwise the common subset of
-// SQLite and PostgreSQL. A PostgreSQL backend, for several nodes sharing one
-// outbox, would add a dialect and an Open for it (claims would add FOR UPDATE
-// SKIP LOCKED, and the group commit writer would remain useful) without
-// changing a caller.
+// defined where they are used); nothing SQLite-specific appears in its API.
+// What is specific to SQLite, namely the driver, connection string, pragmas,
+// migration files and placeholder form, sits behind the unexported dialect
+// type; the SQL is otherwise the common subset of SQLite and PostgreSQL. A
+// PostgreSQL backend, for several nodes sharing one outbox, would add a
+// dialect and an Open for it without changing a caller. Its port would also
+// touch: the version bookkeeping in migrate.go (PRAGMA user_version), the
+// inserts that read LastInsertId (RETURNING id instead), claims (FOR UPDATE
+// SKIP LOCKED; the group commit writer would remain useful), and one rule:
+// Open recovers every message in sending because one SQLite file has one
+// bridged, whereas with a shared database Open would recover only its own
+// node's claims and leave other nodes' to their leases.
 package queue

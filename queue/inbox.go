@@ -40,7 +40,8 @@ type Received struct {
 	// of a multipart message are missing.
 	Message *InboxMessage
 	// DecodeError is set when the PDU did not decode. It is stored raw all
-	// the same, so the modem may delete it; nothing reaches the inbox.
+	// the same, so the modem may delete it; nothing reaches the inbox, and
+	// ListUndecoded lists it.
 	DecodeError error
 }
 
@@ -490,7 +491,8 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (InboxPage, error)
 	}
 	if !f.Since.IsZero() {
 		var first sql.NullInt64
-		if err := s.rdb.QueryRowContext(ctx, qInboxSinceID, nanos(f.Since)).Scan(&first); err != nil {
+		err := s.rdb.QueryRowContext(ctx, qInboxSinceID, nanos(f.Since)).Scan(&first)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return InboxPage{}, fmt.Errorf("list inbox: %w", err)
 		}
 		if !first.Valid {

@@ -200,6 +200,14 @@ func TestReceiveUndecodableAndWrongType(t *testing.T) {
 	if n := inboxCount(t, s); n != 0 {
 		t.Fatalf("%d inbox messages", n)
 	}
+	raw, err := s.ListUndecoded(ctx, 0, 0)
+	if err != nil || len(raw) != 1 || raw[0].PDU != "0004ZZ" || raw[0].Slot == nil || *raw[0].Slot != 1 ||
+		raw[0].Modem != "a" || raw[0].Error == "" || raw[0].ID != r.PartID {
+		t.Fatalf("undecoded: %+v %v", raw, err)
+	}
+	if raw, _ := s.ListUndecoded(ctx, r.PartID, 0); len(raw) != 0 {
+		t.Fatalf("after the last: %+v", raw)
+	}
 	if _, err := s.Receive(ctx, Incoming{Modem: "a", PDU: statusReportPDU(1, "+1555", clk.Now(), 0)}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("status report: %v, want ErrInvalid", err)
 	}
@@ -248,6 +256,10 @@ func TestInboxListDelete(t *testing.T) {
 	p, _ = s.ListInbox(ctx, InboxFilter{Since: newClock().Now().Add(5 * time.Minute)})
 	if len(p.Messages) != 3 || p.Messages[0].ID != ids[5] {
 		t.Fatalf("since: %d messages from %v", len(p.Messages), idsOfInbox(p.Messages))
+	}
+	p, err := s.ListInbox(ctx, InboxFilter{Since: clk.Now().Add(time.Hour), Cursor: cursor})
+	if err != nil || len(p.Messages) != 0 || p.NextCursor != cursor {
+		t.Fatalf("since the future: %+v %v", p, err)
 	}
 	if err := s.DeleteInbox(ctx, ids[0]); err != nil {
 		t.Fatal(err)

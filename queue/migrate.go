@@ -59,16 +59,28 @@ func SchemaVersion() int {
 // database at a whole version. A database newer than this build is refused:
 // an old binary must not write rows a newer schema would misread.
 func migrate(db *sql.DB, d *dialect) error {
+	return migrateTo(db, d, -1)
+}
+
+// migrateTo migrates up to version target (-1: the latest); tests use it
+// to build a database as an older bridged left it.
+func migrateTo(db *sql.DB, d *dialect, target int) error {
 	ms, err := loadMigrations(d.migrations)
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
+	}
+	if target >= 0 && target < len(ms) {
+		ms = ms[:target]
 	}
 	var current int
 	if err := db.QueryRow("PRAGMA user_version").Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
-	if current > len(ms) {
+	if current > len(ms) && target < 0 {
 		return fmt.Errorf("schema version %d, this build knows up to %d: %w", current, len(ms), ErrSchemaTooNew)
+	}
+	if current >= len(ms) {
+		return nil
 	}
 	for _, m := range ms[current:] {
 		tx, err := db.Begin()

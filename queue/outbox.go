@@ -50,7 +50,7 @@ func (s *Store) Enqueue(ctx context.Context, key string, msgs ...NewMessage) (En
 		case m.Priority != PriorityNormal && m.Priority != PriorityHigh:
 			return Enqueued{}, fmt.Errorf("enqueue: message %d: priority %d: %w", i+1, m.Priority, ErrInvalid)
 		}
-		costs[i] = pdu.Estimate(m.Text, pdu.Options{})
+		costs[i] = pdu.Estimate(m.Text, pdu.Options{Language: s.opts.Language})
 		if costs[i].Parts > s.opts.MaxParts {
 			return Enqueued{}, fmt.Errorf("enqueue: message %d: %w", i+1, &pdu.TooManyPartsError{Needed: costs[i].Parts, Max: s.opts.MaxParts})
 		}
@@ -223,31 +223,8 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 	if req.Limit <= 0 {
 		req.Limit = 1
 	}
-	q := qClaimable
-	var prefixArgs []any
-	if len(req.Prefixes) > 0 {
-		var or []string
-		for _, p := range req.Prefixes {
-			or = append(or, "substr(to_number, 1, ?) = ?")
-			prefixArgs = append(prefixArgs, len(p), p)
-		}
-		q += " AND (" + strings.Join(or, " OR ") + ")"
-	}
-	if len(req.ExcludePrefixes) > 0 {
-		var or []string
-		for _, p := range req.ExcludePrefixes {
-			or = append(or, "substr(to_number, 1, ?) = ?")
-			prefixArgs = append(prefixArgs, len(p), p)
-		}
-		q += " AND NOT (" + strings.Join(or, " OR ") + ")"
-	}
-	if req.SkipOwnRetries {
-		// A message pinned to this modem (by the caller, or by parts sent)
-		// has nowhere else to go.
-		q += " AND NOT (modem IS NULL AND claimed_by IS NOT NULL AND claimed_by = ? AND error_code IS NOT NULL)"
-		prefixArgs = append(prefixArgs, req.Modem)
-	}
-	q += qClaimOrder
+	filter, prefixArgs := claimFilter(req)
+	q := qClaimable + filter + qClaimOrder
 	var out []*Message
 	err := s.write(ctx, func(w *wtx) error {
 		out = nil
@@ -283,10 +260,9 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 			m.Status, m.ClaimedBy, m.UpdatedAt = StatusSending, req.Modem, w.now
 			m.Attempts++
 			m.Lease = &Lease{ID: m.ID, Modem: req.Modem, Attempt: m.Attempts, Until: until, Duration: req.Lease}
-			if m.Attempts > 1 {
-				if m.SentParts, err = w.sentParts(m.ID); err != nil {
-					return err
-				}
+			// Parts confirmed by an earlier attempt are never sent again.
+			if m.SentParts, err = w.sentParts(m.ID); err != nil {
+				return err
 			}
 			if err := w.event(m.ID, StatusSending, fmt.Sprintf("attempt %d on modem %s", m.Attempts, req.Modem)); err != nil {
 				return err
@@ -298,6 +274,37 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	return out, nil
+}
+
+// claimFilter narrows the claimable messages to what req may take: its
+// route prefixes, none of the prefixes left to other modems, and not its
+// own failed attempts when it asks to leave those to another modem.
+func claimFilter(req ClaimRequest) (string, []any) {
+	var (
+		q    string
+		args []any
+	)
+	anyPrefix := func(prefixes []string) string {
+		var or []string
+		for _, p := range prefixes {
+			or = append(or, "substr(to_number, 1, ?) = ?")
+			args = append(args, len(p), p)
+		}
+		return "(" + strings.Join(or, " OR ") + ")"
+	}
+	if len(req.Prefixes) > 0 {
+		q += " AND " + anyPrefix(req.Prefixes)
+	}
+	if len(req.ExcludePrefixes) > 0 {
+		q += " AND NOT " + anyPrefix(req.ExcludePrefixes)
+	}
+	if req.SkipOwnRetries {
+		// A message pinned to this modem (by the caller, or by parts sent)
+		// has nowhere else to go.
+		q += " AND NOT (modem IS NULL AND claimed_by IS NOT NULL AND claimed_by = ? AND error_code IS NOT NULL)"
+		args = append(args, req.Modem)
+	}
+	return q, args
 }
 
 func (w *wtx) sentParts(id int64) ([]SentPart, error) {
@@ -387,14 +394,23 @@ func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
 			return err
 		}
 		if n < m.parts {
-			_, err := w.exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID)
-			return err
+			if l.Duration > 0 { // a lease not from Claim keeps its end
+				if _, err := w.exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID); err != nil {
+					return err
+				}
+			}
+		} else {
+			if _, err := w.exec(qSetSent, nanos(w.now), nanos(w.now), l.ID); err != nil {
+				return err
+			}
+			detail := fmt.Sprintf("%d part(s) sent by modem %s", m.parts, l.Modem)
+			if err := w.event(l.ID, StatusSent, detail); err != nil {
+				return err
+			}
 		}
-		if _, err := w.exec(qSetSent, nanos(w.now), nanos(w.now), l.ID); err != nil {
-			return err
-		}
-		detail := fmt.Sprintf("%d part(s) sent by modem %s", m.parts, l.Modem)
-		return w.event(l.ID, StatusSent, detail)
+		// After the status change, so that a held "delivered" for the
+		// last part finds the message sent and completes it.
+		return w.applyHeldReports(l.ID, seq, l.Modem, ref, digits(m.to))
 	})
 	if err != nil {
 		return fmt.Errorf("part sent: %w", err)

@@ -540,3 +540,71 @@ func TestList(t *testing.T) {
 		t.Fatalf("get unknown: %v", err)
 	}
 }
+
+func TestInterruptedSendOutOfAttemptsFails(t *testing.T) {
+	s, clk, path := MustOpen(t, Options{MaxAttempts: 2})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "poison"})[0].ID
+	// A message that takes bridged down every time it is sent must not
+	// loop forever: the second interrupted attempt fails it.
+	for attempt := 1; attempt <= 2; attempt++ {
+		if c := MustClaim(t, s, ClaimRequest{Modem: "a"}); len(c) != 1 {
+			t.Fatalf("attempt %d: claimed %d", attempt, len(c))
+		}
+		s = MustReopen(t, s, path, Options{Now: clk.Now, MaxAttempts: 2})
+	}
+	m := MustGet(t, s, id)
+	if m.Status != StatusFailed || m.Error == nil || m.Error.Code != CodeMayHaveBeenSent {
+		t.Fatalf("after two interrupted attempts: %s %+v", m.Status, m.Error)
+	}
+}
+
+func TestConcurrentWorkersClaimEachMessageOnce(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	const n = 300
+	var want []NewMessage
+	for i := range n {
+		want = append(want, NewMessage{To: "+447700900123", Text: fmt.Sprint("m", i)})
+	}
+	if _, err := s.Enqueue(ctx, "", want...); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	claimed := map[int64]string{}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			modem := fmt.Sprint("m", w)
+			for ref := 0; ; ref++ {
+				ms, err := s.Claim(ctx, ClaimRequest{Modem: modem, Limit: 3, Lease: time.Minute})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ms) == 0 {
+					return
+				}
+				for _, m := range ms {
+					mu.Lock()
+					if prev, dup := claimed[m.ID]; dup {
+						t.Errorf("message %d claimed by %s and %s", m.ID, prev, modem)
+					}
+					claimed[m.ID] = modem
+					mu.Unlock()
+					if err := s.PartSent(ctx, *m.Lease, 1, ref%256); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(claimed) != n {
+		t.Fatalf("%d messages claimed, want %d", len(claimed), n)
+	}
+	p, err := s.List(ctx, Filter{Status: StatusSent, Limit: MaxPageSize})
+	if err != nil || len(p.Messages) != n {
+		t.Fatalf("%d sent (%v), want %d", len(p.Messages), err, n)
+	}
+}

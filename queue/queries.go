@@ -1,8 +1,12 @@
 package queue
 
-// The package's SQL. Every statement that reads rows by a condition is listed
-// in queryPlans, and a test checks with EXPLAIN QUERY PLAN that none scans a
-// table or sorts in a temporary b-tree.
+// The package's SQL. Every statement that reads rows by a condition is
+// listed in queryPlans, and a test checks with EXPLAIN QUERY PLAN that none
+// scans a table or sorts in a temporary b-tree.
+//
+// In the claim, "+due_at" keeps the planner from answering "due_at <= ?"
+// with messages_due and then sorting every due message by priority (the
+// test caught that); unary plus is valid in PostgreSQL too.
 const (
 	qInsertMessage = `INSERT INTO messages (to_number, body, encoding, parts, priority, flash, report, modem,
 	status, send_at, due_at, expires_at, idem_key, created_at, updated_at)
@@ -24,7 +28,7 @@ const (
 	qListTo        = `SELECT ` + messageColumns + ` FROM messages WHERE to_number = ? AND id < ? ORDER BY id DESC LIMIT ?`
 	qListToStat    = `SELECT ` + messageColumns + ` FROM messages WHERE to_number = ? AND status = ? AND id < ? ORDER BY id DESC LIMIT ?`
 	qLeaseCheck    = `SELECT status, claimed_by, attempts, parts, to_number FROM messages WHERE id = ?`
-	qClaimable     = `SELECT ` + messageColumns + ` FROM messages WHERE status = 'queued' AND due_at <= ? AND (modem IS NULL OR modem = ?) AND (expires_at IS NULL OR expires_at > ?)`
+	qClaimable     = `SELECT ` + messageColumns + ` FROM messages WHERE status = 'queued' AND +due_at <= ? AND (modem IS NULL OR modem = ?) AND (expires_at IS NULL OR expires_at > ?)`
 	qClaimOrder    = ` ORDER BY priority DESC, id LIMIT ?`
 	qClaimUpdate   = `UPDATE messages SET status = 'sending', claimed_by = ?, lease_until = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`
 	qLeaseExpired  = `SELECT id FROM messages WHERE status = 'sending' AND lease_until < ?`
@@ -40,6 +44,9 @@ const (
 	qSetCancelled  = `UPDATE messages SET status = 'cancelled', updated_at = ? WHERE id = ?`
 	qModemOf       = `SELECT modem FROM messages WHERE id = ?`
 	qInterruptInfo = `SELECT parts, attempts, claimed_by FROM messages WHERE id = ?`
+	qNextDue       = `SELECT due_at FROM messages WHERE status = 'queued' AND due_at > ? AND (modem IS NULL OR modem = ?)`
+	qNextDueOrder  = ` ORDER BY due_at LIMIT 1`
+	qUndecoded     = `SELECT id, modem, storage, slot, pdu, received_at, decode_error FROM inbound_parts WHERE decode_error IS NOT NULL AND id > ? ORDER BY id LIMIT ?`
 	qStatusOf      = `SELECT status FROM messages WHERE id = ?`
 	qSentSeqs      = `SELECT seq FROM message_parts WHERE message_id = ? ORDER BY seq`
 
@@ -47,6 +54,10 @@ const (
 	qReportSet        = `UPDATE message_parts SET report_status = ?, report_outcome = ?, reported_at = ? WHERE message_id = ? AND seq = ?`
 	qDeliveredParts   = `SELECT count(*) FROM message_parts WHERE message_id = ? AND report_outcome = 'delivered'`
 	qSetDelivered     = `UPDATE messages SET status = 'delivered', delivered_at = ?, updated_at = ? WHERE id = ?`
+	qHoldReport       = `INSERT INTO held_reports (modem, ref, recipient, status, outcome, discharge, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qHeldFor          = `SELECT id, recipient, status, outcome, discharge FROM held_reports WHERE modem = ? AND ref = ? AND received_at >= ? ORDER BY received_at`
+	qDeleteHeld       = `DELETE FROM held_reports WHERE id = ?`
+	qPruneHeldIDs     = `SELECT id FROM held_reports WHERE received_at < ? LIMIT ?`
 	qReportMessage    = `SELECT status, parts FROM messages WHERE id = ?`
 
 	qDedupe          = `SELECT id, storage, slot, pdu, received_at FROM inbound_parts WHERE modem = ? AND pdu_hash = ?`
@@ -64,7 +75,18 @@ const (
 	qDeleteInbox     = `DELETE FROM inbox WHERE id = ?`
 	qInboxAll        = `SELECT ` + inboxColumns + ` FROM inbox WHERE id > ? ORDER BY id LIMIT ?`
 	qInboxFrom       = `SELECT ` + inboxColumns + ` FROM inbox WHERE sender = ? AND id > ? ORDER BY id LIMIT ?`
-	qInboxSinceID    = `SELECT min(id) FROM inbox WHERE received_at >= ?`
+	qInboxSinceID    = `SELECT id FROM inbox WHERE received_at >= ? ORDER BY received_at LIMIT 1`
+
+	qPruneMessageIDs = `SELECT id FROM messages WHERE status IN ('sent', 'delivered', 'failed', 'expired', 'cancelled') AND updated_at < ? LIMIT ?`
+	qDeleteMessage   = `DELETE FROM messages WHERE id = ?`
+	qPruneWebhookIDs = `SELECT id FROM webhook_deliveries WHERE state IN ('delivered', 'dead') AND updated_at < ? LIMIT ?`
+	qDeleteWebhook   = `DELETE FROM webhook_deliveries WHERE id = ?`
+	qPrunePartIDs    = `SELECT id FROM inbound_parts WHERE received_at < ? AND (inbox_id IS NOT NULL OR decode_error IS NOT NULL) LIMIT ?`
+	qDeleteInPart    = `DELETE FROM inbound_parts WHERE id = ?`
+	qPruneGroupIDs   = `SELECT id FROM inbound_groups g WHERE state = 'done' AND first_at < ? AND NOT EXISTS (SELECT 1 FROM inbound_parts p WHERE p.group_id = g.id) LIMIT ?`
+	qDeleteGroup     = `DELETE FROM inbound_groups WHERE id = ?`
+	qPruneKeyIDs     = `SELECT key FROM idempotency_keys k WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idem_key = k.key) LIMIT ?`
+	qDeleteKey       = `DELETE FROM idempotency_keys WHERE key = ?`
 
 	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
 	qWebhookClaim   = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?`
@@ -82,13 +104,20 @@ var queryPlans = map[string]string{
 	"getMessage": qGetMessage, "getEvents": qGetEvents, "getParts": qGetParts, "countParts": qCountParts,
 	"listAll": qListAll, "listStatus": qListStatus, "listTo": qListTo, "listToStatus": qListToStat,
 	"leaseCheck": qLeaseCheck, "claim": qClaimable + qClaimOrder, "leaseExpired": qLeaseExpired,
-	"allSending": qAllSending, "expireDue": qExpireDue, "partExists": qPartExists, "sentSeqs": qSentSeqs,
+	"claimPrefixes": qClaimable + " AND (substr(to_number, 1, ?) = ? OR substr(to_number, 1, ?) = ?)" + qClaimOrder,
+	"allSending":    qAllSending, "expireDue": qExpireDue, "partExists": qPartExists, "sentSeqs": qSentSeqs,
 	"reportCandidates": qReportCandidates, "deliveredParts": qDeliveredParts, "reportMessage": qReportMessage,
 	"dedupe": qDedupe, "openGroup": qOpenGroup, "groupParts": qGroupParts, "staleGroups": qStaleGroups,
 	"getInbox": qGetInbox, "inboxAll": qInboxAll, "inboxFrom": qInboxFrom, "inboxSinceID": qInboxSinceID,
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
 	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
-	"statusOf": qStatusOf,
+	"statusOf":      qStatusOf,
+	"undecoded":     qUndecoded,
+	"nextDue":       qNextDue + qNextDueOrder,
+	"pruneMessages": qPruneMessageIDs, "pruneWebhooks": qPruneWebhookIDs, "pruneParts": qPrunePartIDs,
+	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs, "heldFor": qHeldFor, "pruneHeld": qPruneHeldIDs,
+	"deleteMessage": qDeleteMessage, "deleteWebhook": qDeleteWebhook, "deleteInPart": qDeleteInPart,
+	"deleteGroup": qDeleteGroup, "deleteKey": qDeleteKey,
 }
 
 // preparedQueries are prepared once at Open, before the writer holds its one
@@ -156,4 +185,18 @@ var preparedQueries = []string{
 	qWebhookRevive,
 	qWebhookByState,
 	qClaimable + qClaimOrder,
+	qPruneMessageIDs,
+	qDeleteMessage,
+	qPruneWebhookIDs,
+	qDeleteWebhook,
+	qPrunePartIDs,
+	qDeleteInPart,
+	qPruneGroupIDs,
+	qDeleteGroup,
+	qPruneKeyIDs,
+	qDeleteKey,
+	qHoldReport,
+	qHeldFor,
+	qDeleteHeld,
+	qPruneHeldIDs,
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -41,6 +42,10 @@ type Reported struct {
 	MessageID int64
 	Seq       int
 	Status    Status
+	// Held is true when no sent part matched: the report is kept for
+	// Options.ReportHold and applied if its part is recorded meanwhile
+	// (+CDS can beat the dispatcher's PartSent). MessageID is then 0.
+	Held bool
 }
 
 // Report applies a delivery report to the part it matches: the most
@@ -49,8 +54,9 @@ type Reported struct {
 // older parts no longer count). A message becomes delivered when all its
 // parts are reported delivered and failed when any part is reported failed;
 // a pending report (the centre keeps trying) is recorded on the part and
-// leaves the message sent. A report that matches nothing fails with
-// ErrNotFound; the modem may acknowledge it anyway, there is nothing to keep.
+// leaves the message sent. A report that matches nothing is held (see
+// Reported.Held). Either way it is stored when Report returns, and the
+// modem may acknowledge it.
 func (s *Store) Report(ctx context.Context, r Report) (Reported, error) {
 	want := digits(r.Recipient)
 	var out Reported
@@ -82,54 +88,120 @@ func (s *Store) Report(ctx context.Context, r Report) (Reported, error) {
 			return err
 		}
 		if !found {
-			return fmt.Errorf("modem %s reference %d recipient %s: %w", r.Modem, r.Ref, r.Recipient, ErrNotFound)
-		}
-		if _, err := w.exec(qReportSet, r.Status, string(r.Outcome), nanos(w.now), out.MessageID, out.Seq); err != nil {
+			out.Held = true
+			_, err := w.exec(qHoldReport, r.Modem, r.Ref, want, r.Status, string(r.Outcome), nullNanos(r.Discharge), nanos(w.now))
 			return err
 		}
-		var (
-			st    string
-			parts int
-		)
-		if err := w.queryRow(qReportMessage, out.MessageID).Scan(&st, &parts); err != nil {
-			return err
-		}
-		out.Status = Status(st)
-		switch r.Outcome {
-		case pdu.OutcomeFailed:
-			if out.Status != StatusSent && out.Status != StatusSending {
-				return nil
-			}
-			out.Status = StatusFailed
-			return w.fail(out.MessageID, CodeDeliveryFailed,
-				fmt.Sprintf("part %d of %d not delivered: status 0x%02X", out.Seq, parts, r.Status))
-		case pdu.OutcomeDelivered:
-			if out.Status != StatusSent {
-				return nil
-			}
-			var n int
-			if err := w.queryRow(qDeliveredParts, out.MessageID).Scan(&n); err != nil {
-				return err
-			}
-			if n < parts {
-				return nil
-			}
-			if _, err := w.exec(qSetDelivered, nanos(w.now), nanos(w.now), out.MessageID); err != nil {
-				return err
-			}
-			out.Status = StatusDelivered
-			detail := ""
-			if !r.Discharge.IsZero() {
-				detail = "delivered at " + r.Discharge.Format(time.RFC3339)
-			}
-			return w.event(out.MessageID, StatusDelivered, detail)
-		}
-		return nil
+		out.Status, err = w.applyReport(out.MessageID, out.Seq, r)
+		return err
 	})
 	if err != nil {
 		return Reported{}, fmt.Errorf("report: %w", err)
 	}
 	return out, nil
+}
+
+// ReportPDU decodes a status-report PDU (hex as +CDS or +CMGR print it)
+// and applies it with Report. A PDU that does not decode, or is not a
+// status report, is an error and nothing is stored.
+func (s *Store) ReportPDU(ctx context.Context, modem, hexPDU string) (Reported, error) {
+	m, err := pdu.Decode(hexPDU)
+	if err != nil {
+		return Reported{}, fmt.Errorf("report: %w", err)
+	}
+	r, err := ReportFromPDU(modem, m)
+	if err != nil {
+		return Reported{}, err
+	}
+	return s.Report(ctx, r)
+}
+
+// applyReport records r on part seq of message id and moves the message
+// on; it returns the message's status afterwards.
+func (w *wtx) applyReport(id int64, seq int, r Report) (Status, error) {
+	if _, err := w.exec(qReportSet, r.Status, string(r.Outcome), nanos(w.now), id, seq); err != nil {
+		return "", err
+	}
+	var (
+		st    string
+		parts int
+	)
+	if err := w.queryRow(qReportMessage, id).Scan(&st, &parts); err != nil {
+		return "", err
+	}
+	status := Status(st)
+	switch r.Outcome {
+	case pdu.OutcomeFailed:
+		if status != StatusSent && status != StatusSending {
+			return status, nil
+		}
+		return StatusFailed, w.fail(id, CodeDeliveryFailed,
+			fmt.Sprintf("part %d of %d not delivered: status 0x%02X", seq, parts, r.Status))
+	case pdu.OutcomeDelivered:
+		if status != StatusSent {
+			return status, nil
+		}
+		var n int
+		if err := w.queryRow(qDeliveredParts, id).Scan(&n); err != nil {
+			return "", err
+		}
+		if n < parts {
+			return status, nil
+		}
+		if _, err := w.exec(qSetDelivered, nanos(w.now), nanos(w.now), id); err != nil {
+			return "", err
+		}
+		detail := ""
+		if !r.Discharge.IsZero() {
+			detail = "delivered at " + r.Discharge.Format(time.RFC3339)
+		}
+		return StatusDelivered, w.event(id, StatusDelivered, detail)
+	}
+	return status, nil
+}
+
+// applyHeldReports applies reports held for the part just recorded.
+func (w *wtx) applyHeldReports(id int64, seq int, modem string, ref int, recipient string) error {
+	rows, err := w.query(qHeldFor, modem, ref, nanos(w.now.Add(-w.s.opts.ReportHold)))
+	if err != nil {
+		return err
+	}
+	type held struct {
+		id int64
+		r  Report
+	}
+	var hs []held
+	for rows.Next() {
+		var (
+			h         held
+			recp, out string
+			discharge sql.NullInt64
+		)
+		if err := rows.Scan(&h.id, &recp, &h.r.Status, &out, &discharge); err != nil {
+			rows.Close()
+			return err
+		}
+		if sameNumber(recp, recipient) {
+			h.r.Outcome = pdu.Outcome(out)
+			if discharge.Valid {
+				h.r.Discharge = fromNanos(discharge.Int64)
+			}
+			hs = append(hs, h)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, h := range hs {
+		if _, err := w.applyReport(id, seq, h.r); err != nil {
+			return err
+		}
+		if _, err := w.exec(qDeleteHeld, h.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sameNumber compares two digit strings that may differ in prefix: the

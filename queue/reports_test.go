@@ -98,13 +98,13 @@ func TestReportMatchingAndReferenceWraparound(t *testing.T) {
 	}
 	// Reference 100 was used once, 100 s in (the clock is now at 300 s);
 	// another recipient does not match it.
-	if _, err := s.Report(ctx, Report{Modem: "a", Ref: 100, Recipient: "+447700900999", Outcome: pdu.OutcomeDelivered}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("other recipient: %v, want ErrNotFound", err)
+	if r, err := s.Report(ctx, Report{Modem: "a", Ref: 100, Recipient: "+447700900999", Outcome: pdu.OutcomeDelivered}); err != nil || !r.Held {
+		t.Fatalf("other recipient: %+v %v, want held", r, err)
 	}
 	// Past the window, reference 100's part no longer matches.
 	clk.Advance(24*time.Hour - 199*time.Second)
-	if _, err := s.Report(ctx, Report{Modem: "a", Ref: 100, Recipient: to, Outcome: pdu.OutcomeDelivered}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("outside the window: %v, want ErrNotFound", err)
+	if r, err := s.Report(ctx, Report{Modem: "a", Ref: 100, Recipient: to, Outcome: pdu.OutcomeDelivered}); err != nil || !r.Held {
+		t.Fatalf("outside the window: %+v %v, want held", r, err)
 	}
 	if _, err := s.Report(ctx, Report{Modem: "a", Ref: 200, Recipient: to, Outcome: pdu.OutcomeDelivered}); err != nil {
 		t.Fatalf("just inside the window: %v", err)
@@ -148,5 +148,70 @@ func TestSameNumber(t *testing.T) {
 		if got := sameNumber(digits(tt.a), digits(tt.b)); got != tt.want {
 			t.Errorf("sameNumber(%q, %q) = %v", tt.a, tt.b, got)
 		}
+	}
+}
+
+func TestReportBeforePartSentIsHeld(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{ReportHold: 10 * time.Minute})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: strings.Repeat("z", 300), Report: true})[0].ID
+	m := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	// The network answers faster than the dispatcher records: both parts'
+	// reports are in before PartSent.
+	for _, ref := range []int{30, 31} {
+		r, err := s.Report(ctx, Report{Modem: "a", Ref: ref, Recipient: "447700900123", Outcome: pdu.OutcomeDelivered})
+		if err != nil || !r.Held {
+			t.Fatalf("early report %d: %+v %v", ref, r, err)
+		}
+	}
+	// Another modem's part with the same reference does not take them.
+	other := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "other", Report: true})[0].ID
+	o := MustClaim(t, s, ClaimRequest{Modem: "b"})[0]
+	if err := s.PartSent(ctx, *o.Lease, 1, 30); err != nil {
+		t.Fatal(err)
+	}
+	if got := MustGet(t, s, other); got.Status != StatusSent {
+		t.Fatalf("modem b's message: %s", got.Status)
+	}
+	if err := s.PartSent(ctx, *m.Lease, 1, 30); err != nil {
+		t.Fatal(err)
+	}
+	if got := MustGet(t, s, id); got.Status != StatusSending || got.SentParts[0].Outcome != pdu.OutcomeDelivered {
+		t.Fatalf("after part 1: %s %+v", got.Status, got.SentParts)
+	}
+	if err := s.PartSent(ctx, *m.Lease, 2, 31); err != nil {
+		t.Fatal(err)
+	}
+	if got := MustGet(t, s, id); got.Status != StatusDelivered {
+		t.Fatalf("after part 2: %s", got.Status)
+	}
+	// Held reports are used once, and not after ReportHold.
+	late := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "late", Report: true})[0].ID
+	if r, err := s.Report(ctx, Report{Modem: "a", Ref: 99, Recipient: "447700900123", Outcome: pdu.OutcomeFailed}); err != nil || !r.Held {
+		t.Fatalf("%+v %v", r, err)
+	}
+	clk.Advance(11 * time.Minute)
+	l := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	if err := s.PartSent(ctx, *l.Lease, 1, 99); err != nil {
+		t.Fatal(err)
+	}
+	if got := MustGet(t, s, late); got.Status != StatusSent {
+		t.Fatalf("a report held past ReportHold was applied: %s", got.Status)
+	}
+}
+
+func TestReportPDU(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi", Report: true})[0].ID
+	sendAll(t, s, "a", 12)
+	r, err := s.ReportPDU(ctx, "a", statusReportPDU(12, "+447700900123", clk.Now(), 0x46))
+	if err != nil || r.MessageID != id || r.Status != StatusFailed {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if _, err := s.ReportPDU(ctx, "a", readmePDU); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a deliver PDU as report: %v", err)
+	}
+	var de *pdu.DecodeError
+	if _, err := s.ReportPDU(ctx, "a", "00"); !errors.As(err, &de) {
+		t.Fatalf("bad PDU: %v", err)
 	}
 }

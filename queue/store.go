@@ -10,12 +10,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"bridged/pdu"
 )
 
 // Sentinel errors, for errors.Is.
 var (
-	// ErrNotFound: no message, inbox message or webhook delivery with that id,
-	// or no sent part that a delivery report matches.
+	// ErrNotFound: no message, inbox message or webhook delivery with that id.
 	ErrNotFound = errors.New("not found")
 	// ErrIdempotencyConflict: the idempotency key was used before with a
 	// different body.
@@ -57,6 +58,7 @@ const (
 	DefaultBackoffBase       = 10 * time.Second
 	DefaultBackoffMax        = 30 * time.Minute
 	DefaultReportWindow      = 72 * time.Hour
+	DefaultReportHold        = 10 * time.Minute
 	DefaultRedeliveryWindow  = 10 * time.Minute
 	DefaultReassemblyTimeout = 24 * time.Hour
 	DefaultWebhookAttempts   = 12
@@ -71,6 +73,9 @@ type Options struct {
 	Interrupted InterruptedPolicy
 	// MaxParts bounds the parts one message may take; 0 means pdu.DefaultMaxParts.
 	MaxParts int
+	// Language is the national language table the dispatcher encodes with,
+	// so that the encoding and parts recorded at enqueue are what it sends.
+	Language pdu.Language
 	// MaxAttempts is how many claims a message gets before Retry fails it.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the retry delay: attempt n waits
@@ -79,6 +84,9 @@ type Options struct {
 	// ReportWindow is how long after a part is sent a delivery report can
 	// still match it. TP-MR wraps at 256, so an old part must stop matching.
 	ReportWindow time.Duration
+	// ReportHold is how long a report that matched no part is kept in
+	// case its part is recorded late.
+	ReportHold time.Duration
 	// RedeliveryWindow is how long a direct (+CMT) part with the same raw
 	// PDU on the same modem counts as a network redelivery.
 	RedeliveryWindow time.Duration
@@ -117,7 +125,7 @@ func (o *Options) setDefaults() {
 			*v = d
 		}
 	}
-	defInt(&o.MaxParts, 10)
+	defInt(&o.MaxParts, pdu.DefaultMaxParts)
 	defInt(&o.MaxAttempts, DefaultMaxAttempts)
 	defInt(&o.MaxBatch, DefaultMaxBatch)
 	defInt(&o.WebhookAttempts, DefaultWebhookAttempts)
@@ -125,6 +133,7 @@ func (o *Options) setDefaults() {
 	def(&o.BackoffBase, DefaultBackoffBase)
 	def(&o.BackoffMax, DefaultBackoffMax)
 	def(&o.ReportWindow, DefaultReportWindow)
+	def(&o.ReportHold, DefaultReportHold)
 	def(&o.RedeliveryWindow, DefaultRedeliveryWindow)
 	def(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
 	def(&o.BusyTimeout, DefaultBusyTimeout)
@@ -160,6 +169,9 @@ type Store struct {
 
 	commits atomic.Uint64
 	written atomic.Uint64
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{} // see Subscribe
 }
 
 // Stats counts the writer's work since Open.
@@ -208,6 +220,7 @@ func Open(path string, opts Options) (*Store, error) {
 		opts: opts, d: d, wdb: wdb, rdb: rdb,
 		ops:   make(chan *op, 1024),
 		stmts: map[string]*sql.Stmt{},
+		subs:  map[chan struct{}]struct{}{},
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
@@ -249,6 +262,9 @@ type wtx struct {
 	*sql.Tx
 	s   *Store
 	now time.Time
+	// woke is set when a message became queued: Subscribe's channels
+	// get a value after the commit.
+	woke bool
 }
 
 // write submits fn to the writer and waits until its transaction commits.
@@ -365,6 +381,9 @@ func (s *Store) commit(batch []*op) {
 		}
 		s.commits.Add(1)
 		s.written.Add(uint64(ok))
+		if w.woke {
+			s.notify()
+		}
 		return nil
 	}()
 	for i, o := range batch {

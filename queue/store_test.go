@@ -114,6 +114,7 @@ func checkPlan(t *testing.T, s *Store, name, q string) {
 			}
 			plan = append(plan, detail)
 		}
+		t.Logf("%q", plan)
 		for _, d := range plan {
 			scan := strings.HasPrefix(d, "SCAN ") && !strings.Contains(d, " USING ")
 			if scan || strings.Contains(d, "TEMP B-TREE") {
@@ -260,5 +261,39 @@ func TestWriterSurvivesAPanickingWrite(t *testing.T) {
 	}
 	if ms := MustEnqueue(t, s, NewMessage{To: "+1555", Text: "after"}); len(ms) != 1 {
 		t.Fatal("writer stopped")
+	}
+}
+
+func TestCloseFinishesSubmittedWrites(t *testing.T) {
+	s, clk, path := MustOpen(t, Options{})
+	release, blocked := blockWriter(t, s)
+	errs := make(chan error, 5)
+	for i := range 5 {
+		go func() {
+			_, err := s.Enqueue(ctx, "", NewMessage{To: "+1555", Text: fmt.Sprint(i)})
+			errs <- err
+		}()
+	}
+	waitFor(t, "five writes queued", func() bool { return len(s.ops) == 5 })
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	waitFor(t, "close started", func() bool { return s.closed.Load() })
+	release()
+	<-blocked
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a write submitted before Close: %v", err)
+		}
+	}
+	s2, err := Open(path, Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if p, _ := s2.List(ctx, Filter{}); len(p.Messages) != 5 {
+		t.Fatalf("%d messages after close and reopen, want 5", len(p.Messages))
 	}
 }

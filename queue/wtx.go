@@ -44,6 +44,9 @@ func (w *wtx) queryRow(q string, args ...any) *sql.Row {
 // event appends a status change to the message's history and, in the same
 // transaction, queues it for every webhook endpoint.
 func (w *wtx) event(id int64, status Status, detail string) error {
+	if status == StatusQueued {
+		w.woke = true
+	}
 	if _, err := w.exec(qInsertEvent, id, string(status), nanos(w.now), detail); err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}

@@ -1,0 +1,66 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Subscribe returns a channel that receives a value after each commit that
+// made a message claimable (enqueued, retried, released, recovered), and a
+// function that ends the subscription. Values are coalesced: one waiting
+// value stands for any number of commits. A dispatcher waits on it (and on
+// a timer set from NextDue) instead of polling, so that a message posted
+// while a modem is idle is claimed within a commit's time.
+func (s *Store) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	s.subMu.Lock()
+	s.subs[ch] = struct{}{}
+	s.subMu.Unlock()
+	return ch, func() {
+		s.subMu.Lock()
+		delete(s.subs, ch)
+		s.subMu.Unlock()
+	}
+}
+
+func (s *Store) notify() {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	for ch := range s.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// NextDue returns when the next queued message that req could claim falls
+// due (its not-before or retry time), if one is due strictly after now;
+// false when none is. Messages due already are Claim's to return, so a
+// dispatcher that claimed until Claim returned nothing, then sleeps until
+// NextDue or a Subscribe value, never spins. Expiry is not considered.
+func (s *Store) NextDue(ctx context.Context, req ClaimRequest) (time.Time, bool, error) {
+	prefixes, args := claimFilter(req)
+	args = append([]any{nanos(s.opts.Now()), req.Modem}, args...)
+	var due int64
+	err := s.rdb.QueryRowContext(ctx, qNextDue+prefixes+qNextDueOrder, args...).Scan(&due)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due: %w", err)
+	}
+	return fromNanos(due), true, nil
+}
+
+// Ping checks that the database takes writes: an empty transaction through
+// the writer, which needs the write lock. It is what a health check asks.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.write(ctx, func(*wtx) error { return nil }); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package queue
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSubscribeWakesOnClaimableWork(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	wake, stop := s.Subscribe()
+	defer stop()
+	woken := func() bool {
+		select {
+		case <-wake:
+			return true
+		default:
+			return false
+		}
+	}
+	id := MustEnqueue(t, s, NewMessage{To: "+1555", Text: "x"})[0].ID
+	// The value is sent before Enqueue returns, after the commit.
+	if !woken() {
+		t.Fatal("no wake-up after an enqueue")
+	}
+	m := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	if woken() {
+		t.Fatal("woken by a claim, which makes nothing claimable")
+	}
+	if err := s.Retry(ctx, *m.Lease, Error{Message: "busy"}); err != nil {
+		t.Fatal(err)
+	}
+	if !woken() {
+		t.Fatal("no wake-up after a retry")
+	}
+	if err := s.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if woken() {
+		t.Fatal("woken by a cancel")
+	}
+	// Many commits, one waiting value.
+	for range 3 {
+		MustEnqueue(t, s, NewMessage{To: "+1555", Text: "y"})
+	}
+	if !woken() || woken() {
+		t.Fatal("values are not coalesced")
+	}
+	stop()
+	MustEnqueue(t, s, NewMessage{To: "+1555", Text: "z"})
+	if woken() {
+		t.Fatal("woken after unsubscribing")
+	}
+}
+
+func TestNextDue(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{})
+	if _, ok, err := s.NextDue(ctx, ClaimRequest{Modem: "a"}); ok || err != nil {
+		t.Fatalf("empty queue: %v %v", ok, err)
+	}
+	now := clk.Now()
+	MustEnqueue(t, s, NewMessage{To: "+1555", Text: "due now"})
+	MustEnqueue(t, s, NewMessage{To: "+1555", Text: "only b", Modem: "b", SendAt: now.Add(time.Minute)})
+	MustEnqueue(t, s, NewMessage{To: "+86138", Text: "china", SendAt: now.Add(2 * time.Minute)})
+	MustEnqueue(t, s, NewMessage{To: "+1555", Text: "later", SendAt: now.Add(time.Hour)})
+	tests := []struct {
+		name string
+		req  ClaimRequest
+		want time.Duration // from now; 0: none
+	}{
+		{"a skips what is due now and what is b's", ClaimRequest{Modem: "a"}, 2 * time.Minute},
+		{"b", ClaimRequest{Modem: "b"}, time.Minute},
+		{"a routed to +1", ClaimRequest{Modem: "a", Prefixes: []string{"+1"}}, time.Hour},
+		{"a routed to +44", ClaimRequest{Modem: "a", Prefixes: []string{"+44"}}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok, err := s.NextDue(ctx, tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == 0 {
+				if ok {
+					t.Fatalf("due %v, want none", got)
+				}
+				return
+			}
+			if !ok || !got.Equal(now.Add(tt.want)) {
+				t.Fatalf("due %v %v, want %v", got, ok, now.Add(tt.want))
+			}
+		})
+	}
+}
+
+func TestPing(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("ping of a closed store")
+	}
+}
