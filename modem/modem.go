@@ -199,8 +199,9 @@ type Modem struct {
 	changed chan struct{} // closed and replaced when status.State changes
 
 	sent, failed, received atomic.Int64
-	// serving is true while a session takes requests.
-	serving atomic.Bool
+	// serving is the open channel of the session taking requests, closed
+	// when it stops; nil while none is (port closed or initialising).
+	serving atomic.Pointer[chan struct{}]
 }
 
 // New returns a Modem for cfg; nothing is opened until Run.
@@ -268,12 +269,17 @@ func (m *Modem) setState(st State, lastErr error) {
 // request runs f on the goroutine that owns the port and returns its error,
 // or ErrNotReady when no session is serving (port closed or initialising).
 func (m *Modem) request(ctx context.Context, f func(*session) error) error {
-	if !m.serving.Load() {
+	gone := m.serving.Load()
+	if gone == nil {
 		return ErrNotReady
 	}
 	done := make(chan error, 1)
 	select {
 	case m.reqs <- func(s *session) { done <- f(s) }:
+	case <-*gone:
+		// The session ended before taking the request (shutdown, unplug):
+		// the request was not run.
+		return ErrNotReady
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -396,8 +402,12 @@ func (m *Modem) runSession(ctx context.Context) error {
 	if err := s.init(ctx); err != nil {
 		return err
 	}
-	m.serving.Store(true)
-	defer m.serving.Store(false)
+	gone := make(chan struct{})
+	m.serving.Store(&gone)
+	defer func() {
+		m.serving.Store(nil)
+		close(gone)
+	}()
 	return s.serve(ctx)
 }
 

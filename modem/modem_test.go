@@ -596,3 +596,33 @@ func TestPhase2ModemStoresInsteadOfDirect(t *testing.T) {
 	}
 	ack(t, in)
 }
+
+// TestSendDuringShutdownDoesNotWait: a send asked for as the driver stops
+// answers ErrNotReady at once instead of waiting out its own timeout.
+func TestSendDuringShutdownDoesNotWait(t *testing.T) {
+	r := MustRig(t, modemsim.Config{}, modem.Config{})
+	r.waitState(modem.StateReady)
+	r.sim.SetSendLatency(300 * time.Millisecond)
+	enc, _ := pdu.Submit{To: "+447700900123", Text: "x"}.Encode()
+	first := make(chan error, 1)
+	go func() { _, err := r.drv.Send(context.Background(), enc.Parts[0]); first <- err }()
+	// The second send queues behind the first while the driver stops.
+	second := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		_, err := r.drv.Send(ctx, enc.Parts[0])
+		second <- err
+	}()
+	r.shutdown()
+	select {
+	case err := <-second:
+		var se *modem.SendError
+		if err != nil && (!errors.As(err, &se) || !se.Transient) {
+			t.Errorf("second send: %v, want success or a transient error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a send queued at shutdown waited on")
+	}
+	<-first
+}
