@@ -512,19 +512,11 @@ func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (InboxPage, error)
 	} else {
 		rows, err = s.rdb.QueryContext(ctx, qInboxAll, after, limit)
 	}
-	if err != nil {
-		return InboxPage{}, fmt.Errorf("list inbox: %w", err)
-	}
-	defer rows.Close()
 	var p InboxPage
-	for rows.Next() {
-		m, err := scanInbox(rows)
-		if err != nil {
-			return InboxPage{}, fmt.Errorf("list inbox: %w", err)
-		}
-		p.Messages = append(p.Messages, m)
+	if err == nil {
+		p.Messages, err = collect(rows, scanInbox)
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return InboxPage{}, fmt.Errorf("list inbox: %w", err)
 	}
 	if n := len(p.Messages); n > 0 {

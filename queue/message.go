@@ -176,6 +176,20 @@ const messageColumns = `id, to_number, body, encoding, parts, priority, flash, r
 
 type rowScanner interface{ Scan(dest ...any) error }
 
+// collect scans every row of rows with scan and closes rows.
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func scanMessage(r rowScanner) (*Message, error) {
 	var (
 		m                                            Message

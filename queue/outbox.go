@@ -176,16 +176,7 @@ func (w *wtx) messagesByKey(key string) ([]*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collect(rows, scanMessage)
 }
 
 // ClaimRequest asks for due messages for one modem.
@@ -824,19 +815,11 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	default:
 		rows, err = s.rdb.QueryContext(ctx, qListAll, before, limit+1)
 	}
-	if err != nil {
-		return Page{}, fmt.Errorf("list: %w", err)
-	}
-	defer rows.Close()
 	var p Page
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return Page{}, fmt.Errorf("list: %w", err)
-		}
-		p.Messages = append(p.Messages, m)
+	if err == nil {
+		p.Messages, err = collect(rows, scanMessage)
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return Page{}, fmt.Errorf("list: %w", err)
 	}
 	if len(p.Messages) > limit {

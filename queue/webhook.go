@@ -178,19 +178,11 @@ func (s *Store) ListWebhooks(ctx context.Context, state WebhookState, limit int,
 	}
 	limit = pageSize(limit)
 	rows, err := s.rdb.QueryContext(ctx, qWebhookByState, string(state), after, limit+1)
-	if err != nil {
-		return nil, "", fmt.Errorf("list webhooks: %w", err)
-	}
-	defer rows.Close()
 	var out []*WebhookDelivery
-	for rows.Next() {
-		d, err := scanWebhook(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list webhooks: %w", err)
-		}
-		out = append(out, d)
+	if err == nil {
+		out, err = collect(rows, scanWebhook)
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, "", fmt.Errorf("list webhooks: %w", err)
 	}
 	next := ""
