@@ -37,7 +37,7 @@ const (
 	qSetExpired    = `UPDATE messages SET status = 'expired', error_code = 'expired', error_message = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
 	qInsertPart    = `INSERT INTO message_parts (message_id, seq, modem, ref, recipient, sent_at) VALUES (?, ?, ?, ?, ?, ?)`
 	qPartExists    = `SELECT 1 FROM message_parts WHERE message_id = ? AND seq = ?`
-	qSetSent       = `UPDATE messages SET status = 'sent', sent_at = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
+	qSetSent       = `UPDATE messages SET status = 'sent', sent_at = ?, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?`
 	qRenew         = `UPDATE messages SET lease_until = ?, updated_at = ? WHERE id = ?`
 	qRequeue       = `UPDATE messages SET status = 'queued', due_at = ?, lease_until = NULL, modem = ?, attempts = attempts + ?, error_code = ?, error_message = ?, updated_at = ? WHERE id = ?`
 	qSetFailed     = `UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, lease_until = NULL, updated_at = ? WHERE id = ?`

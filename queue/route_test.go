@@ -2,6 +2,7 @@ package queue
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +48,31 @@ func TestClaimSkipOwnRetries(t *testing.T) {
 	}
 	if got := MustClaim(t, s, ClaimRequest{Modem: "b", Limit: 1, SkipOwnRetries: true}); len(got) != 1 {
 		t.Fatalf("modem b claimed %d, want the retry", len(got))
+	}
+}
+
+// TestSentClearsError: a message that failed once and then went through
+// carries no error; the failure stays in its events.
+func TestSentClearsError(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{BackoffBase: 1, BackoffMax: 1})
+	MustEnqueue(t, s, NewMessage{To: "+447400123456", Text: "x"})
+	m := MustClaim(t, s, ClaimRequest{Modem: "a", Limit: 1})[0]
+	if err := s.Retry(t.Context(), *m.Lease, Error{Code: "cms_42", Message: "congestion"}); err != nil {
+		t.Fatal(err)
+	}
+	m = MustClaim(t, s, ClaimRequest{Modem: "a", Limit: 1})[0]
+	if err := s.PartSent(t.Context(), *m.Lease, 1, 7); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(t.Context(), m.ID)
+	if err != nil || got.Status != StatusSent || got.Error != nil {
+		t.Fatalf("after sending: status %s error %+v (%v)", got.Status, got.Error, err)
+	}
+	found := false
+	for _, e := range got.Events {
+		found = found || strings.Contains(e.Detail, "congestion")
+	}
+	if !found {
+		t.Errorf("the retry is gone from the events: %+v", got.Events)
 	}
 }
