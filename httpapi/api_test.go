@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,8 +17,6 @@ import (
 	"bridged/modem"
 	"bridged/pdu"
 	"bridged/queue"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 func TestInbox(t *testing.T) {
@@ -246,11 +245,9 @@ func lockDatabase(t *testing.T, path string) (unlock func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// BEGIN IMMEDIATE (_txlock) takes the write lock at once.
 	tx, err := db.Begin()
 	if err != nil {
-		t.Fatalf("lock: %v", err)
-	}
-	if _, err := tx.Exec(`INSERT INTO httpapi_health (id, at) VALUES (2, 0)`); err != nil {
 		t.Fatalf("lock: %v", err)
 	}
 	return func() {
@@ -310,8 +307,9 @@ func TestStoreNotWritable(t *testing.T) {
 }
 
 func TestStoreErrorMessages(t *testing.T) {
-	wrap := func(code sqlite3.ErrNo) error {
-		return fmt.Errorf("enqueue: commit: %w", sqlite3.Error{Code: code})
+	// What the queue returns: its storage kind wrapping the driver's error.
+	wrap := func(kind error) error {
+		return fmt.Errorf("enqueue: %w: %w", kind, errors.New("disk I/O error"))
 	}
 	tests := []struct {
 		name    string
@@ -320,13 +318,13 @@ func TestStoreErrorMessages(t *testing.T) {
 		status  int
 		message string
 	}{
-		{name: "disk full", err: wrap(sqlite3.ErrFull), code: CodeStoreFull, status: 503, message: "free space"},
-		{name: "read-only", err: wrap(sqlite3.ErrReadonly), code: CodeStoreReadOnly, status: 503, message: "make it writable"},
-		{name: "busy", err: wrap(sqlite3.ErrBusy), code: CodeStoreLocked, status: 503, message: "another process"},
-		{name: "I/O error", err: wrap(sqlite3.ErrIoErr), code: CodeStoreUnavailable, status: 503, message: "check the disk"},
+		{name: "disk full", err: wrap(queue.ErrStorageFull), code: CodeStoreFull, status: 503, message: "free space"},
+		{name: "read-only", err: wrap(queue.ErrStorageReadOnly), code: CodeStoreReadOnly, status: 503, message: "make it writable"},
+		{name: "busy", err: wrap(queue.ErrStorageLocked), code: CodeStoreLocked, status: 503, message: "another process"},
+		{name: "I/O error", err: wrap(queue.ErrStorageUnavailable), code: CodeStoreUnavailable, status: 503, message: "check the disk"},
 		{name: "closed", err: fmt.Errorf("enqueue: %w", queue.ErrClosed), code: CodeStoreClosed, status: 503, message: "shutting down"},
 		{name: "timeout", err: fmt.Errorf("get: %w", context.DeadlineExceeded), code: CodeTimeout, status: 503, message: "Idempotency-Key"},
-		{name: "constraint is a bug", err: wrap(sqlite3.ErrConstraint), code: CodeInternal, status: 500, message: "server log"},
+		{name: "constraint is a bug", err: fmt.Errorf("enqueue: %w", errors.New("UNIQUE constraint failed")), code: CodeInternal, status: 500, message: "server log"},
 		{name: "unknown", err: fmt.Errorf("something"), code: CodeInternal, status: 500, message: "server log"},
 	}
 	for _, tt := range tests {

@@ -21,7 +21,7 @@ func BenchmarkPostMessage(b *testing.B) {
 	}
 	defer st.Close()
 	wake := make(chan struct{}, 1)
-	h, err := New(Options{DefaultCountry: "GB"}, Deps{Store: st, Health: &writeCheck{}, Wake: func() {
+	h, err := New(Options{DefaultCountry: "GB"}, Deps{Store: st, Health: st, Wake: func() {
 		select {
 		case wake <- struct{}{}:
 		default:

@@ -9,8 +9,6 @@ import (
 
 	"bridged/pdu"
 	"bridged/queue"
-
-	"github.com/mattn/go-sqlite3"
 )
 
 // Error codes, the "code" of an error response. Each has one HTTP status,
@@ -96,7 +94,6 @@ func toError(err error) *Error {
 		return e
 	}
 	var tooMany *pdu.TooManyPartsError
-	var se sqlite3.Error
 	switch {
 	case errors.As(err, &tooMany):
 		return &Error{Code: CodeTooManyParts, Field: "text", Err: err,
@@ -121,30 +118,19 @@ func toError(err error) *Error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Code: CodeTimeout, Err: err,
 			Message: "timed out waiting for the message store: a write may still have been stored, so retry with the same Idempotency-Key"}
-	case errors.As(err, &se):
-		return storeError(se, err)
-	}
-	return &Error{Code: CodeInternal, Message: "internal error: see the server log", Err: err}
-}
-
-// storeError explains a database failure. These are the queue's SQLite
-// errors seen through its wrapping; the queue does not yet give them kinds
-// of its own.
-func storeError(se sqlite3.Error, err error) *Error {
-	switch se.Code {
-	case sqlite3.ErrFull:
+	case errors.Is(err, queue.ErrStorageFull):
 		return &Error{Code: CodeStoreFull, Err: err,
 			Message: "the disk holding the message database is full, so nothing was stored: free space on it, then retry"}
-	case sqlite3.ErrReadonly:
+	case errors.Is(err, queue.ErrStorageReadOnly):
 		return &Error{Code: CodeStoreReadOnly, Err: err,
 			Message: "the message database is read-only (file permissions, a read-only mount, or the file was moved), so nothing was stored: make it writable for bridged, then retry"}
-	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+	case errors.Is(err, queue.ErrStorageLocked):
 		return &Error{Code: CodeStoreLocked, Err: err,
 			Message: "the message database is locked by another process (a backup or the sqlite3 shell?), so nothing was stored: end that process, then retry"}
-	case sqlite3.ErrIoErr, sqlite3.ErrCantOpen, sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrProtocol:
-		// SQLite's text carries the system's reason ("file too large").
+	case errors.Is(err, queue.ErrStorageUnavailable):
+		// The wrapped error carries the system's reason ("file too large").
 		return &Error{Code: CodeStoreUnavailable, Err: err,
-			Message: fmt.Sprintf("the message database cannot be read or written (%v): check the disk and the server log", se)}
+			Message: fmt.Sprintf("the message database cannot be read or written (%v): check the disk and the server log", err)}
 	}
 	return &Error{Code: CodeInternal, Message: "internal error: see the server log", Err: err}
 }

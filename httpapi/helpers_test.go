@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -23,17 +22,6 @@ import (
 
 // Compile-time proof that the queue as it is serves the API.
 var _ Store = (*queue.Store)(nil)
-
-// writeCheck stands in for the CheckWritable the queue does not have yet,
-// done the way the queue should: a one-row upsert committed to the same
-// database file, here through its own connection.
-type writeCheck struct{ db *sql.DB }
-
-func (c *writeCheck) CheckWritable(ctx context.Context) error {
-	_, err := c.db.ExecContext(ctx, `INSERT INTO httpapi_health (id, at) VALUES (1, ?)
-		ON CONFLICT (id) DO UPDATE SET at = excluded.at`, time.Now().UnixNano())
-	return err
-}
 
 // testModems is the modems' side of the seam: statuses a test sets.
 type testModems struct {
@@ -95,14 +83,6 @@ func MustServe(t *testing.T, opts Options, qopts queue.Options) *testEnv {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=100")
-	if err != nil {
-		t.Fatalf("open health connection: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(`CREATE TABLE httpapi_health (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)`); err != nil {
-		t.Fatalf("create health table: %v", err)
-	}
 	e := &testEnv{t: t, store: st, path: path, modems: &testModems{}, log: &logBuffer{}, wakes: make(chan int, 100)}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -112,7 +92,7 @@ func MustServe(t *testing.T, opts Options, qopts queue.Options) *testEnv {
 	}
 	h, err := New(opts, Deps{
 		Store:  st,
-		Health: &writeCheck{db: db},
+		Health: st,
 		Modems: e.modems,
 		Wake: func() {
 			p, err := st.List(context.Background(), queue.Filter{Limit: queue.MaxPageSize})

@@ -67,14 +67,13 @@ type Store interface {
 	DeleteInbox(ctx context.Context, id int64) error
 }
 
-// WriteChecker proves that the database takes writes, for /healthz.
-// queue.Store does not have CheckWritable yet.
+// WriteChecker proves that the database takes writes, for /healthz;
+// *queue.Store is one.
 type WriteChecker interface {
-	// CheckWritable commits a small real write (a one-row upsert, so that
-	// the WAL is appended and fsynced as for any message) through the same
-	// writer as Enqueue, and returns nil once it is durable. It fails with
-	// the store's error when the database cannot take writes: full disk,
-	// read-only file or mount, locked by another process, closed.
+	// CheckWritable commits a small real write through the same writer as
+	// Enqueue and returns nil once it is durable. It fails with the store's
+	// error when the database cannot take writes: full disk, read-only file
+	// or mount, locked by another process, closed.
 	CheckWritable(ctx context.Context) error
 }
 

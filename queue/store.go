@@ -284,14 +284,14 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	}
 	select {
 	case err := <-o.err:
-		return err
+		return storageError(err)
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.done:
 		// The writer answers everything it took before it stopped.
 		select {
 		case err := <-o.err:
-			return err
+			return storageError(err)
 		default:
 			return ErrClosed
 		}

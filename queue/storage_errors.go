@@ -1,0 +1,47 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Errors of the storage underneath, for errors.Is. They wrap the
+// database's own error, which keeps the system's reason in its text. They
+// let callers (the HTTP API) tell a person what to do without knowing
+// which database is behind the store.
+var (
+	// ErrStorageFull: the disk holding the database is full.
+	ErrStorageFull = errors.New("storage full")
+	// ErrStorageReadOnly: the database cannot be written (permissions, a
+	// read-only mount, a file moved away).
+	ErrStorageReadOnly = errors.New("storage read-only")
+	// ErrStorageLocked: another process holds the database's lock.
+	ErrStorageLocked = errors.New("storage locked")
+	// ErrStorageUnavailable: the database cannot be read or written (I/O
+	// error, corruption, a file that is not a database).
+	ErrStorageUnavailable = errors.New("storage unavailable")
+)
+
+// storageError gives a SQLite failure its kind; other errors pass through.
+func storageError(err error) error {
+	var se sqlite3.Error
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	var kind error
+	switch se.Code {
+	case sqlite3.ErrFull:
+		kind = ErrStorageFull
+	case sqlite3.ErrReadonly:
+		kind = ErrStorageReadOnly
+	case sqlite3.ErrBusy, sqlite3.ErrLocked:
+		kind = ErrStorageLocked
+	case sqlite3.ErrIoErr, sqlite3.ErrCantOpen, sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrProtocol:
+		kind = ErrStorageUnavailable
+	default:
+		return err
+	}
+	return fmt.Errorf("%w: %w", kind, err)
+}
