@@ -428,6 +428,9 @@ func scanInbox(r rowScanner) (*InboxMessage, error) {
 
 // GetInbox returns one received message, or ErrNotFound.
 func (s *Store) GetInbox(ctx context.Context, id int64) (*InboxMessage, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
 	m, err := scanInbox(s.rdb.QueryRowContext(ctx, qGetInbox, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get inbox %d: %w", id, ErrNotFound)
@@ -481,6 +484,9 @@ type InboxPage struct {
 
 // ListInbox returns received messages matching f, oldest first.
 func (s *Store) ListInbox(ctx context.Context, f InboxFilter) (InboxPage, error) {
+	if s.closed.Load() {
+		return InboxPage{}, ErrClosed
+	}
 	var after int64
 	if f.Cursor != "" {
 		id, err := decodeCursor(f.Cursor)

@@ -692,6 +692,9 @@ func (s *Store) Cancel(ctx context.Context, id int64) error {
 
 // Get returns a message with its sent parts and its history, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id int64) (*Message, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
 	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("get: %w", err)
@@ -789,6 +792,9 @@ func pageSize(n int) int {
 // Messages enqueued after the first page appear on no later page, so a
 // walk through every page visits each older message exactly once.
 func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
+	if s.closed.Load() {
+		return Page{}, ErrClosed
+	}
 	before := int64(1<<63 - 1)
 	if f.Cursor != "" {
 		id, err := decodeCursor(f.Cursor)

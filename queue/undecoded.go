@@ -25,6 +25,9 @@ type RawPart struct {
 // after the id after (0 for the start), at most limit (0 means
 // DefaultPageSize). Nothing removes them but Prune.
 func (s *Store) ListUndecoded(ctx context.Context, after int64, limit int) ([]RawPart, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
 	rows, err := s.rdb.QueryContext(ctx, qUndecoded, after, pageSize(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list undecoded: %w", err)

@@ -43,6 +43,9 @@ func (s *Store) notify() {
 // dispatcher that claimed until Claim returned nothing, then sleeps until
 // NextDue or a Subscribe value, never spins. Expiry is not considered.
 func (s *Store) NextDue(ctx context.Context, req ClaimRequest) (time.Time, bool, error) {
+	if s.closed.Load() {
+		return time.Time{}, false, ErrClosed
+	}
 	prefixes, args := claimFilter(req)
 	args = append([]any{nanos(s.opts.Now()), req.Modem}, args...)
 	var due int64

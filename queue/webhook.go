@@ -168,6 +168,9 @@ func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
 // ListWebhooks returns deliveries in state, oldest first, after the id in
 // cursor (a previous page's last id, "" for the start).
 func (s *Store) ListWebhooks(ctx context.Context, state WebhookState, limit int, cursor string) ([]*WebhookDelivery, string, error) {
+	if s.closed.Load() {
+		return nil, "", ErrClosed
+	}
 	var after int64
 	if cursor != "" {
 		id, err := decodeCursor(cursor)
