@@ -526,7 +526,12 @@ func (m *Modem) smsReadyLocked() error {
 
 // cmgs starts AT+CMGS=<length> in PDU mode (TS 27.005 3.5.1): the modem
 // prompts "> " and collects hex until Ctrl-Z.
-func (m *Modem) cmgs(c atCmd) ([]string, error) {
+func (m *Modem) cmgs(c atCmd) ([]string, error) { return m.startPrompt(c, "+CMGS", 1) }
+
+// startPrompt is the start AT+CMGS and AT+CMGW share: a set command whose
+// first parameter is the TPDU length, at most 164 octets (TS 23.040
+// 9.2.2.2), and, for +CMGW only, a <stat>; the modem then prompts "> ".
+func (m *Modem) startPrompt(c atCmd, name string, maxParams int) ([]string, error) {
 	switch c.kind {
 	case kindTest:
 		return nil, nil
@@ -538,15 +543,15 @@ func (m *Modem) cmgs(c atCmd) ([]string, error) {
 		return nil, err
 	}
 	ps, err := splitParams(c.args)
-	if err != nil || len(ps) != 1 {
+	if err != nil || len(ps) == 0 || len(ps) > maxParams {
 		return nil, cmsErr(CMSInvalidPDU)
 	}
-	// An SMS-SUBMIT TPDU is at most 164 octets (TS 23.040 9.2.2.2).
-	n, ok := intParam(ps, 0, 1, 164, 0)
-	if !ok {
+	n, ok1 := intParam(ps, 0, 1, 164, 0)
+	stat, ok2 := intParam(ps, 1, 0, 3, StatUnsent)
+	if !ok1 || !ok2 {
 		return nil, cmsErr(CMSInvalidPDU)
 	}
-	m.prompt, m.promptCmd, m.promptLen, m.pduBuf = true, "+CMGS", n, m.pduBuf[:0]
+	m.prompt, m.promptCmd, m.promptLen, m.promptStat, m.pduBuf = true, name, n, stat, m.pduBuf[:0]
 	m.emitLocked("\r\n> ")
 	return nil, errPrompt
 }
@@ -684,30 +689,7 @@ func (m *Modem) sendLocked(cmd string, raw []byte, onSent func()) func() {
 
 // cmgw starts AT+CMGW=<length>[,<stat>] (TS 27.005 3.5.3): like +CMGS, a
 // prompt and a PDU, which is stored in mem2 instead of sent.
-func (m *Modem) cmgw(c atCmd) ([]string, error) {
-	switch c.kind {
-	case kindTest:
-		return nil, nil
-	case kindSet:
-	default:
-		return nil, errPlain
-	}
-	if err := m.smsReadyLocked(); err != nil {
-		return nil, err
-	}
-	ps, err := splitParams(c.args)
-	if err != nil || len(ps) == 0 || len(ps) > 2 {
-		return nil, cmsErr(CMSInvalidPDU)
-	}
-	n, ok1 := intParam(ps, 0, 1, 164, 0)
-	stat, ok2 := intParam(ps, 1, 0, 3, StatUnsent)
-	if !ok1 || !ok2 {
-		return nil, cmsErr(CMSInvalidPDU)
-	}
-	m.prompt, m.promptCmd, m.promptLen, m.promptStat, m.pduBuf = true, "+CMGW", n, stat, m.pduBuf[:0]
-	m.emitLocked("\r\n> ")
-	return nil, errPrompt
-}
+func (m *Modem) cmgw(c atCmd) ([]string, error) { return m.startPrompt(c, "+CMGW", 2) }
 
 // storeLocked ends AT+CMGW: the PDU goes into mem2, "+CMGW: <index>".
 func (m *Modem) storeLocked(hexPDU string, declared, stat int) {
