@@ -321,6 +321,8 @@ func (m *Modem) Send(ctx context.Context, part pdu.Part) (int, error) {
 // must act; retrying a PIN could block the SIM).
 func (m *Modem) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
+	var last string // the previous failure, so that a repeat is not logged each time
+	repeats := 0
 	for {
 		start := time.Now()
 		err := m.runSession(ctx)
@@ -336,8 +338,18 @@ func (m *Modem) Run(ctx context.Context) error {
 		m.setState(StateDisconnected, err)
 		if time.Since(start) > 30*time.Second {
 			backoff = 100 * time.Millisecond // it ran for a while: a fresh failure
+			last = ""
 		}
-		m.log.Warn("modem disconnected; reopening", "err", err, "in", backoff)
+		// A modem left unplugged fails the same way every ReconnectMax:
+		// say so once, then about every ten minutes.
+		if msg := err.Error(); msg != last {
+			last, repeats = msg, 0
+			m.log.Warn("modem disconnected; reopening", "err", err, "in", backoff)
+		} else if repeats++; repeats%60 == 0 {
+			m.log.Warn("modem still disconnected", "err", err, "attempts", repeats+1)
+		} else {
+			m.log.Debug("modem still disconnected", "err", err, "in", backoff)
+		}
 		select {
 		case <-ctx.Done():
 			return nil

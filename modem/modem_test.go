@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -626,3 +627,46 @@ func TestSendDuringShutdownDoesNotWait(t *testing.T) {
 	}
 	<-first
 }
+
+// TestMissingDeviceLoggedOnce: a modem that is not there is retried with
+// backoff, and the same failure is not logged at Warn on every attempt.
+func TestMissingDeviceLoggedOnce(t *testing.T) {
+	var buf lockedLog
+	cfg := modem.Config{ID: "gone", Device: filepath.Join(t.TempDir(), "nothing"), ReconnectMax: 10 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	d := modem.New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	eventually(t, "ten repeated attempts", func() bool {
+		return buf.count("level=DEBUG msg=\"modem still disconnected\"") >= 10
+	})
+	cancel()
+	<-done
+	if n := buf.count("level=WARN"); n != 1 {
+		t.Errorf("%d warnings for the same failure, want 1:\n%s", n, buf.String())
+	}
+	if d.Status().State != modem.StateDisconnected {
+		t.Errorf("state %s", d.Status().State)
+	}
+}
+
+// lockedLog is a log destination the test reads while the driver writes.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedLog) count(s string) int { return strings.Count(l.String(), s) }
