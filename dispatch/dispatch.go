@@ -68,11 +68,8 @@ type Options struct {
 	// once through Wake, and messages due later (scheduled, retried after a
 	// backoff) at their due time from the store's NextDue; Idle is only the
 	// safety net. Default one minute.
-	Idle time.Duration
-	// ShutdownGrace bounds how long a send in flight may finish after the
-	// context ends. Default 30 seconds.
-	ShutdownGrace time.Duration
-	Logger        *slog.Logger
+	Idle   time.Duration
+	Logger *slog.Logger
 }
 
 // Dispatcher runs the workers. Create it with New, start it with Run.
@@ -97,9 +94,6 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 	if opts.Idle <= 0 {
 		opts.Idle = time.Minute
 	}
-	if opts.ShutdownGrace <= 0 {
-		opts.ShutdownGrace = 30 * time.Second
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,7 +115,8 @@ func (d *Dispatcher) Wake() {
 }
 
 // Run runs a sender and a receiver per modem and the periodic maintenance
-// until ctx ends; a send in flight then gets ShutdownGrace to finish.
+// until ctx ends. A send in flight then finishes (it is bounded by the send
+// timeout) and is recorded before Run returns.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, m := range d.modems {

@@ -112,7 +112,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 	}
 	disp := dispatch.New(store, dms, dispatch.Options{
 		Routes: routes, MaxParts: cfg.SMS.MaxParts, SendTimeout: sendTimeout,
-		ShutdownGrace: time.Duration(cfg.HTTP.ShutdownTimeout), Logger: log,
+		Logger: log,
 	})
 
 	api, err := newAPI(cfg, store, mods, disp.Wake, log)
@@ -168,7 +168,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		log.Warn("http shutdown", "err", err)
 	}
 	stopWork()
-	wg.Wait()
+	// A send in flight finishes and is recorded; shutdown_timeout bounds the
+	// wait, after which the store is closed anyway and the interrupted-send
+	// policy deals with that message at the next start.
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-shutCtx.Done():
+		log.Warn("a send was still in flight at the end of shutdown_timeout; it is dealt with at the next start",
+			"shutdown_timeout", time.Duration(cfg.HTTP.ShutdownTimeout))
+	}
 	log.Info("stopped")
 	return runErr
 }
