@@ -79,7 +79,6 @@ type Dispatcher struct {
 	opts   Options
 	log    *slog.Logger
 
-	mu    sync.Mutex
 	wakes []chan struct{} // one per worker, capacity 1
 }
 
@@ -415,9 +414,10 @@ func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
 		if err != nil {
 			return err
 		}
+		// Matching waits for a part in flight to be recorded.
 		w.sending.Lock()
-		w.sending.Unlock() // only a barrier: the part in flight is on disk now
 		rep, err := w.d.store.Report(ctx, r)
+		w.sending.Unlock()
 		if errors.Is(err, queue.ErrNotFound) {
 			w.log.Info("status report for no known message", "mr", r.Ref, "status", r.Status)
 			return nil
