@@ -378,6 +378,9 @@ type session struct {
 	handed map[string]bool
 	// reading is the memory AT+CMGR/CMGD/CMGL act on (<mem1> of AT+CPMS).
 	reading string
+	// reports is "SR" when the modem keeps status reports in a memory of
+	// their own, which the sweep then lists too.
+	reports string
 	// timeouts counts unanswered commands since the last re-sync.
 	timeouts int
 	// reg holds the last state of each registration URC (+CREG, +CGREG,
@@ -585,6 +588,9 @@ func (s *session) smsSetup(ctx context.Context) error {
 		return fmt.Errorf("select storage %s: %w", mem, err)
 	}
 	s.reading = mem
+	if l, err := s.cmd("+CPMS=?"); err == nil && hasReportMemory(l) && mem != "SR" {
+		s.reports = "SR"
+	}
 	if used, total, ok := storageUse(l); ok {
 		m.update(func(st *Status) { st.StorageUsed, st.StorageTotal = used, total })
 	}
@@ -842,7 +848,21 @@ func (s *session) handOver(kind Kind, hexPDU, mem string, idx int) {
 // nothing that arrived while bridged was down, or whose indication was
 // lost, stays on the SIM.
 func (s *session) sweep() {
-	mem := s.m.cfg.Storage
+	s.sweepMemory(s.m.cfg.Storage)
+	if l, err := s.cmd("+CPMS?"); err == nil {
+		if used, total, ok := storageUse(l); ok {
+			s.m.update(func(st *Status) { st.StorageUsed, st.StorageTotal = used, total })
+		}
+	}
+	if s.reports != "" {
+		// Reports stored while bridged was down would otherwise stay there:
+		// +CDSI only announces the ones that arrive while it listens.
+		s.sweepMemory(s.reports)
+	}
+}
+
+// sweepMemory lists one memory and hands over what was not handed over yet.
+func (s *session) sweepMemory(mem string) {
 	if err := s.selectReading(mem); err != nil {
 		s.m.log.Warn("sweep: select storage", "err", err)
 		return
@@ -856,11 +876,6 @@ func (s *session) sweep() {
 	for _, st := range parseCMGL(l) {
 		if !s.handed[mem+":"+strconv.Itoa(st.index)] {
 			s.handOverStored(mem, st)
-		}
-	}
-	if l, err := s.cmd("+CPMS?"); err == nil {
-		if used, total, ok := storageUse(l); ok {
-			s.m.update(func(st *Status) { st.StorageUsed, st.StorageTotal = used, total })
 		}
 	}
 }

@@ -670,3 +670,34 @@ func (l *lockedLog) String() string {
 }
 
 func (l *lockedLog) count(s string) int { return strings.Count(l.String(), s) }
+
+// TestReportMemorySwept: a modem that keeps status reports in "SR" has the
+// ones that arrived while bridged was down read by the start-up sweep.
+func TestReportMemorySwept(t *testing.T) {
+	net := modemsim.NewNetwork(modemsim.Options{Dir: t.TempDir(), Logger: quietLogger(), ReportDelay: 200 * time.Millisecond})
+	t.Cleanup(func() { net.Close() })
+	sim, err := net.AddModem(modemsim.Config{ReportMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, net: net, sim: sim}
+	r.start(modem.Config{})
+	r.waitState(modem.StateReady)
+	mr := r.sendText("+447700900123", "report while down", true)[0]
+	r.shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := sim.WaitStored(ctx, "SR", func(ms []modemsim.Stored) bool { return len(ms) == 1 }); err != nil {
+		t.Fatalf("the report never reached SR: %v", err)
+	}
+	r2 := &rig{t: t, net: net, sim: sim}
+	r2.start(modem.Config{ID: "again"})
+	in := r2.next()
+	if in.Kind != modem.KindStatusReport || in.Storage != "SR" || in.Message == nil || *in.Message.MessageRef != mr {
+		t.Fatalf("inbound %+v", in)
+	}
+	ack(t, in)
+	if n := len(sim.Stored("SR")); n != 0 {
+		t.Errorf("%d reports left in SR", n)
+	}
+}

@@ -251,6 +251,18 @@ func parseIndex(line, prefix string) (mem string, index int, ok bool) {
 	return f[0], index, true
 }
 
+// hasReportMemory reads the answer to AT+CPMS=? and reports whether "SR",
+// a memory of status reports, is among the memories that can be read
+// (the first list, TS 27.005 3.2.2).
+func hasReportMemory(lines []string) bool {
+	l, ok := findLine(lines, "+CPMS:")
+	if !ok {
+		return false
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(l, "+CPMS:"), ")")
+	return strings.Contains(first, `"SR"`)
+}
+
 // storageUse reads "+CPMS: "SM",3,30,..." (the answer to AT+CPMS?) or
 // "+CPMS: 3,30,..." (the answer to AT+CPMS=...): used and total of the
 // first storage.

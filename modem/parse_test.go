@@ -152,3 +152,16 @@ func TestClassifyCMS(t *testing.T) {
 		}
 	}
 }
+
+func TestHasReportMemory(t *testing.T) {
+	for line, want := range map[string]bool{
+		`+CPMS: ("SM","ME","SR"),("SM","ME"),("SM","ME")`:                true,
+		`+CPMS: ("SM","ME"),("SM","ME"),("SM","ME","SR")`:                false, // SR must be readable (mem1)
+		`+CPMS: ("ME","MT","SM","SR"),("ME","MT","SM"),("ME","MT","SM")`: true,
+		`+CPMS: ("SM"),("SM"),("SM")`:                                    false,
+	} {
+		if got := hasReportMemory([]string{line}); got != want {
+			t.Errorf("hasReportMemory(%s) = %v", line, got)
+		}
+	}
+}

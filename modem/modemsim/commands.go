@@ -434,6 +434,9 @@ func (m *Modem) csca(c atCmd) ([]string, error) {
 // mem2 written to, and mem3 receives.
 func (m *Modem) cpms(c atCmd) ([]string, error) {
 	if c.kind == kindTest {
+		if _, ok := m.storages["SR"]; ok {
+			return []string{`+CPMS: ("SM","ME","SR"),("SM","ME"),("SM","ME")`}, nil
+		}
 		return []string{`+CPMS: ("SM","ME"),("SM","ME"),("SM","ME")`}, nil
 	}
 	if !m.pinOK {
@@ -453,8 +456,9 @@ func (m *Modem) cpms(c atCmd) ([]string, error) {
 		if err != nil || len(ps) == 0 || len(ps) > 3 {
 			return nil, cmsErr(CMSNotAllowed)
 		}
-		for _, p := range ps {
-			if _, ok := m.storages[strings.ToUpper(p.raw)]; !ok && !p.empty {
+		for i, p := range ps {
+			name := strings.ToUpper(p.raw)
+			if _, ok := m.storages[name]; !ok && !p.empty || i > 0 && name == "SR" {
 				return nil, cmsErr(CMSNotAllowed)
 			}
 		}

@@ -36,6 +36,9 @@ func (m *Modem) takeLocked(in inbound) bool {
 		return false
 	}
 	mem := m.storages[m.set.mem3]
+	if sr, ok := m.storages["SR"]; ok && in.report {
+		mem = sr
+	}
 	if in.report {
 		switch m.set.cnmi.ds {
 		case 1:

@@ -48,6 +48,11 @@ type Config struct {
 	// NoPhase2Plus makes AT+CSMS=1 fail with +CMS ERROR 303, as on modems
 	// that support only SMS phase 2 and acknowledge +CMT themselves.
 	NoPhase2Plus bool
+	// ReportMemory gives the modem a status report memory "SR", where
+	// reports go when AT+CNMI <ds> stores them, as on modems that keep
+	// reports apart from messages. It can only be read, listed and deleted
+	// from (<mem1> of AT+CPMS).
+	ReportMemory bool
 	// Name is how logs and "bridged sim" call the modem; default "simN"
 	// for the Nth modem of the network, counting from 0.
 	Name string

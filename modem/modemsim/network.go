@@ -211,6 +211,9 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 		"SM": newStorage("SM", cfg.SMCapacity, m.changedLocked),
 		"ME": newStorage("ME", cfg.MECapacity, m.changedLocked),
 	}
+	if cfg.ReportMemory {
+		m.storages["SR"] = newStorage("SR", DefaultSMCapacity, m.changedLocked)
+	}
 	if err := m.plugIn(); err != nil {
 		return nil, fmt.Errorf("add modem %s: %w", cfg.Name, err)
 	}
