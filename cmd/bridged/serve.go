@@ -68,12 +68,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if *path == "" {
 		log.Warn("no -config given: running the built-in default with a simulated modem; nothing reaches a real network")
 	}
-	return serve(ctx, cfg, log, nil)
+	return serve(ctx, cfg, log)
 }
 
-// serve runs the daemon for cfg until ctx ends. ready, when not nil, is
-// called with the listener's address once everything is up (tests use it).
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func(addr string)) error {
+// serve runs the daemon for cfg until ctx ends.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	interrupted := queue.RetryInterrupted
 	if cfg.SMS.InterruptedSend == config.InterruptedFail {
 		interrupted = queue.FailInterrupted
@@ -141,19 +140,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, ready func
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := m.Run(workCtx); err != nil {
-				log.Error("modem stopped", "modem", m.ID(), "err", err)
-			}
+			// Run logs why it stops (a SIM that needs a person) and keeps
+			// the reason in the modem's status for the API.
+			m.Run(workCtx)
 		}()
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); disp.Run(workCtx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	// Tests and scripts read the address from this line (listen = ":0").
 	log.Info("bridged is up", "listen", ln.Addr().String(), "modems", len(mods), "store", cfg.Store.Path)
-	if ready != nil {
-		ready(ln.Addr().String())
-	}
 
 	var runErr error
 	select {
