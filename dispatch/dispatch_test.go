@@ -316,3 +316,27 @@ func TestScheduledMessageSentOnTime(t *testing.T) {
 		t.Errorf("sent at %v, before its send_at %v", m.SentAt, at)
 	}
 }
+
+// TestRateLimit: a modem capped at 600 parts a minute sends one part every
+// 100 ms at most, however many are waiting.
+func TestRateLimit(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{Routes: map[string]dispatch.Route{"m0": {PerMinute: 600}}}, modemsim.Options{})
+	var ids []int64
+	for i := range 5 {
+		ids = append(ids, b.enqueue(queue.NewMessage{To: "+447700900123", Text: fmt.Sprintf("paced %d", i)})[0].ID)
+	}
+	for _, id := range ids {
+		b.waitStatus(id, queue.StatusSent)
+	}
+	sent := b.net.Sent()
+	if len(sent) != 5 {
+		t.Fatalf("%d sent", len(sent))
+	}
+	for i := 1; i < len(sent); i++ {
+		// The limiter spaces the starts of AT+CMGS; allow 5 ms for the
+		// recording of the times, which happens after each send.
+		if gap := sent[i].Time.Sub(sent[i-1].Time); gap < 95*time.Millisecond {
+			t.Errorf("parts %d and %d only %v apart, want at least 100 ms", i, i+1, gap)
+		}
+	}
+}
