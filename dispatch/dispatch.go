@@ -30,6 +30,7 @@ type Store interface {
 	Expire(ctx context.Context) (int, error)
 	ReleaseIncomplete(ctx context.Context) ([]*queue.InboxMessage, error)
 	NextDue(ctx context.Context, req queue.ClaimRequest) (time.Time, bool, error)
+	Subscribe() (<-chan struct{}, func())
 }
 
 // Modem is what the dispatcher needs of a modem (*modem.Modem).
@@ -64,10 +65,10 @@ type Options struct {
 	// Maintenance is how often validity expiry and the release of
 	// incomplete multipart messages run; default one minute.
 	Maintenance time.Duration
-	// Idle bounds how long an idle worker sleeps. New messages wake it at
-	// once through Wake, and messages due later (scheduled, retried after a
-	// backoff) at their due time from the store's NextDue; Idle is only the
-	// safety net. Default one minute.
+	// Idle bounds how long an idle worker sleeps. A commit that makes a
+	// message claimable wakes it at once (the store's Subscribe), messages
+	// due later (scheduled, retried after a backoff) at their due time (the
+	// store's NextDue); Idle is only the safety net. Default one minute.
 	Idle   time.Duration
 	Logger *slog.Logger
 }
@@ -103,8 +104,8 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 	return d
 }
 
-// Wake tells idle workers that a message was enqueued. It never blocks.
-func (d *Dispatcher) Wake() {
+// wake tells idle workers that a message may be claimable. It never blocks.
+func (d *Dispatcher) wake() {
 	for _, w := range d.wakes {
 		select {
 		case w <- struct{}{}:
@@ -117,7 +118,24 @@ func (d *Dispatcher) Wake() {
 // until ctx ends. A send in flight then finishes (it is bounded by the send
 // timeout) and is recorded before Run returns.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	// The store signals every commit that made a message claimable: an
+	// enqueue, and a retry, release or recovered claim that another modem
+	// may now take. Workers sleep on that, never polling.
+	commits, unsubscribe := d.store.Subscribe()
+	defer unsubscribe()
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-commits:
+				d.wake()
+			}
+		}
+	}()
 	for i, m := range d.modems {
 		w := &worker{d: d, m: m, wake: d.wakes[i], route: d.opts.Routes[m.ID()], log: d.log.With("modem", m.ID())}
 		wg.Add(2)
@@ -348,11 +366,9 @@ func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease
 	case errors.Is(err, modem.ErrNotReady) && sentNow == 0:
 		log.Info("modem not ready; message goes back to the queue")
 		w.end(ctx, log, w.d.store.Release(ctx, l))
-		w.d.Wake() // another modem may take it now
 	case se.Transient:
 		log.Warn("send failed; will retry", "part", seq, "err", se)
 		w.end(ctx, log, w.d.store.Retry(ctx, l, qe))
-		w.d.Wake() // the others learn its new due time
 	default:
 		log.Warn("send failed permanently", "part", seq, "err", se)
 		w.end(ctx, log, w.d.store.Fail(ctx, l, qe))

@@ -107,7 +107,6 @@ func (b *bridge) enqueue(msgs ...queue.NewMessage) []*queue.Message {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	b.disp.Wake()
 	return res.Messages
 }
 

@@ -24,7 +24,9 @@ func (l modemList) Statuses() []modem.Status {
 }
 
 // newAPI builds the HTTP API over the store and the modems from cfg.
-func newAPI(cfg *config.Config, store *queue.Store, mods []*modem.Modem, wake func(), log *slog.Logger) (http.Handler, error) {
+// The dispatcher learns of new messages from the store's commits, so the
+// API's own Wake is not needed.
+func newAPI(cfg *config.Config, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (http.Handler, error) {
 	h, err := httpapi.New(httpapi.Options{
 		Tokens:          cfg.HTTP.Tokens,
 		MaxBodyBytes:    cfg.HTTP.MaxBodyBytes,
@@ -33,7 +35,7 @@ func newAPI(cfg *config.Config, store *queue.Store, mods []*modem.Modem, wake fu
 		DefaultValidity: time.Duration(cfg.SMS.DefaultValidity),
 		DeliveryReports: cfg.SMS.DeliveryReports,
 		Logger:          log,
-	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods), Wake: wake})
+	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods)})
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
 	}

@@ -114,7 +114,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Logger: log,
 	})
 
-	api, err := newAPI(cfg, store, mods, disp.Wake, log)
+	api, err := newAPI(cfg, store, mods, log)
 	if err != nil {
 		return err
 	}
