@@ -205,7 +205,7 @@ func (w *wtx) addToGroup(modem string, msg *pdu.Message, partID int64) (*InboxMe
 		// incomplete rather than mix the two.
 		for _, p := range parts {
 			if p.Concat.Seq == c.Seq && p.Text != msg.Text {
-				if _, err := w.releaseGroup(groupID, modem, parts); err != nil {
+				if _, err := w.closeGroup(groupID, modem, parts, true); err != nil {
 					return nil, err
 				}
 				groupID, parts = 0, nil
@@ -233,17 +233,7 @@ func (w *wtx) addToGroup(modem string, msg *pdu.Message, partID int64) (*InboxMe
 	if !r.Complete {
 		return nil, nil
 	}
-	im, err := w.deliverToInbox(modem, parts, false)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.exec(qCloseGroup, im.ID, groupID); err != nil {
-		return nil, err
-	}
-	if _, err := w.exec(qGroupPartsInbox, im.ID, groupID); err != nil {
-		return nil, err
-	}
-	return im, nil
+	return w.closeGroup(groupID, modem, parts, false)
 }
 
 func (w *wtx) groupParts(groupID int64) ([]*pdu.Message, error) {
@@ -271,8 +261,10 @@ func (w *wtx) groupParts(groupID int64) ([]*pdu.Message, error) {
 	return parts, rows.Err()
 }
 
-func (w *wtx) releaseGroup(groupID int64, modem string, parts []*pdu.Message) (*InboxMessage, error) {
-	im, err := w.deliverToInbox(modem, parts, true)
+// closeGroup delivers a group's parts to the inbox and closes the group;
+// release says the parts may be incomplete.
+func (w *wtx) closeGroup(groupID int64, modem string, parts []*pdu.Message, release bool) (*InboxMessage, error) {
+	im, err := w.deliverToInbox(modem, parts, release)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +369,7 @@ func (s *Store) ReleaseIncomplete(ctx context.Context) ([]*InboxMessage, error) 
 			if err != nil {
 				return err
 			}
-			im, err := w.releaseGroup(g.id, g.modem, parts)
+			im, err := w.closeGroup(g.id, g.modem, parts, true)
 			if err != nil {
 				return err
 			}

@@ -231,16 +231,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			m, err := scanMessage(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, m)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if out, err = collect(rows, scanMessage); err != nil {
 			return err
 		}
 		until := w.now.Add(req.Lease)

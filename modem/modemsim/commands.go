@@ -308,9 +308,6 @@ func (m *Modem) cfun(c atCmd) ([]string, error) {
 		}
 		if rst == 1 {
 			m.powerUpLocked()
-			m.fun = fun
-			m.regChangedLocked()
-			return nil, nil
 		}
 		m.fun = fun
 		m.regChangedLocked()
