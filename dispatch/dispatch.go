@@ -302,7 +302,7 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 	if msg.ExpiresAt != nil {
 		left := time.Until(*msg.ExpiresAt)
 		if left <= 0 {
-			w.end(sctx, log, w.d.store.Fail(sctx, l, queue.Error{Code: queue.CodeExpired, Message: "validity ended before the message could be sent"}))
+			endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: queue.CodeExpired, Message: "validity ended before the message could be sent"}))
 			return
 		}
 		s.Validity = left
@@ -312,13 +312,13 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 		err = fmt.Errorf("text now encodes as %d parts, %d when queued", len(enc.Parts), msg.Parts)
 	}
 	if err != nil {
-		w.end(sctx, log, w.d.store.Fail(sctx, l, queue.Error{Code: "encode", Message: err.Error()}))
+		endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: "encode", Message: err.Error()}))
 		return
 	}
 	sentNow := 0
 	for _, seq := range msg.Pending() {
 		if err := w.limit(ctx); err != nil {
-			w.end(sctx, log, w.d.store.Release(sctx, l))
+			endClaim(log, w.d.store.Release(sctx, l))
 			return
 		}
 		// The send itself is bounded by the modem's send timeout; it is not
@@ -344,7 +344,7 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 		}
 		if ctx.Err() != nil && seq != msg.Parts {
 			// Shutdown: keep the parts sent; the rest go after a restart.
-			w.end(sctx, log, w.d.store.Retry(sctx, l, queue.Error{Code: "shutdown", Message: "bridged stopped between parts"}))
+			endClaim(log, w.d.store.Retry(sctx, l, queue.Error{Code: "shutdown", Message: "bridged stopped between parts"}))
 			return
 		}
 	}
@@ -365,17 +365,19 @@ func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease
 	switch {
 	case errors.Is(err, modem.ErrNotReady) && sentNow == 0:
 		log.Info("modem not ready; message goes back to the queue")
-		w.end(ctx, log, w.d.store.Release(ctx, l))
+		endClaim(log, w.d.store.Release(ctx, l))
 	case se.Transient:
 		log.Warn("send failed; will retry", "part", seq, "err", se)
-		w.end(ctx, log, w.d.store.Retry(ctx, l, qe))
+		endClaim(log, w.d.store.Retry(ctx, l, qe))
 	default:
 		log.Warn("send failed permanently", "part", seq, "err", se)
-		w.end(ctx, log, w.d.store.Fail(ctx, l, qe))
+		endClaim(log, w.d.store.Fail(ctx, l, qe))
 	}
 }
 
-func (w *worker) end(_ context.Context, log *slog.Logger, err error) {
+// endClaim logs a store call that ended a claim and failed; the lease then
+// runs out and the interrupted-send policy takes the message.
+func endClaim(log *slog.Logger, err error) {
 	if err != nil {
 		log.Error("update message", "err", err)
 	}

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -128,24 +129,17 @@ func start(bin string, modems int, latency, sendTimeout time.Duration) *rig {
 	if err := r.cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
+	// The daemon prints its address in the "bridged is up" line; the rest
+	// of its output is drained so that it never blocks on a full pipe.
 	found := make(chan string, 1)
 	go func() {
-		buf := make([]byte, 4096)
-		var all []byte
-		sent := false
-		for {
-			n, err := pr.Read(buf)
-			all = append(all, buf[:n]...)
-			if m := upRE.FindSubmatch(all); m != nil && !sent {
-				found <- string(m[1])
-				sent = true
-				all = nil
-			}
-			if err != nil {
-				return
-			}
-			if sent {
-				all = nil
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := upRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
 			}
 		}
 	}()
