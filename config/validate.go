@@ -10,9 +10,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"bridged/modem"
+	"bridged/phone"
 )
 
 // Limits that Validate enforces.
@@ -196,13 +195,13 @@ func (m Modem) validate(ps *problems, key string) {
 }
 
 func (s SMS) validate(ps *problems) {
-	if s.DefaultCountry != "" && !phonenumbers.GetSupportedRegions()[s.DefaultCountry] {
+	if s.DefaultCountry != "" && !phone.IsRegion(s.DefaultCountry) {
 		hint := ` (ISO 3166 two letters, e.g. "GB")`
 		up := strings.ToUpper(s.DefaultCountry)
 		if up == "UK" { // the United Kingdom's ISO code is GB; UK is only reserved
 			up = "GB"
 		}
-		if phonenumbers.GetSupportedRegions()[up] {
+		if phone.IsRegion(up) {
 			hint = ": did you mean \"" + up + "\"?"
 		}
 		ps.add("sms.default_country", "%q is not a country code%s", s.DefaultCountry, hint)

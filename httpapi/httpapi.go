@@ -18,9 +18,8 @@ import (
 
 	"bridged/modem"
 	"bridged/pdu"
+	"bridged/phone"
 	"bridged/queue"
-
-	"github.com/nyaruka/phonenumbers"
 )
 
 // Defaults for Options fields left zero.
@@ -141,7 +140,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 	}
 	if opts.DefaultCountry != "" {
 		opts.DefaultCountry = strings.ToUpper(opts.DefaultCountry)
-		if !phonenumbers.GetSupportedRegions()[opts.DefaultCountry] {
+		if !phone.IsRegion(opts.DefaultCountry) {
 			return nil, fmt.Errorf("httpapi: default country %q is not an ISO 3166 region code such as GB or CN", opts.DefaultCountry)
 		}
 	}

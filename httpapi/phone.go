@@ -1,11 +1,12 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
 
-	"github.com/nyaruka/phonenumbers"
+	"bridged/phone"
 )
 
 // normalise returns number in E.164, reading a number without "+" in
@@ -28,24 +29,24 @@ func normalise(number, region string) (string, error) {
 	if !international && region == "" {
 		return "", fmt.Errorf("%q has no country code and no default country is configured: write it as +<country code><number>", number)
 	}
-	n, err := phonenumbers.Parse(s, region)
+	n, err := phone.Parse(s, region)
 	if err != nil {
-		if err == phonenumbers.ErrInvalidCountryCode {
+		if errors.Is(err, phone.ErrInvalidCountryCode) {
 			return "", fmt.Errorf("%q does not start with a known country code", number)
 		}
 		return "", fmt.Errorf("%q is not a phone number", number)
 	}
-	if phonenumbers.IsValidNumber(n) {
-		return phonenumbers.Format(n, phonenumbers.E164), nil
+	if phone.Valid(n) {
+		return n.E164(), nil
 	}
-	if !international && phonenumbers.IsValidShortNumberForRegion(n, region) {
+	if !international && phone.ShortCode(n, region) {
 		return "", fmt.Errorf("%q is a short code; only full phone numbers are accepted", number)
 	}
 	in := region
 	if international {
-		in = phonenumbers.GetRegionCodeForCountryCode(int(n.GetCountryCode()))
+		in = phone.MainRegion(n.CountryCode)
 	}
-	if in == "" || in == phonenumbers.UNKNOWN_REGION {
+	if in == "" || in == "001" {
 		return "", fmt.Errorf("%q is not a valid phone number", number)
 	}
 	return "", fmt.Errorf("%q is not a valid phone number for region %s", number, in)
