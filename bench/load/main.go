@@ -38,6 +38,7 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "how long the POST scenario runs")
 	clients  = flag.Int("clients", 32, "concurrent HTTP clients for the POST scenario")
 	idleFor  = flag.Duration("idle", 3*time.Minute, "how long the idle scenario watches the modem")
+	static   = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo); false: a plain go build")
 )
 
 func main() {
@@ -71,7 +72,12 @@ func build() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "bridged")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/bridged").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if *static {
+		// What runs on a Pi: no shared C library mapped beside the binary.
+		args = append(args, "-tags", "sqlite_omit_load_extension netgo osusergo", "-ldflags", "-extldflags=-static")
+	}
+	out, err := exec.Command("go", append(args, "./cmd/bridged")...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
@@ -177,24 +183,26 @@ func (r *rig) stop() {
 
 // rss returns VmRSS and VmHWM of the daemon in MB.
 func (r *rig) rss() (cur, peak float64) {
+	m := r.memory()
+	return m["VmRSS:"], m["VmHWM:"]
+}
+
+// memory returns the daemon's memory figures from /proc/PID/status in MB,
+// keyed by their names there ("VmRSS:", "RssAnon:", "RssFile:" ...).
+func (r *rig) memory() map[string]float64 {
+	m := map[string]float64{}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0
+		return m
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			cur = kb / 1024
-		case "VmHWM:":
-			peak = kb / 1024
+		if len(f) == 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			m[f[0]] = kb / 1024
 		}
 	}
-	return cur, peak
+	return m
 }
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
@@ -316,7 +324,7 @@ func idle(bin string) {
 	rssStart, _ := r.rss()
 	time.Sleep(*idleFor)
 	n := r.at.n.Load() - before
-	cur, peak := r.rss()
-	fmt.Printf("idle: %d AT commands in %v (%.2f a minute); RSS %.1f MB after start, %.1f MB after idling, peak %.1f MB\n",
-		n, *idleFor, float64(n)/idleFor.Minutes(), rssStart, cur, peak)
+	m := r.memory()
+	fmt.Printf("idle: %d AT commands in %v (%.2f a minute); RSS %.1f MB after start, %.1f MB after idling (%.1f anonymous, %.1f of files), peak %.1f MB\n",
+		n, *idleFor, float64(n)/idleFor.Minutes(), rssStart, m["VmRSS:"], m["RssAnon:"], m["RssFile:"], m["VmHWM:"])
 }
