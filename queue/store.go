@@ -161,7 +161,6 @@ type Store struct {
 	rdb  *sql.DB
 
 	ops    chan *op
-	stmts  map[string]*sql.Stmt // prepared at Open, read-only after; see prepare
 	quit   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
@@ -218,16 +217,10 @@ func Open(path string, opts Options) (*Store, error) {
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	s := &Store{
 		opts: opts, d: d, wdb: wdb, rdb: rdb,
-		ops:   make(chan *op, 1024),
-		stmts: map[string]*sql.Stmt{},
-		subs:  map[chan struct{}]struct{}{},
-		quit:  make(chan struct{}),
-		done:  make(chan struct{}),
-	}
-	if err := s.prepare(); err != nil {
-		rdb.Close()
-		wdb.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		ops:  make(chan *op, 1024),
+		subs: map[chan struct{}]struct{}{},
+		quit: make(chan struct{}),
+		done: make(chan struct{}),
 	}
 	go s.writer()
 	if err := s.recoverInterrupted(context.Background()); err != nil {

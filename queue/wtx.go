@@ -6,38 +6,20 @@ import (
 	"fmt"
 )
 
-// prepare prepares preparedQueries on the writer's connection: parsing and
-// planning once saves SQLite that work on each of thousands of writes a
-// second.
-func (s *Store) prepare() error {
-	for _, q := range preparedQueries {
-		st, err := s.wdb.Prepare(s.d.rebind(q))
-		if err != nil {
-			return fmt.Errorf("prepare %q: %w", q, err)
-		}
-		s.stmts[q] = st
-	}
-	return nil
-}
+// The writer's statements are not prepared up front: the driver keeps each
+// one prepared after its first use (_stmt_cache_size in the writer's DSN),
+// so a statement the daemon never runs costs no memory, and preparing needs
+// no connection other than the writer's own, which a transaction holds.
 
 func (w *wtx) exec(q string, args ...any) (sql.Result, error) {
-	if st, ok := w.s.stmts[q]; ok {
-		return w.Stmt(st).Exec(args...)
-	}
 	return w.Exec(w.s.d.rebind(q), args...)
 }
 
 func (w *wtx) query(q string, args ...any) (*sql.Rows, error) {
-	if st, ok := w.s.stmts[q]; ok {
-		return w.Stmt(st).Query(args...)
-	}
 	return w.Query(w.s.d.rebind(q), args...)
 }
 
 func (w *wtx) queryRow(q string, args ...any) *sql.Row {
-	if st, ok := w.s.stmts[q]; ok {
-		return w.Stmt(st).QueryRow(args...)
-	}
 	return w.QueryRow(w.s.d.rebind(q), args...)
 }
 
