@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -65,16 +64,6 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		// 30.8 MB, for 5,421 instead of 5,755 durable posts a second
 		// (bench/load, 2 cores). GOGC in the environment overrides it.
 		debug.SetGCPercent(50)
-	}
-	if os.Getenv("GOMAXPROCS") == "" {
-		// One processor: a gateway's work is a few SMS a second per modem
-		// and an fsync per batch, far below what one core does (bench/load,
-		// one P against two: 7,473 against 11,774 durable posts a second,
-		// 545 against 610 messages a second through one modem, p50 latency
-		// 0.48 against 0.75 ms), while every P keeps its own span caches:
-		// 0.3 MB of idle RSS against 2 Ps, more on a 4-core Pi.
-		// GOMAXPROCS in the environment overrides it.
-		runtime.GOMAXPROCS(1)
 	}
 	if *path == "" {
 		log.Warn("no -config given: running the built-in default with a simulated modem; nothing reaches a real network")
