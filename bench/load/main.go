@@ -38,7 +38,7 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "how long the POST scenario runs")
 	clients  = flag.Int("clients", 32, "concurrent HTTP clients for the POST scenario")
 	idleFor  = flag.Duration("idle", 3*time.Minute, "how long the idle scenario watches the modem")
-	static   = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo); false: a plain go build")
+	static   = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo, C code -Os); false: a plain go build")
 )
 
 func main() {
@@ -77,7 +77,11 @@ func build() (string, error) {
 		// What runs on a Pi: no shared C library mapped beside the binary.
 		args = append(args, "-tags", "sqlite_omit_load_extension netgo osusergo", "-ldflags", "-extldflags=-static")
 	}
-	out, err := exec.Command("go", append(args, "./cmd/bridged")...).CombinedOutput()
+	cmd := exec.Command("go", append(args, "./cmd/bridged")...)
+	if *static && os.Getenv("CGO_CFLAGS") == "" {
+		cmd.Env = append(os.Environ(), "CGO_CFLAGS=-Os")
+	}
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
