@@ -128,19 +128,19 @@ func Parse(number, defaultRegion string) (Number, error) {
 	if len(number) > maxInputLength {
 		return Number{}, ErrTooLong
 	}
-	s, err := possibleNumber(number)
+	s, plus, err := possibleNumber(number)
 	if err != nil {
 		return Number{}, err
 	}
 	def := region(defaultRegion)
-	if def == nil && !strings.HasPrefix(s, "+") {
+	if def == nil && !plus {
 		return Number{}, ErrInvalidCountryCode
 	}
-	cc, national, err := extractCountryCode(s, def)
-	if errors.Is(err, ErrInvalidCountryCode) && strings.HasPrefix(s, "+") {
+	cc, national, err := extractCountryCode(s, plus, def)
+	if errors.Is(err, ErrInvalidCountryCode) && plus {
 		// libphonenumber tries once more without the plus: "+0044..." is
 		// read as an international prefix after a stray "+".
-		cc, national, err = extractCountryCode(strings.TrimLeft(s, "+"), def)
+		cc, national, err = extractCountryCode(s, false, def)
 		if err == nil && cc == 0 {
 			err = ErrInvalidCountryCode
 		}
@@ -150,7 +150,7 @@ func Parse(number, defaultRegion string) (Number, error) {
 	}
 	plan := def
 	if cc == 0 {
-		national = digits(s)
+		national = s
 		cc = def.cc
 	} else if rs := regions(cc); rs[0].id != defaultRegion {
 		plan = &rs[0]
@@ -179,38 +179,38 @@ func Parse(number, defaultRegion string) (Number, error) {
 }
 
 // possibleNumber drops what comes before the first digit or plus sign,
-// checks the rest holds only digits and punctuation and turns every digit
-// into ASCII; a leading "+" (or several) is kept.
-func possibleNumber(number string) (string, error) {
+// checks the rest holds only digits and punctuation, and returns its digits
+// in ASCII and whether it starts with "+" (one or several).
+func possibleNumber(number string) (digits string, plus bool, err error) {
 	start := strings.IndexFunc(number, func(r rune) bool { return r == '+' || r == '＋' || digitValue(r) >= 0 })
 	if start < 0 {
-		return "", ErrNotANumber
+		return "", false, ErrNotANumber
 	}
 	var b strings.Builder
-	n, pluses := 0, true
+	leading := true // still in the run of plus signs the number starts with
 	for _, r := range number[start:] {
+		v := digitValue(r)
 		switch {
 		case r == '+' || r == '＋':
-			if !pluses {
-				return "", ErrNotANumber
+			if !leading {
+				return "", false, ErrNotANumber
 			}
-			b.WriteByte('+')
+			plus = true
 			continue
-		case digitValue(r) >= 0:
-			b.WriteByte(byte('0' + digitValue(r)))
-			n++
+		case v >= 0:
+			b.WriteByte(byte('0' + v))
 		case strings.ContainsRune(punctuation, r):
 		default:
-			return "", ErrNotANumber
+			return "", false, ErrNotANumber
 		}
-		pluses = false
+		leading = false
 	}
 	// Two digits pass only on their own; with anything around them it
 	// takes three (libphonenumber's isViablePhoneNumber).
-	if n < 3 && (n != 2 || utf8.RuneCountInString(number[start:]) != 2) {
-		return "", ErrNotANumber
+	if n := b.Len(); n < 3 && (n != 2 || utf8.RuneCountInString(number[start:]) != 2) {
+		return "", false, ErrNotANumber
 	}
-	return b.String(), nil
+	return b.String(), plus, nil
 }
 
 // punctuation may appear anywhere in a number: the separators people and
@@ -229,26 +229,13 @@ func digitValue(r rune) int {
 	return -1
 }
 
-// digits returns the ASCII digits of s.
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
-}
-
-// extractCountryCode reads the calling code of s (libphonenumber's
+// extractCountryCode reads the calling code of digits (libphonenumber's
 // maybeExtractCountryCode): after "+" or def's international prefix it must
 // be known; otherwise a number starting with def's own code is read as
 // international only where that makes it fit def's plan. cc 0 means none.
-func extractCountryCode(s string, def *territory) (cc int, national string, err error) {
-	full, international := s, false
-	if t := strings.TrimLeft(s, "+"); t != s {
-		full, international = t, true
-	} else if def != nil {
-		full = digits(s)
+func extractCountryCode(digits string, plus bool, def *territory) (cc int, national string, err error) {
+	full, international := digits, plus
+	if !plus && def != nil {
 		if end, ok := matchPrefix(def.patterns().idd, full); ok && (end == len(full) || full[end] != '0') {
 			full, international = full[end:], true
 		}
