@@ -641,11 +641,15 @@ func (w *wtx) expireDue() (int, error) {
 }
 
 // Expire moves queued messages whose validity has ended to StatusExpired
-// and returns how many. Claim does this too; a dispatcher with no modem
-// ready calls Expire so that such messages still end.
+// and returns how many, and recovers claims whose lease ran out (by
+// Options.Interrupted). Claim does both too; a dispatcher calls Expire at
+// NextDeadline so that this happens on time even when no modem claims.
 func (s *Store) Expire(ctx context.Context) (int, error) {
 	var n int
 	err := s.write(ctx, func(w *wtx) error {
+		if err := w.recoverExpiredLeases(); err != nil {
+			return err
+		}
 		var err error
 		n, err = w.expireDue()
 		return err

@@ -46,9 +46,16 @@ const (
 	qInterruptInfo = `SELECT parts, attempts, claimed_by FROM messages WHERE id = ?`
 	qNextDue       = `SELECT due_at FROM messages WHERE status = 'queued' AND due_at > ? AND (modem IS NULL OR modem = ?)`
 	qNextDueOrder  = ` ORDER BY due_at LIMIT 1`
-	qUndecoded     = `SELECT id, modem, storage, slot, pdu, received_at, decode_error FROM inbound_parts WHERE decode_error IS NOT NULL AND id > ? ORDER BY id LIMIT ?`
-	qStatusOf      = `SELECT status FROM messages WHERE id = ?`
-	qSentSeqs      = `SELECT seq FROM message_parts WHERE message_id = ? ORDER BY seq`
+	// When time alone next changes something: a queued message's validity
+	// ends, a claim's lease runs out, an incomplete multipart message is due
+	// for release (its first part's time plus the reassembly timeout).
+	qNextDeadline = `SELECT
+	(SELECT min(expires_at) FROM messages WHERE status = 'queued' AND expires_at IS NOT NULL),
+	(SELECT min(lease_until) FROM messages WHERE status = 'sending'),
+	(SELECT min(first_at) FROM inbound_groups WHERE state = 'open')`
+	qUndecoded = `SELECT id, modem, storage, slot, pdu, received_at, decode_error FROM inbound_parts WHERE decode_error IS NOT NULL AND id > ? ORDER BY id LIMIT ?`
+	qStatusOf  = `SELECT status FROM messages WHERE id = ?`
+	qSentSeqs  = `SELECT seq FROM message_parts WHERE message_id = ? ORDER BY seq`
 
 	qReportCandidates = `SELECT message_id, seq, recipient FROM message_parts WHERE modem = ? AND ref = ? AND sent_at >= ? ORDER BY sent_at DESC`
 	qReportSet        = `UPDATE message_parts SET report_status = ?, report_outcome = ?, reported_at = ? WHERE message_id = ? AND seq = ?`
@@ -114,6 +121,7 @@ var queryPlans = map[string]string{
 	"statusOf":      qStatusOf,
 	"undecoded":     qUndecoded,
 	"nextDue":       qNextDue + qNextDueOrder,
+	"nextDeadline":  qNextDeadline,
 	"pruneMessages": qPruneMessageIDs, "pruneWebhooks": qPruneWebhookIDs, "pruneParts": qPrunePartIDs,
 	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs, "heldFor": qHeldFor, "pruneHeld": qPruneHeldIDs,
 	"deleteMessage": qDeleteMessage, "deleteWebhook": qDeleteWebhook, "deleteInPart": qDeleteInPart,

@@ -116,7 +116,8 @@ func checkPlan(t *testing.T, s *Store, name, q string) {
 		}
 		t.Logf("%q", plan)
 		for _, d := range plan {
-			scan := strings.HasPrefix(d, "SCAN ") && !strings.Contains(d, " USING ")
+			// "SCAN CONSTANT ROW" is the row a SELECT of subqueries makes.
+			scan := strings.HasPrefix(d, "SCAN ") && !strings.Contains(d, " USING ") && d != "SCAN CONSTANT ROW"
 			if scan || strings.Contains(d, "TEMP B-TREE") {
 				t.Errorf("plan %q\nfor %s", plan, q)
 			}

@@ -59,6 +59,37 @@ func (s *Store) NextDue(ctx context.Context, req ClaimRequest) (time.Time, bool,
 	return fromNanos(due), true, nil
 }
 
+// NextDeadline returns the earliest time at which Expire or
+// ReleaseIncomplete will have something to do (a queued message's validity
+// ends, a claim's lease runs out, an incomplete multipart message is due for
+// release), false when nothing is waiting on time. It may be in the past.
+// A maintainer sleeps until then instead of running those rounds on a
+// ticker, so that an idle daemon does no work at all.
+func (s *Store) NextDeadline(ctx context.Context) (time.Time, bool, error) {
+	if s.closed.Load() {
+		return time.Time{}, false, ErrClosed
+	}
+	var expires, lease, group sql.NullInt64
+	if err := s.rdb.QueryRowContext(ctx, qNextDeadline).Scan(&expires, &lease, &group); err != nil {
+		return time.Time{}, false, fmt.Errorf("next deadline: %w", err)
+	}
+	var next time.Time
+	for _, t := range []struct {
+		v     sql.NullInt64
+		after time.Duration
+	}{{expires, 0}, {lease, time.Nanosecond}, {group, s.opts.ReassemblyTimeout}} {
+		if !t.v.Valid {
+			continue
+		}
+		// A lease counts as run out only once strictly past (Claim's rule).
+		at := fromNanos(t.v.Int64).Add(t.after)
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return next, !next.IsZero(), nil
+}
+
 // Ping checks that the database takes writes: an empty transaction through
 // the writer, which needs the write lock. It is what a health check asks.
 func (s *Store) Ping(ctx context.Context) error {

@@ -101,3 +101,62 @@ func TestPing(t *testing.T) {
 		t.Fatal("ping of a closed store")
 	}
 }
+
+func TestNextDeadline(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{ReassemblyTimeout: time.Hour})
+	deadline := func() (time.Duration, bool) {
+		t.Helper()
+		at, ok, err := s.NextDeadline(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at.Sub(clk.Now()), ok
+	}
+	MustEnqueue(t, s, NewMessage{To: "+1555", Text: "no validity"})
+	if d, ok := deadline(); ok {
+		t.Fatalf("a message without validity: deadline in %v", d)
+	}
+	MustEnqueue(t, s, NewMessage{To: "+1555", Text: "valid 3h", ValidFor: 3 * time.Hour})
+	if d, ok := deadline(); !ok || d != 3*time.Hour {
+		t.Fatalf("validity: %v %v, want 3h", d, ok)
+	}
+	// The message without validity is claimed (lease 10m): its lease is
+	// now the earliest, and counts as run out just after its end.
+	MustClaim(t, s, ClaimRequest{Modem: "a", Lease: 10 * time.Minute})
+	if d, ok := deadline(); !ok || d != 10*time.Minute+time.Nanosecond {
+		t.Fatalf("lease: %v %v, want 10m1ns", d, ok)
+	}
+	// An incomplete multipart message is released an hour after its first part.
+	mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+8613800138000", "part", clk.Now(), 7, 2, 1), Storage: "SM", Slot: 1})
+	clk.Advance(time.Minute)
+	// Lease ends in 9m, release in 59m, validity in 2h59m.
+	if d, ok := deadline(); !ok || d != 9*time.Minute+time.Nanosecond {
+		t.Fatalf("after a minute: %v %v, want 9m1ns", d, ok)
+	}
+	clk.Advance(9*time.Minute + time.Nanosecond)
+	// Expire recovers the lease itself now, without a claim.
+	if _, err := s.Expire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := deadline(); !ok || d != 50*time.Minute-time.Nanosecond {
+		t.Fatalf("after the lease: %v %v, want the release in 50m", d, ok)
+	}
+	clk.Advance(time.Hour)
+	if ms, err := s.ReleaseIncomplete(ctx); err != nil || len(ms) != 1 {
+		t.Fatalf("release: %d %v", len(ms), err)
+	}
+	if d, ok := deadline(); !ok || d != 3*time.Hour-(70*time.Minute+time.Nanosecond) {
+		t.Fatalf("after the release: %v %v, want the validity", d, ok)
+	}
+	clk.Advance(2 * time.Hour)
+	if n, err := s.Expire(ctx); err != nil || n != 1 {
+		t.Fatalf("expire: %d %v", n, err)
+	}
+	if d, ok := deadline(); ok {
+		t.Fatalf("nothing left waiting on time, deadline in %v", d)
+	}
+	s.Close()
+	if _, _, err := s.NextDeadline(ctx); err == nil {
+		t.Fatal("next deadline of a closed store")
+	}
+}
