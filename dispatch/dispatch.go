@@ -30,6 +30,7 @@ type Store interface {
 	Expire(ctx context.Context) (int, error)
 	ReleaseIncomplete(ctx context.Context) ([]*queue.InboxMessage, error)
 	NextDue(ctx context.Context, req queue.ClaimRequest) (time.Time, bool, error)
+	NextDeadline(ctx context.Context) (time.Time, bool, error)
 	Subscribe() (<-chan struct{}, func())
 }
 
@@ -62,16 +63,26 @@ type Options struct {
 	// SendTimeout is the modems' send timeout; a claim lasts this plus a
 	// margin per part, so that a crashed worker's claim comes back.
 	SendTimeout time.Duration
-	// Maintenance is how often validity expiry and the release of
-	// incomplete multipart messages run; default one minute.
+	// Maintenance is how soon after new work (an enqueue, a retry, a part
+	// of a multipart message received) the maintainer looks for the
+	// deadlines it brings: validity expiry, the release of an incomplete
+	// multipart message, a lease that runs out. Deadlines it knows of it
+	// meets on time (the store's NextDeadline). Under steady traffic it so
+	// looks at most once per Maintenance. Default one second.
 	Maintenance time.Duration
-	// Idle bounds how long an idle worker sleeps. A commit that makes a
-	// message claimable wakes it at once (the store's Subscribe), messages
-	// due later (scheduled, retried after a backoff) at their due time (the
-	// store's NextDue); Idle is only the safety net. Default one minute.
+	// Idle, when set, bounds how long an idle worker sleeps. By default it
+	// sleeps until woken: a commit that makes a message claimable wakes it
+	// at once (the store's Subscribe), a message due later (scheduled,
+	// retried after a backoff) at its due time (the store's NextDue), a
+	// modem's change of state (another modem's routes no longer exclude a
+	// message) at once. An idle daemon so does no work at all.
 	Idle   time.Duration
 	Logger *slog.Logger
 }
+
+// afterError is how soon a worker or the maintainer looks at the store
+// again after it failed to answer: soon enough, without a log line a second.
+const afterError = 30 * time.Second
 
 // Dispatcher runs the workers. Create it with New, start it with Run.
 type Dispatcher struct {
@@ -81,6 +92,9 @@ type Dispatcher struct {
 	log    *slog.Logger
 
 	wakes []chan struct{} // one per worker, capacity 1
+	// touched tells the maintainer that something with a deadline may have
+	// been written; capacity 1.
+	touched chan struct{}
 }
 
 // New returns a Dispatcher for the modems over store.
@@ -89,15 +103,12 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 		opts.SendTimeout = modem.DefaultSendTimeout
 	}
 	if opts.Maintenance <= 0 {
-		opts.Maintenance = time.Minute
-	}
-	if opts.Idle <= 0 {
-		opts.Idle = time.Minute
+		opts.Maintenance = time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Dispatcher{store: store, modems: modems, opts: opts, log: opts.Logger}
+	d := &Dispatcher{store: store, modems: modems, opts: opts, log: opts.Logger, touched: make(chan struct{}, 1)}
 	for range modems {
 		d.wakes = append(d.wakes, make(chan struct{}, 1))
 	}
@@ -107,10 +118,15 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 // wake tells idle workers that a message may be claimable. It never blocks.
 func (d *Dispatcher) wake() {
 	for _, w := range d.wakes {
-		select {
-		case w <- struct{}{}:
-		default:
-		}
+		signal(w)
+	}
+}
+
+// signal sends on a channel of capacity 1 unless a value already waits.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
@@ -133,9 +149,26 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 				return
 			case <-commits:
 				d.wake()
+				signal(d.touched)
 			}
 		}
 	}()
+	for _, m := range d.modems {
+		// A modem that goes down or comes up changes which messages the
+		// others may take (routes, retries elsewhere): every worker looks.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-m.Changed():
+					d.wake()
+				}
+			}
+		}()
+	}
 	for i, m := range d.modems {
 		w := &worker{d: d, m: m, wake: d.wakes[i], route: d.opts.Routes[m.ID()], log: d.log.With("modem", m.ID())}
 		wg.Add(2)
@@ -148,26 +181,71 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
+// maintain ends what time runs out on — validity, leases, the wait for the
+// missing parts of a multipart message — when it runs out, and otherwise
+// sleeps: with nothing waiting on time it wakes only for new work.
 func (d *Dispatcher) maintain(ctx context.Context) {
-	t := time.NewTicker(d.opts.Maintenance)
+	t := time.NewTimer(0) // a first look at start-up
 	defer t.Stop()
+	var due time.Time // when t fires; zero while it is stopped
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-d.touched:
+			// New work may bring a deadline sooner than the one t waits
+			// for; look within Maintenance rather than after every commit.
+			if soon := time.Now().Add(d.opts.Maintenance); due.IsZero() || due.After(soon) {
+				t.Reset(d.opts.Maintenance)
+				due = soon
+			}
+			continue
 		case <-t.C:
 		}
-		if n, err := d.store.Expire(ctx); err != nil {
-			d.log.Warn("expire messages", "err", err)
-		} else if n > 0 {
-			d.log.Info("messages expired before they could be sent", "count", n)
-		}
-		if ms, err := d.store.ReleaseIncomplete(ctx); err != nil {
-			d.log.Warn("release incomplete messages", "err", err)
-		} else if len(ms) > 0 {
-			d.log.Info("released incomplete multipart messages to the inbox", "count", len(ms))
+		due = time.Time{}
+		if wait, ok := d.maintenance(ctx); ok {
+			t.Reset(wait)
+			due = time.Now().Add(wait)
 		}
 	}
+}
+
+// maintenance runs the rounds whose deadline has come and says how long
+// until the next one, false when nothing waits on time.
+func (d *Dispatcher) maintenance(ctx context.Context) (time.Duration, bool) {
+	next, ok, err := d.store.NextDeadline(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("look for deadlines", "err", err)
+		}
+		return afterError, true
+	}
+	if !ok {
+		return 0, false
+	}
+	if wait := time.Until(next); wait > 0 {
+		return wait, true
+	}
+	if n, err := d.store.Expire(ctx); err != nil {
+		d.log.Warn("expire messages", "err", err)
+	} else if n > 0 {
+		d.log.Info("messages expired before they could be sent", "count", n)
+	}
+	if ms, err := d.store.ReleaseIncomplete(ctx); err != nil {
+		d.log.Warn("release incomplete messages", "err", err)
+	} else if len(ms) > 0 {
+		d.log.Info("released incomplete multipart messages to the inbox", "count", len(ms))
+	}
+	// Look again at once for what comes next; a deadline the rounds could
+	// not clear (the store failing) is retried after a second, not spun on.
+	next, ok, err = d.store.NextDeadline(ctx)
+	switch {
+	case err != nil:
+		return afterError, true
+	case !ok:
+		return 0, false
+	}
+	return max(time.Until(next), time.Second), true
 }
 
 // excludedPrefixes are the routes of other ready modems: messages for them
@@ -221,36 +299,41 @@ func (w *worker) send(ctx context.Context) {
 			w.deliver(ctx, msg)
 			continue
 		}
-		if !idle.Stop() {
-			select {
-			case <-idle.C:
-			default:
-			}
+		idle.Stop()
+		var timeout <-chan time.Time
+		if d, ok := w.sleepFor(ctx); ok {
+			idle.Reset(d)
+			timeout = idle.C
 		}
-		idle.Reset(w.sleepFor(ctx))
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.wake:
 		case <-changed:
-		case <-idle.C:
+		case <-timeout:
 		}
 	}
 }
 
 // sleepFor says how long an idle worker may sleep: until the next message
-// it could claim becomes due by time, at most Options.Idle (which also
-// bounds how late an expired lease is noticed).
-func (w *worker) sleepFor(ctx context.Context) time.Duration {
+// it could claim becomes due by time, at most Options.Idle when set; false
+// when nothing is due later and only a wake-up can bring work.
+func (w *worker) sleepFor(ctx context.Context) (time.Duration, bool) {
 	next, ok, err := w.d.store.NextDue(ctx, queue.ClaimRequest{Modem: w.m.ID()})
-	if err != nil || !ok {
-		return w.d.opts.Idle
+	var d time.Duration
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			w.log.Warn("look for messages due later", "err", err)
+		}
+		d = afterError
+	case ok:
+		d = max(time.Until(next), time.Second)
 	}
-	d := time.Until(next)
-	if d <= 0 {
-		d = time.Second
+	if w.d.opts.Idle > 0 && (d == 0 || d > w.d.opts.Idle) {
+		d = w.d.opts.Idle
 	}
-	return min(d, w.d.opts.Idle)
+	return d, d > 0
 }
 
 // claim takes the next message for this modem: its own routes first, then
@@ -456,6 +539,10 @@ func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
 		w.log.Debug("received a part already stored", "part", rec.PartID)
 	case rec.Message != nil:
 		w.log.Info("received a message", "inbox", rec.Message.ID, "parts", rec.Message.Parts)
+	default:
+		// A part of a multipart message waiting for the others: its group
+		// has a release deadline the maintainer must learn of.
+		signal(w.d.touched)
 	}
 	return nil
 }

@@ -37,8 +37,18 @@ type bridge struct {
 
 func MustBridge(t *testing.T, n int, opts dispatch.Options, simOpts modemsim.Options) *bridge {
 	t.Helper()
+	return mustBridgeStore(t, n, opts, simOpts, queue.Options{})
+}
+
+// mustBridgeStore is MustBridge with store options; retries back off 50 to
+// 200 ms unless they say otherwise.
+func mustBridgeStore(t *testing.T, n int, opts dispatch.Options, simOpts modemsim.Options, qOpts queue.Options) *bridge {
+	t.Helper()
 	dir := t.TempDir()
-	store, err := queue.Open(filepath.Join(dir, "bridged.db"), queue.Options{BackoffBase: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond})
+	if qOpts.BackoffBase == 0 {
+		qOpts.BackoffBase, qOpts.BackoffMax = 50*time.Millisecond, 200*time.Millisecond
+	}
+	store, err := queue.Open(filepath.Join(dir, "bridged.db"), qOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,5 +347,66 @@ func TestRateLimit(t *testing.T) {
 		if gap := sent[i].Time.Sub(sent[i-1].Time); gap < 95*time.Millisecond {
 			t.Errorf("parts %d and %d only %v apart, want at least 100 ms", i, i+1, gap)
 		}
+	}
+}
+
+// TestRoutedMessageTakenWhenItsModemGoesDown: a message held back for the
+// modem its route names goes through another modem as soon as that modem
+// drops off the network, without a commit to wake the other worker: the
+// drop itself does (there is no polling safety net to fall back on).
+func TestRoutedMessageTakenWhenItsModemGoesDown(t *testing.T) {
+	b := MustBridge(t, 2, dispatch.Options{Routes: map[string]dispatch.Route{"m0": {Prefixes: []string{"+44"}}}},
+		modemsim.Options{SendLatency: time.Second})
+	busy := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "keeps m0 busy"})[0].ID
+	b.waitStatus(busy, queue.StatusSending)
+	held := b.enqueue(queue.NewMessage{To: "+447700900124", Text: "for m0's route"})[0].ID
+	// m1 woke for the enqueue and left the message to m0, which is ready
+	// but busy. m0 now loses the network; the send in flight completes.
+	b.sims[0].SetRegistration(modemsim.RegSearching)
+	m := b.waitStatus(held, queue.StatusSent)
+	if m.SentParts[0].Modem != "m1" {
+		t.Errorf("sent by %s, want m1", m.SentParts[0].Modem)
+	}
+	if m := b.waitStatus(busy, queue.StatusSent); m.SentParts[0].Modem != "m0" {
+		t.Errorf("the first message was sent by %s, want m0", m.SentParts[0].Modem)
+	}
+}
+
+// TestIncompleteReleasedOnTime: the first of two parts arrives and the
+// second never does; the incomplete message reaches the inbox when the
+// reassembly timeout ends, found through the store's NextDeadline.
+func TestIncompleteReleasedOnTime(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	b := mustBridgeStore(t, 1, dispatch.Options{Maintenance: 50 * time.Millisecond}, modemsim.Options{},
+		queue.Options{ReassemblyTimeout: timeout})
+	enc, err := pdu.Deliver{From: "+15557770000", Text: strings.Repeat("two parts ", 20), Ref: 9}.Encode()
+	if err != nil || len(enc.Parts) != 2 {
+		t.Fatalf("encode: %v, %d parts", err, len(enc.Parts))
+	}
+	sent := time.Now()
+	if err := b.sims[0].DeliverPDU(enc.Parts[0].PDU); err != nil {
+		t.Fatal(err)
+	}
+	var page queue.InboxPage
+	eventually(t, "the incomplete message in the inbox", func() bool {
+		page, err = b.store.ListInbox(context.Background(), queue.InboxFilter{})
+		return err == nil && len(page.Messages) == 1
+	})
+	if m := page.Messages[0]; !m.Incomplete || time.Since(sent) < timeout {
+		t.Errorf("released after %v (timeout %v), incomplete %v", time.Since(sent), timeout, m.Incomplete)
+	}
+}
+
+// TestExpiredWithNoModemReady: a message whose validity ends while no modem
+// can send it is expired by the maintainer, which learnt of the deadline
+// from the enqueue.
+func TestExpiredWithNoModemReady(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{Maintenance: 50 * time.Millisecond}, modemsim.Options{})
+	b.sims[0].SetRegistration(modemsim.RegSearching)
+	eventually(t, "the modem off the network", func() bool { return b.mods[0].Status().State != modem.StateReady })
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "too late", ValidFor: 200 * time.Millisecond})[0].ID
+	m := b.waitStatus(id, queue.StatusExpired)
+	if m.Error == nil || m.Error.Code != queue.CodeExpired {
+		t.Errorf("error %+v", m.Error)
 	}
 }
