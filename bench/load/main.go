@@ -75,7 +75,7 @@ func build() (string, error) {
 	args := []string{"build", "-o", bin}
 	if *static {
 		// What runs on a Pi: no shared C library mapped beside the binary.
-		args = append(args, "-tags", "sqlite_omit_load_extension netgo osusergo", "-ldflags", "-extldflags=-static")
+		args = append(args, "-tags", "sqlite_omit_load_extension netgo osusergo nethttpomithttp2", "-ldflags", "-extldflags=-static")
 	}
 	cmd := exec.Command("go", append(args, "./cmd/bridged")...)
 	if *static && os.Getenv("CGO_CFLAGS") == "" {
