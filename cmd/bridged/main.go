@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "bridged/cmd/bridged/internal/noheapprof" // first: see its doc
 )
 
 func main() {
