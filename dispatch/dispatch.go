@@ -60,9 +60,15 @@ type Options struct {
 	// MaxParts and Language are passed to pdu when a message is encoded.
 	MaxParts int
 	Language pdu.Language
-	// SendTimeout is the modems' send timeout; a claim lasts this plus a
-	// margin per part, so that a crashed worker's claim comes back.
+	// SendTimeout is the modems' send timeout. A claim, renewed with
+	// every part sent, lasts this plus the modem's rate-limit interval plus
+	// LeaseMargin: long enough for the wait and the send of the next part,
+	// so that the claim of a live worker never runs out (its message would
+	// be claimed again and a part sent twice), short enough that the claim
+	// of a worker that could not record its send comes back.
 	SendTimeout time.Duration
+	// LeaseMargin is the slack in a claim; default 30 s.
+	LeaseMargin time.Duration
 	// Maintenance is how soon after new work (an enqueue, a retry, a part
 	// of a multipart message received) the maintainer looks for the
 	// deadlines it brings: validity expiry, the release of an incomplete
@@ -101,6 +107,9 @@ type Dispatcher struct {
 func New(store Store, modems []Modem, opts Options) *Dispatcher {
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = modem.DefaultSendTimeout
+	}
+	if opts.LeaseMargin <= 0 {
+		opts.LeaseMargin = 30 * time.Second
 	}
 	if opts.Maintenance <= 0 {
 		opts.Maintenance = time.Second
@@ -339,7 +348,10 @@ func (w *worker) sleepFor(ctx context.Context) (time.Duration, bool) {
 // claim takes the next message for this modem: its own routes first, then
 // anything not routed to another ready modem.
 func (w *worker) claim(ctx context.Context) (*queue.Message, error) {
-	lease := w.d.opts.SendTimeout + 30*time.Second
+	lease := w.d.opts.SendTimeout + w.d.opts.LeaseMargin
+	if w.route.PerMinute > 0 {
+		lease += time.Minute / time.Duration(w.route.PerMinute)
+	}
 	if len(w.route.Prefixes) > 0 {
 		ms, err := w.d.store.Claim(ctx, queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, Prefixes: w.route.Prefixes})
 		if err != nil || len(ms) > 0 {

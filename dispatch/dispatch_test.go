@@ -410,3 +410,24 @@ func TestExpiredWithNoModemReady(t *testing.T) {
 		t.Errorf("error %+v", m.Error)
 	}
 }
+
+// TestRateLimitedMultipartKeepsItsClaim: the wait between the parts of a
+// rate-limited message is part of the claim, so the claim does not run out
+// between two parts (the maintainer would hand the message out again and
+// its second part would go twice).
+func TestRateLimitedMultipartKeepsItsClaim(t *testing.T) {
+	// 20 parts a minute: 3 s between parts, longer than the send timeout
+	// (2 s) plus the margin.
+	b := MustBridge(t, 1, dispatch.Options{
+		Routes:      map[string]dispatch.Route{"m0": {PerMinute: 20}},
+		LeaseMargin: 100 * time.Millisecond, Maintenance: 50 * time.Millisecond,
+	}, modemsim.Options{})
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: strings.Repeat("two parts ", 20)})[0].ID
+	m := b.waitStatus(id, queue.StatusSent)
+	if m.Attempts != 1 || len(m.SentParts) != 2 {
+		t.Errorf("%d attempts, %d parts recorded; events %+v", m.Attempts, len(m.SentParts), m.Events)
+	}
+	if sent := b.net.Sent(); len(sent) != 2 {
+		t.Errorf("the network got %d parts, want 2", len(sent))
+	}
+}
