@@ -76,14 +76,7 @@ type Options struct {
 	// meets on time (the store's NextDeadline). Under steady traffic it so
 	// looks at most once per Maintenance. Default one second.
 	Maintenance time.Duration
-	// Idle, when set, bounds how long an idle worker sleeps. By default it
-	// sleeps until woken: a commit that makes a message claimable wakes it
-	// at once (the store's Subscribe), a message due later (scheduled,
-	// retried after a backoff) at its due time (the store's NextDue), a
-	// modem's change of state (another modem's routes no longer exclude a
-	// message) at once. An idle daemon so does no work at all.
-	Idle   time.Duration
-	Logger *slog.Logger
+	Logger      *slog.Logger
 }
 
 // afterError is how soon a worker or the maintainer looks at the store
@@ -325,24 +318,23 @@ func (w *worker) send(ctx context.Context) {
 }
 
 // sleepFor says how long an idle worker may sleep: until the next message
-// it could claim becomes due by time, at most Options.Idle when set; false
-// when nothing is due later and only a wake-up can bring work.
+// it could claim becomes due by time (scheduled, retried after a backoff);
+// false when nothing is due later. Everything else that brings work wakes
+// the worker: a commit that makes a message claimable (the store's
+// Subscribe) and any modem's change of state (another modem's routes no
+// longer hold a message back). An idle daemon so does no work at all.
 func (w *worker) sleepFor(ctx context.Context) (time.Duration, bool) {
 	next, ok, err := w.d.store.NextDue(ctx, queue.ClaimRequest{Modem: w.m.ID()})
-	var d time.Duration
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
 			w.log.Warn("look for messages due later", "err", err)
 		}
-		d = afterError
+		return afterError, true
 	case ok:
-		d = max(time.Until(next), time.Second)
+		return max(time.Until(next), time.Second), true
 	}
-	if w.d.opts.Idle > 0 && (d == 0 || d > w.d.opts.Idle) {
-		d = w.d.opts.Idle
-	}
-	return d, d > 0
+	return 0, false
 }
 
 // claim takes the next message for this modem: its own routes first, then
