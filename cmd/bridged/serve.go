@@ -71,6 +71,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	return serve(ctx, cfg, log)
 }
 
+// simKeepSent is how many sent parts a simulated network of the daemon or
+// of `bridged sim` keeps for `sim ctl sent`: enough to look at, bounded so
+// that a simulator left running does not grow without end.
+const simKeepSent = 1000
+
 // serve runs the daemon for cfg until ctx ends.
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	interrupted := queue.RetryInterrupted
@@ -203,7 +208,7 @@ func startSims(cfg *config.Config, log *slog.Logger) (*sims, error) {
 		return nil, fmt.Errorf("simulated modems: %w", err)
 	}
 	s.dir = dir
-	s.net = modemsim.NewNetwork(modemsim.Options{Dir: dir, Logger: log.With("component", "sim")})
+	s.net = modemsim.NewNetwork(modemsim.Options{Dir: dir, Logger: log.With("component", "sim"), KeepSent: simKeepSent})
 	for _, m := range simCfgs {
 		sm, err := s.net.AddModem(modemsim.Config{Name: m.ID, Number: m.SimNumber})
 		if err != nil {

@@ -64,7 +64,7 @@ Control commands (also over "nc": one line each, answered by "ok" or "error: ...
   list                          modems, numbers, paths
   deliver NAME FROM TEXT...     an incoming SMS from FROM (a number or a name)
   pdu NAME HEX                  a raw SMS-DELIVER or SMS-STATUS-REPORT
-  sent                          SMS that left the network, one JSON object a line
+  sent                          the last 1,000 SMS parts that left the network, one JSON object a line
   hang NAME                     stop answering until the port is reopened
   unplug NAME DURATION          remove the path, plug back in after DURATION
   garbage NAME TEXT             bytes in the middle of the next response (Go escapes in "quotes")
@@ -144,7 +144,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 
 	network := modemsim.NewNetwork(modemsim.Options{
 		Dir: *dir, SendLatency: *latency, ReportDelay: *reportDelay, ReportOutcome: outcome,
-		EchoDelay: *echoDelay, AckTimeout: *ackTimeout, Logger: logger,
+		EchoDelay: *echoDelay, AckTimeout: *ackTimeout, Logger: logger, KeepSent: simKeepSent,
 	})
 	defer network.Close()
 	for range *count {
@@ -254,14 +254,17 @@ func (c *simCommand) printSent(ctx context.Context, network *modemsim.Network) {
 		if err != nil {
 			return
 		}
-		for _, s := range sent[seen:] {
+		for _, s := range sent {
+			if s.Seq <= seen {
+				continue
+			}
 			part := ""
 			if cc := s.Message.Concat; cc != nil {
 				part = fmt.Sprintf(" (part %d/%d)", cc.Seq, cc.Total)
 			}
 			fmt.Fprintf(c.stdout, "sent: %s -> %s mr=%d%s: %q\n", s.From, s.To, s.MessageRef, part, s.Message.Text)
+			seen = s.Seq
 		}
-		seen = len(sent)
 	}
 }
 

@@ -444,6 +444,30 @@ func TestSentOutside(t *testing.T) {
 	}
 }
 
+// TestKeepSent: a network that keeps the last 3 parts forgets older ones,
+// while WaitSent still counts every part and Seq numbers them all.
+func TestKeepSent(t *testing.T) {
+	n := mustNetwork(t, modemsim.Options{KeepSent: 3})
+	ca := mustReady(t, mustModem(t, n, modemsim.Config{}))
+	for i := range 8 {
+		mustSend(ca, pdu.Submit{To: "+447700900123", Text: fmt.Sprint("message ", i)})
+	}
+	sent, err := n.WaitSent(ctx(t), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range sent {
+		got = append(got, fmt.Sprintf("%d:%s", s.Seq, s.Message.Text))
+	}
+	if want := "[6:message 5 7:message 6 8:message 7]"; fmt.Sprint(got) != want {
+		t.Errorf("kept %v, want %s", got, want)
+	}
+	if fmt.Sprint(n.Sent()) != fmt.Sprint(sent) {
+		t.Errorf("Sent %v, WaitSent %v", n.Sent(), sent)
+	}
+}
+
 func TestCMGSPrompt(t *testing.T) {
 	n := mustNetwork(t, modemsim.Options{})
 	a := mustModem(t, n, modemsim.Config{})

@@ -86,6 +86,10 @@ type Options struct {
 	// Logger receives Debug logs of every command and fault; default
 	// slog.Default().
 	Logger *slog.Logger
+	// KeepSent bounds how many of the parts that left the network Sent
+	// keeps, dropping the oldest; 0 keeps them all, as a test wants. A
+	// long-running simulator sets it so that its memory stays bounded.
+	KeepSent int
 }
 
 // SentSMS is one SMS-SUBMIT part that left the virtual network: sent to a
@@ -101,6 +105,9 @@ type SentSMS struct {
 	// Message is PDU decoded; join multipart parts with pdu.Reassemble.
 	Message *pdu.Message
 	Time    time.Time
+	// Seq numbers the parts that left the network, from 1, so that a
+	// reader of a bounded Sent knows what it has seen.
+	Seq int
 }
 
 // Network joins simulated modems: an SMS from one to another's number
@@ -112,8 +119,9 @@ type Network struct {
 	mu      sync.Mutex
 	modems  []*Modem
 	added   int // modems ever added, for default names
-	sent    []SentSMS
-	changed chan struct{} // closed and replaced when sent grows
+	sent    []SentSMS     // the last opts.KeepSent parts, or all
+	total   int           // parts that ever left
+	changed chan struct{} // closed and replaced when a part leaves
 	ref     uint8         // concatenation reference for injected texts
 	echo    map[string][]*pdu.Message
 	timers  map[*time.Timer]bool
@@ -277,20 +285,30 @@ func (n *Network) remove(m *Modem) {
 	}
 }
 
-// Sent returns the parts that left the network so far, oldest first.
+// Sent returns the parts that left the network so far (the last
+// Options.KeepSent of them when that is set), oldest first.
 func (n *Network) Sent() []SentSMS {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return append([]SentSMS(nil), n.sent...)
+	return n.keptLocked()
+}
+
+func (n *Network) keptLocked() []SentSMS {
+	kept := n.sent
+	if k := n.opts.KeepSent; k > 0 && len(kept) > k {
+		kept = kept[len(kept)-k:]
+	}
+	return append([]SentSMS(nil), kept...)
 }
 
 // WaitSent waits until at least count parts have left the network and
-// returns them all. It returns ctx's error if that does not happen first.
+// returns them as Sent does. It returns ctx's error if that does not happen
+// first.
 func (n *Network) WaitSent(ctx context.Context, count int) ([]SentSMS, error) {
 	for {
 		n.mu.Lock()
-		if len(n.sent) >= count {
-			out := append([]SentSMS(nil), n.sent...)
+		if n.total >= count {
+			out := n.keptLocked()
 			n.mu.Unlock()
 			return out, nil
 		}
@@ -413,7 +431,12 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 		return
 	}
 	n.mu.Lock()
-	n.sent = append(n.sent, SentSMS{From: from, To: info.To, MessageRef: int(mr), PDU: submitHex, Message: msg, Time: scts})
+	n.total++
+	n.sent = append(n.sent, SentSMS{From: from, To: info.To, MessageRef: int(mr), PDU: submitHex, Message: msg, Time: scts, Seq: n.total})
+	if k := n.opts.KeepSent; k > 0 && len(n.sent) >= 2*k {
+		// Copied down in one go now and then, not shifted per part.
+		n.sent = append(n.sent[:0:0], n.sent[len(n.sent)-k:]...)
+	}
 	close(n.changed)
 	n.changed = make(chan struct{})
 	n.mu.Unlock()
