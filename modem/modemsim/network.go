@@ -118,7 +118,7 @@ type Network struct {
 
 	mu      sync.Mutex
 	modems  []*Modem
-	added   int // modems ever added, for default names
+	added   int           // modems ever added, for default names
 	sent    []SentSMS     // the last opts.KeepSent parts, or all
 	total   int           // parts that ever left
 	changed chan struct{} // closed and replaced when a part leaves
