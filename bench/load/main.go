@@ -38,6 +38,7 @@ var (
 	duration = flag.Duration("duration", 10*time.Second, "how long the POST scenario runs")
 	clients  = flag.Int("clients", 32, "concurrent HTTP clients for the POST scenario")
 	idleFor  = flag.Duration("idle", 3*time.Minute, "how long the idle scenario watches the modem")
+	after    = flag.Duration("after", 0, "if set, the one-modem scenario then idles this long and reports RSS")
 	static   = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo, C code -Os); false: a plain go build")
 )
 
@@ -313,6 +314,11 @@ func throughput(bin string, modems int, lat time.Duration, n int) {
 	_, peak := r.rss()
 	if lat == 0 {
 		fmt.Printf("one modem, no network latency: %d messages in %v: %.0f messages/s (%.2f ms each); peak RSS %.1f MB\n", n, el.Round(time.Millisecond), rate, 1000/rate, peak)
+		if *after > 0 {
+			time.Sleep(*after)
+			m := r.memory()
+			fmt.Printf("after those messages, %v idle: RSS %.2f MB (%.2f anonymous, %.2f of files)\n", *after, m["VmRSS:"], m["RssAnon:"], m["RssFile:"])
+		}
 		return
 	}
 	limit := float64(modems) / lat.Seconds()
