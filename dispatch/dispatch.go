@@ -142,34 +142,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	commits, unsubscribe := d.store.Subscribe()
 	defer unsubscribe()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-commits:
-				d.wake()
-				signal(d.touched)
-			}
-		}
-	}()
+	forward(ctx, &wg, func() <-chan struct{} { return commits }, func() {
+		d.wake()
+		signal(d.touched)
+	})
 	for _, m := range d.modems {
 		// A modem that goes down or comes up changes which messages the
 		// others may take (routes, retries elsewhere): every worker looks.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-m.Changed():
-					d.wake()
-				}
-			}
-		}()
+		forward(ctx, &wg, m.Changed, d.wake)
 	}
 	for i, m := range d.modems {
 		w := &worker{d: d, m: m, wake: d.wakes[i], route: d.opts.Routes[m.ID()], log: d.log.With("modem", m.ID())}
@@ -186,6 +166,23 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // maintain ends what time runs out on — validity, leases, the wait for the
 // missing parts of a multipart message — when it runs out, and otherwise
 // sleeps: with nothing waiting on time it wakes only for new work.
+// forward calls f each time the channel that next returns is ready, until
+// ctx ends.
+func forward(ctx context.Context, wg *sync.WaitGroup, next func() <-chan struct{}, f func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-next():
+				f()
+			}
+		}
+	}()
+}
+
 func (d *Dispatcher) maintain(ctx context.Context) {
 	t := time.NewTimer(0) // a first look at start-up
 	defer t.Stop()
