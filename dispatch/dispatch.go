@@ -163,9 +163,6 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return nil
 }
 
-// maintain ends what time runs out on — validity, leases, the wait for the
-// missing parts of a multipart message — when it runs out, and otherwise
-// sleeps: with nothing waiting on time it wakes only for new work.
 // forward calls f each time the channel that next returns is ready, until
 // ctx ends.
 func forward(ctx context.Context, wg *sync.WaitGroup, next func() <-chan struct{}, f func()) {
@@ -183,6 +180,9 @@ func forward(ctx context.Context, wg *sync.WaitGroup, next func() <-chan struct{
 	}()
 }
 
+// maintain ends what time runs out on — validity, leases, the wait for the
+// missing parts of a multipart message — when it runs out, and otherwise
+// sleeps: with nothing waiting on time it wakes only for new work.
 func (d *Dispatcher) maintain(ctx context.Context) {
 	t := time.NewTimer(0) // a first look at start-up
 	defer t.Stop()
