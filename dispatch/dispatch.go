@@ -69,8 +69,8 @@ type Options struct {
 	SendTimeout time.Duration
 	// LeaseMargin is the slack in a claim; default 30 s.
 	LeaseMargin time.Duration
-	// Maintenance is how soon after new work (an enqueue, a retry, a part
-	// of a multipart message received) the maintainer looks for the
+	// Maintenance is how soon after new work (an enqueue, a retry, a claim,
+	// a part of a multipart message received) the maintainer looks for the
 	// deadlines it brings: validity expiry, the release of an incomplete
 	// multipart message, a lease that runs out. Deadlines it knows of it
 	// meets on time (the store's NextDeadline). Under steady traffic it so
@@ -295,6 +295,9 @@ func (w *worker) send(ctx context.Context) {
 			}
 		}
 		if msg != nil {
+			// The claim's lease is a deadline: should the send not be
+			// recorded, the maintainer ends the claim when it runs out.
+			signal(w.d.touched)
 			w.deliver(ctx, msg)
 			continue
 		}

@@ -2,11 +2,13 @@ package dispatch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,12 +39,13 @@ type bridge struct {
 
 func MustBridge(t *testing.T, n int, opts dispatch.Options, simOpts modemsim.Options) *bridge {
 	t.Helper()
-	return mustBridgeStore(t, n, opts, simOpts, queue.Options{})
+	return mustBridgeStore(t, n, opts, simOpts, queue.Options{}, nil)
 }
 
 // mustBridgeStore is MustBridge with store options; retries back off 50 to
-// 200 ms unless they say otherwise.
-func mustBridgeStore(t *testing.T, n int, opts dispatch.Options, simOpts modemsim.Options, qOpts queue.Options) *bridge {
+// 200 ms unless they say otherwise. wrap, if set, gives the dispatcher
+// the store it returns (to inject a fault) instead of the store itself.
+func mustBridgeStore(t *testing.T, n int, opts dispatch.Options, simOpts modemsim.Options, qOpts queue.Options, wrap func(*queue.Store) dispatch.Store) *bridge {
 	t.Helper()
 	dir := t.TempDir()
 	if qOpts.BackoffBase == 0 {
@@ -67,7 +70,11 @@ func mustBridgeStore(t *testing.T, n int, opts dispatch.Options, simOpts modemsi
 	}
 	opts.Logger = logger()
 	opts.SendTimeout = 2 * time.Second
-	b.disp = dispatch.New(store, dm, opts)
+	var ds dispatch.Store = store
+	if wrap != nil {
+		ds = wrap(store)
+	}
+	b.disp = dispatch.New(ds, dm, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -377,7 +384,7 @@ func TestRoutedMessageTakenWhenItsModemGoesDown(t *testing.T) {
 func TestIncompleteReleasedOnTime(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	b := mustBridgeStore(t, 1, dispatch.Options{Maintenance: 50 * time.Millisecond}, modemsim.Options{},
-		queue.Options{ReassemblyTimeout: timeout})
+		queue.Options{ReassemblyTimeout: timeout}, nil)
 	enc, err := pdu.Deliver{From: "+15557770000", Text: strings.Repeat("two parts ", 20), Ref: 9}.Encode()
 	if err != nil || len(enc.Parts) != 2 {
 		t.Fatalf("encode: %v, %d parts", err, len(enc.Parts))
@@ -428,5 +435,51 @@ func TestRateLimitedMultipartKeepsItsClaim(t *testing.T) {
 	}
 	if sent := b.net.Sent(); len(sent) != 2 {
 		t.Errorf("the network got %d parts, want 2", len(sent))
+	}
+}
+
+// failPartSent is the real store, except that PartSent fails once (as when
+// the disk fills just after a part went on the air) and NextDeadline calls
+// are counted.
+type failPartSent struct {
+	*queue.Store
+	failed atomic.Bool
+	looks  atomic.Int64
+}
+
+func (f *failPartSent) PartSent(ctx context.Context, l queue.Lease, seq, ref int) error {
+	if f.failed.CompareAndSwap(false, true) {
+		return errors.New("disk full (injected)")
+	}
+	return f.Store.PartSent(ctx, l, seq, ref)
+}
+
+func (f *failPartSent) NextDeadline(ctx context.Context) (time.Time, bool, error) {
+	f.looks.Add(1)
+	return f.Store.NextDeadline(ctx)
+}
+
+// TestUnrecordedSendEndsWhenItsClaimRunsOut: a part is sent but cannot be
+// recorded, and nothing else happens afterwards; the claim still runs out on
+// time and the interrupted-send policy (here: fail) ends the message, rather
+// than leaving it "sending" until the next enqueue. The claim comes after the
+// maintainer's last look, so only the claim itself can tell it of the lease.
+func TestUnrecordedSendEndsWhenItsClaimRunsOut(t *testing.T) {
+	var fs *failPartSent
+	b := mustBridgeStore(t, 1, dispatch.Options{LeaseMargin: 100 * time.Millisecond, Maintenance: 10 * time.Millisecond},
+		modemsim.Options{}, queue.Options{Interrupted: queue.FailInterrupted},
+		func(s *queue.Store) dispatch.Store { fs = &failPartSent{Store: s}; return fs })
+	b.sims[0].SetRegistration(modemsim.RegSearching)
+	eventually(t, "the modem off the network", func() bool { return b.mods[0].Status().State != modem.StateReady })
+	looked := fs.looks.Load()
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "sent, not recorded"})[0].ID
+	eventually(t, "the maintainer's look after the enqueue", func() bool { return fs.looks.Load() > looked })
+	b.sims[0].SetRegistration(modemsim.RegHome)
+	m := b.waitStatus(id, queue.StatusFailed)
+	if m.Error == nil || m.Error.Code != queue.CodeMayHaveBeenSent {
+		t.Errorf("error %+v", m.Error)
+	}
+	if sent := b.net.Sent(); len(sent) != 1 {
+		t.Errorf("the network got %d parts, want 1", len(sent))
 	}
 }
