@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,7 +56,10 @@ func mustBridgeStore(t *testing.T, n int, opts dispatch.Options, simOpts modemsi
 	if err != nil {
 		t.Fatal(err)
 	}
-	simOpts.Dir, simOpts.Logger = dir, logger()
+	simOpts.Dir = dir
+	if simOpts.Logger == nil {
+		simOpts.Logger = logger()
+	}
 	net := modemsim.NewNetwork(simOpts)
 	b := &bridge{t: t, store: store, net: net}
 	var dm []dispatch.Modem
@@ -360,21 +364,55 @@ func TestRateLimit(t *testing.T) {
 // modem its route names goes through another modem as soon as that modem
 // drops off the network, without a commit to wake the other worker: the
 // drop itself does (there is no polling safety net to fall back on).
+//
+// m0 is kept busy by a two-part message it may send only 5 s apart (rate
+// limit), so that it holds that claim while it drops off the network and
+// gives it back only when the second part fails, some 5 s later. The held
+// message must have gone through m1 before then.
 func TestRoutedMessageTakenWhenItsModemGoesDown(t *testing.T) {
-	b := MustBridge(t, 2, dispatch.Options{Routes: map[string]dispatch.Route{"m0": {Prefixes: []string{"+44"}}}},
-		modemsim.Options{SendLatency: time.Second})
-	busy := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "keeps m0 busy"})[0].ID
-	b.waitStatus(busy, queue.StatusSending)
+	accepted := make(chan struct{})
+	var once sync.Once
+	simLog := slog.New(&watchLog{on: func(msg string, attrs map[string]string) {
+		if msg == "send accepted" && attrs["modem"] == "sim0" {
+			once.Do(func() { close(accepted) })
+		}
+	}})
+	b := MustBridge(t, 2, dispatch.Options{Routes: map[string]dispatch.Route{"m0": {Prefixes: []string{"+44"}, PerMinute: 12}}},
+		modemsim.Options{SendLatency: time.Second, Logger: simLog})
+	busy := b.enqueue(queue.NewMessage{To: "+447700900123", Text: strings.Repeat("keeps m0 busy ", 12)})[0].ID
+	// Part 1 in flight: the simulated network has the PDU and takes a second.
+	select {
+	case <-accepted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("m0 never started the send")
+	}
 	held := b.enqueue(queue.NewMessage{To: "+447700900124", Text: "for m0's route"})[0].ID
 	// m1 woke for the enqueue and left the message to m0, which is ready
-	// but busy. m0 now loses the network; the send in flight completes.
+	// but busy. m0 now loses the network.
 	b.sims[0].SetRegistration(modemsim.RegSearching)
 	m := b.waitStatus(held, queue.StatusSent)
 	if m.SentParts[0].Modem != "m1" {
 		t.Errorf("sent by %s, want m1", m.SentParts[0].Modem)
 	}
-	if m := b.waitStatus(busy, queue.StatusSent); m.SentParts[0].Modem != "m0" {
-		t.Errorf("the first message was sent by %s, want m0", m.SentParts[0].Modem)
+	// m0's claim of the first message ended after the held one was sent.
+	// (The first message then waits for m0: its second part must go
+	// through the modem that sent the first.)
+	var givenBack time.Time
+	eventually(t, "m0 giving the first message back", func() bool {
+		first, err := b.store.Get(context.Background(), busy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range first.Events[1:] {
+			if e.Status == queue.StatusQueued {
+				givenBack = e.At
+				return true
+			}
+		}
+		return false
+	})
+	if !m.SentAt.Before(givenBack) {
+		t.Errorf("held message sent at %v, after m0 gave the first one back at %v", m.SentAt, givenBack)
 	}
 }
 
@@ -483,3 +521,24 @@ func TestUnrecordedSendEndsWhenItsClaimRunsOut(t *testing.T) {
 		t.Errorf("the network got %d parts, want 1", len(sent))
 	}
 }
+
+// watchLog hands every log record's message and attributes to on.
+type watchLog struct {
+	attrs []slog.Attr
+	on    func(msg string, attrs map[string]string)
+}
+
+func (h *watchLog) Enabled(context.Context, slog.Level) bool { return true }
+func (h *watchLog) Handle(_ context.Context, r slog.Record) error {
+	all := map[string]string{}
+	for _, a := range h.attrs {
+		all[a.Key] = a.Value.String()
+	}
+	r.Attrs(func(a slog.Attr) bool { all[a.Key] = a.Value.String(); return true })
+	h.on(r.Message, all)
+	return nil
+}
+func (h *watchLog) WithAttrs(as []slog.Attr) slog.Handler {
+	return &watchLog{attrs: append(append([]slog.Attr(nil), h.attrs...), as...), on: h.on}
+}
+func (h *watchLog) WithGroup(string) slog.Handler { return h }

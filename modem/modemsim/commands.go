@@ -642,6 +642,7 @@ func (m *Modem) sendLocked(cmd string, raw []byte, onSent func()) func() {
 	code := m.sendOutcomeLocked()
 	l := m.link
 	latency := m.sendLatencyLocked()
+	m.log.Debug("send accepted", logCmd, cmd, "latency", latency)
 	return func() {
 		if latency > 0 {
 			t := time.NewTimer(latency)
