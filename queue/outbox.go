@@ -219,10 +219,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 	var out []*Message
 	err := s.write(ctx, func(w *wtx) error {
 		out = nil
-		if err := w.recoverExpiredLeases(); err != nil {
-			return err
-		}
-		if _, err := w.expireDue(); err != nil {
+		if _, err := w.timedOut(); err != nil {
 			return err
 		}
 		args := append([]any{nanos(w.now), req.Modem, nanos(w.now)}, prefixArgs...)
@@ -623,6 +620,17 @@ func (s *Store) recoverInterrupted(ctx context.Context) error {
 	return nil
 }
 
+// timedOut ends what time ran out on: claims whose lease ended (by
+// Options.Interrupted), then queued messages past their validity, whose
+// number it returns. In this order a message whose claim ran out after its
+// validity ended is expired in the same transaction.
+func (w *wtx) timedOut() (int, error) {
+	if err := w.recoverExpiredLeases(); err != nil {
+		return 0, err
+	}
+	return w.expireDue()
+}
+
 func (w *wtx) expireDue() (int, error) {
 	ids, err := w.ids(qExpireDue, nanos(w.now))
 	if err != nil {
@@ -647,11 +655,8 @@ func (w *wtx) expireDue() (int, error) {
 func (s *Store) Expire(ctx context.Context) (int, error) {
 	var n int
 	err := s.write(ctx, func(w *wtx) error {
-		if err := w.recoverExpiredLeases(); err != nil {
-			return err
-		}
 		var err error
-		n, err = w.expireDue()
+		n, err = w.timedOut()
 		return err
 	})
 	if err != nil {
