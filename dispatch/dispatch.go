@@ -186,7 +186,11 @@ func forward(ctx context.Context, wg *sync.WaitGroup, next func() <-chan struct{
 func (d *Dispatcher) maintain(ctx context.Context) {
 	t := time.NewTimer(0) // a first look at start-up
 	defer t.Stop()
-	var due time.Time // when t fires; zero while it is stopped
+	due := time.Now() // when t fires; zero while it is stopped
+	arm := func(wait time.Duration) {
+		t.Reset(wait)
+		due = time.Now().Add(wait)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -194,17 +198,15 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 		case <-d.touched:
 			// New work may bring a deadline sooner than the one t waits
 			// for; look within Maintenance rather than after every commit.
-			if soon := time.Now().Add(d.opts.Maintenance); due.IsZero() || due.After(soon) {
-				t.Reset(d.opts.Maintenance)
-				due = soon
+			if due.IsZero() || time.Until(due) > d.opts.Maintenance {
+				arm(d.opts.Maintenance)
 			}
 			continue
 		case <-t.C:
 		}
 		due = time.Time{}
 		if wait, ok := d.maintenance(ctx); ok {
-			t.Reset(wait)
-			due = time.Now().Add(wait)
+			arm(wait)
 		}
 	}
 }
