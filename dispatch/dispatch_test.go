@@ -122,6 +122,13 @@ func waitReady(t *testing.T, m *modem.Modem) {
 	}
 }
 
+// offNetwork deregisters modem i and waits until its driver has seen it.
+func (b *bridge) offNetwork(i int) {
+	b.t.Helper()
+	b.sims[i].SetRegistration(modemsim.RegSearching)
+	eventually(b.t, "the modem off the network", func() bool { return b.mods[i].Status().State != modem.StateReady })
+}
+
 func (b *bridge) enqueue(msgs ...queue.NewMessage) []*queue.Message {
 	b.t.Helper()
 	res, err := b.store.Enqueue(context.Background(), "", msgs...)
@@ -446,8 +453,7 @@ func TestIncompleteReleasedOnTime(t *testing.T) {
 // from the enqueue.
 func TestExpiredWithNoModemReady(t *testing.T) {
 	b := MustBridge(t, 1, dispatch.Options{Maintenance: 50 * time.Millisecond}, modemsim.Options{})
-	b.sims[0].SetRegistration(modemsim.RegSearching)
-	eventually(t, "the modem off the network", func() bool { return b.mods[0].Status().State != modem.StateReady })
+	b.offNetwork(0)
 	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "too late", ValidFor: 200 * time.Millisecond})[0].ID
 	m := b.waitStatus(id, queue.StatusExpired)
 	if m.Error == nil || m.Error.Code != queue.CodeExpired {
@@ -507,8 +513,7 @@ func TestUnrecordedSendEndsWhenItsClaimRunsOut(t *testing.T) {
 	b := mustBridgeStore(t, 1, dispatch.Options{LeaseMargin: 100 * time.Millisecond, Maintenance: 10 * time.Millisecond},
 		modemsim.Options{}, queue.Options{Interrupted: queue.FailInterrupted},
 		func(s *queue.Store) dispatch.Store { fs = &failPartSent{Store: s}; return fs })
-	b.sims[0].SetRegistration(modemsim.RegSearching)
-	eventually(t, "the modem off the network", func() bool { return b.mods[0].Status().State != modem.StateReady })
+	b.offNetwork(0)
 	looked := fs.looks.Load()
 	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "sent, not recorded"})[0].ID
 	eventually(t, "the maintainer's look after the enqueue", func() bool { return fs.looks.Load() > looked })
