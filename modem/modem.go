@@ -38,8 +38,12 @@ type Config struct {
 	Device string
 	Baud   int
 	// PIN is entered when the SIM asks for one. A wrong PIN is never tried
-	// twice: three wrong tries block the SIM.
+	// twice, across restarts too (see PINJournal): three wrong tries block
+	// the SIM.
 	PIN string
+	// PINJournal remembers PIN attempts durably; nil means for as long as
+	// the Modem lives (NewMemoryPINJournal).
+	PINJournal PINJournal
 	// SMSC overrides the SIM's service centre number (AT+CSCA).
 	SMSC string
 	// Storage is the memory received messages are stored in and read from
@@ -105,6 +109,9 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.PINJournal == nil {
+		c.PINJournal = NewMemoryPINJournal()
+	}
 	return c
 }
 
@@ -133,6 +140,10 @@ type Status struct {
 	LastError                                        string
 	Sent, Failed, Received                           int64
 	Since                                            time.Time // when State last changed
+
+	// PINAttemptsLeft is how many PIN attempts the SIM said it had left when
+	// it last asked for its PIN; nil when unknown or since unlocked.
+	PINAttemptsLeft *int
 }
 
 // Errors a caller can match.
@@ -140,8 +151,10 @@ var (
 	// ErrNotReady: the modem cannot send now (starting, not registered,
 	// disconnected); the message should wait or go through another modem.
 	ErrNotReady = errors.New("modem not ready")
-	// ErrWrongPIN: the SIM refused the configured PIN. Run returns it and
-	// does not try again.
+	// ErrWrongPIN: the SIM refused the configured PIN, now or at an earlier
+	// start, or may have (an attempt without an answer). The modem stays in
+	// StateSIMError and does not enter that PIN again until
+	// ClearPINRefusal.
 	ErrWrongPIN = errors.New("SIM refused the PIN")
 	// ErrSIM: the SIM needs a PIN that is not configured, a PUK, or is absent.
 	ErrSIM = errors.New("SIM not usable")
@@ -194,6 +207,10 @@ type Modem struct {
 	inbound chan *Inbound
 	reqs    chan func(*session)
 
+	journal PINJournal
+	// pinRetry wakes a Run stopped by a PIN refusal: ClearPINRefusal.
+	pinRetry chan struct{}
+
 	mu      sync.Mutex // guards status and changed
 	status  Status
 	changed chan struct{} // closed and replaced when status.State changes
@@ -214,6 +231,9 @@ func New(cfg Config) *Modem {
 		inbound: make(chan *Inbound, 64),
 		reqs:    make(chan func(*session)),
 		changed: make(chan struct{}),
+
+		journal:  cfg.PINJournal,
+		pinRetry: make(chan struct{}, 1),
 	}
 	m.status = Status{ID: cfg.ID, Device: cfg.Device, State: StateStarting, Storage: cfg.Storage, Since: time.Now()}
 	return m
@@ -317,20 +337,38 @@ func (m *Modem) Send(ctx context.Context, part pdu.Part) (int, error) {
 // Run drives the modem until ctx ends: it opens the port, initialises the
 // modem, serves sends and acknowledgements, reads what arrives, and reopens
 // the port with backoff whenever it fails or disappears. It returns nil when
-// ctx ends, or ErrWrongPIN / ErrSIM when the SIM cannot be used (a person
-// must act; retrying a PIN could block the SIM).
+// ctx ends, or ErrSIM when the SIM cannot be used (a person must act). After
+// a PIN refusal (ErrWrongPIN, ErrLastPINAttempt) it stays in StateSIMError
+// until ClearPINRefusal, then tries again; it returns that error if ctx ends
+// first.
 func (m *Modem) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	var last string // the previous failure, so that a repeat is not logged each time
 	repeats := 0
 	for {
+		select {
+		case <-m.pinRetry: // a clear before this session is seen by it
+		default:
+		}
 		start := time.Now()
 		err := m.runSession(ctx)
 		if ctx.Err() != nil {
 			m.setState(StateDisconnected, nil)
 			return nil
 		}
-		if errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrSIM) {
+		if errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrLastPINAttempt) {
+			m.setState(StateSIMError, err)
+			m.log.Error("modem stopped: SIM needs attention", "err", err)
+			select {
+			case <-ctx.Done():
+				return err
+			case <-m.pinRetry:
+				m.log.Info("PIN refusal cleared; starting the modem again")
+				backoff, last = 100*time.Millisecond, ""
+				continue
+			}
+		}
+		if errors.Is(err, ErrSIM) {
 			m.setState(StateSIMError, err)
 			m.log.Error("modem stopped: SIM needs attention", "err", err)
 			return err
@@ -442,7 +480,8 @@ func (s *session) cmd(c string) ([]string, error) {
 	lines, err := s.at.Command(c)
 	if err != nil {
 		s.checkTimeout(err)
-		return lines, fmt.Errorf("AT%s: %w", c, err)
+		// The command text of +CPIN="..." is the PIN: print it masked.
+		return lines, fmt.Errorf("AT%s: %w", maskCommand(c), err)
 	}
 	return lines, nil
 }
@@ -522,40 +561,6 @@ func firstValue(lines []string, prefix string) string {
 		return l
 	}
 	return ""
-}
-
-// unlockSIM enters the PIN when asked, once (TS 27.007 8.3).
-func (s *session) unlockSIM() error {
-	m := s.m
-	l, err := s.cmd("+CPIN?")
-	state := simState(l)
-	if err != nil {
-		var cme at.CMEError
-		if errors.As(err, &cme) && (string(cme) == "10" || strings.Contains(strings.ToLower(string(cme)), "not inserted")) {
-			return fmt.Errorf("%w: no SIM inserted", ErrSIM)
-		}
-		return fmt.Errorf("read SIM state: %w", err)
-	}
-	switch state {
-	case SIMReady:
-		return nil
-	case SIMPUK:
-		return fmt.Errorf("%w: SIM is blocked and needs its PUK (enter it with a phone)", ErrSIM)
-	case SIMPIN:
-		if m.cfg.PIN == "" {
-			return fmt.Errorf("%w: SIM needs a PIN; set pin for modem %s", ErrSIM, m.cfg.ID)
-		}
-	default:
-		return fmt.Errorf("%w: SIM state %q", ErrSIM, firstValue(l, "+CPIN:"))
-	}
-	if _, err := s.cmd(`+CPIN="` + m.cfg.PIN + `"`); err != nil {
-		if errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed) {
-			return fmt.Errorf("enter PIN: %w", err)
-		}
-		return fmt.Errorf("%w (%v); not trying again, as three wrong tries block the SIM", ErrWrongPIN, err)
-	}
-	m.log.Info("SIM unlocked")
-	return nil
 }
 
 // smsSetup selects PDU mode, the message service, storage and indications.

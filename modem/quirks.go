@@ -18,6 +18,13 @@ type quirks struct {
 	// extraRegistration lists registration URCs to enable besides +CREG:
 	// LTE modems may register for SMS on EPS only (+CEREG).
 	extraRegistration []string
+	// iccid lists the commands that may print the SIM's ICCID, tried in
+	// order; most modems answer them before the PIN is entered. None is in
+	// TS 27.007: +CCID and +ICCID are the common spellings.
+	iccid []string
+	// pinCounters lists the ways to read how many PIN attempts the SIM has
+	// left, tried in order (see pin.go).
+	pinCounters []pinCounter
 }
 
 var quirksTable = map[string]quirks{
@@ -25,24 +32,34 @@ var quirksTable = map[string]quirks{
 		name:              "generic",
 		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,2,0", "1,1,0,1,0", "2,1,0,0,0"},
 		extraRegistration: []string{"+CGREG"},
+		iccid:             []string{"+CCID", "+ICCID"},
+		pinCounters:       []pinCounter{counterCPINR},
 	},
 	// SIMCom SIM800 (2G only): no +CEREG.
 	"simcom": {
 		name:              "simcom",
 		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "2,1,0,0,0"},
 		extraRegistration: []string{"+CGREG"},
+		// SIM800 prints the bare number to AT+CCID; SIM7600 answers
+		// AT+CICCID with "+ICCID: ...".
+		iccid:       []string{"+CCID", "+CICCID"},
+		pinCounters: []pinCounter{counterCPINR},
 	},
 	// Quectel EC25/EG25 and SIMCom SIM7600 are LTE modems.
 	"quectel": {
 		name:              "quectel",
 		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,1,0"},
 		extraRegistration: []string{"+CGREG", "+CEREG"},
+		iccid:             []string{"+QCCID", "+CCID"},
+		pinCounters:       []pinCounter{counterQuectel, counterCPINR},
 	},
 	// Huawei E3372/E173 refuse mode 2 in some firmware.
 	"huawei": {
 		name:              "huawei",
 		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,2,0", "1,1,0,1,0"},
 		extraRegistration: []string{"+CGREG"},
+		iccid:             []string{"^ICCID?", "+CCID"},
+		pinCounters:       []pinCounter{counterHuawei, counterCPINR},
 	},
 }
 

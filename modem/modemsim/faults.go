@@ -153,3 +153,36 @@ func (m *Modem) sendLatencyLocked() time.Duration {
 	}
 	return m.net.opts.SendLatency
 }
+
+// SetPINHang makes every AT+CPIN= hang, as a modem whose answer is lost:
+// the SIM judges the PIN (a wrong one costs an attempt, a right one
+// unlocks it), then the modem stops answering until the port is reopened.
+func (m *Modem) SetPINHang(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pinHang = on
+}
+
+// PINEntries returns the first parameter of every AT+CPIN= the modem got,
+// oldest first (the last 100): the PINs (or PUKs) a client entered.
+func (m *Modem) PINEntries() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.pinEntries...)
+}
+
+// PINTriesLeft returns how many wrong PINs the SIM still takes before it
+// needs its PUK; 0 means it is blocked.
+func (m *Modem) PINTriesLeft() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pinTries
+}
+
+// SetPINTries sets how many wrong PINs the SIM still takes (1 to 3), as if
+// wrong ones had been entered before. A right PIN resets it to 3.
+func (m *Modem) SetPINTries(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pinTries = min(max(n, 1), 3)
+}

@@ -66,6 +66,9 @@ type Config struct {
 	// (start, replug, AT+CFUN=1,1). Three wrong tries lock the SIM until
 	// AT+CPIN=PUK,NEWPIN with PUK "12345678".
 	PIN string
+	// NoPINCounter makes the modem refuse AT+CPINR, AT^CPIN? and
+	// AT+QPINC: it does not tell how many PIN attempts the SIM has left.
+	NoPINCounter bool
 	// SMCapacity and MECapacity are the message slots of the SIM and of the
 	// modem's memory; 0 means DefaultSMCapacity and DefaultMECapacity.
 	SMCapacity, MECapacity int
@@ -141,6 +144,11 @@ type Modem struct {
 	mr       uint8
 	unacked  []*unacked // +CMT and +CDS awaiting +CNMA, oldest first
 	pending  []inbound
+
+	// pinEntries are the first parameters of every AT+CPIN=, oldest first,
+	// at most maxPINEntries; pinHang makes AT+CPIN= hang (SetPINHang).
+	pinEntries []string
+	pinHang    bool
 
 	// The command line being typed, and the +CMGS prompt state.
 	line       []byte
@@ -357,13 +365,13 @@ func (m *Modem) commandLineLocked(line string) func() {
 		return nil
 	}
 	body := line[i+2:]
-	m.log.Debug("command", logLine, line[i:])
+	m.log.Debug("command", logLine, maskSecrets(line[i:]))
 	// URCs wait until the final result code (TS 27.007 4.1), including
 	// those the command itself causes, such as +CREG after +CFUN.
 	m.urcHold = true
 	cmds, err := parseLine(body)
 	if err != nil {
-		m.log.Debug("syntax error", logLine, line[i:], logErr, err)
+		m.log.Debug("syntax error", logLine, maskSecrets(line[i:]), logErr, err)
 		m.finalLocked(errPlain)
 		return nil
 	}
@@ -383,7 +391,7 @@ func (m *Modem) commandLineLocked(line string) func() {
 			return act
 		}
 		if err != nil {
-			m.log.Debug("command failed", logCmd, c.String(), logResult, finalResult(err, 1))
+			m.log.Debug("command failed", logCmd, maskSecrets(c.String()), logResult, finalResult(err, 1))
 			m.finalLocked(err)
 			return nil
 		}
