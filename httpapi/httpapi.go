@@ -169,6 +169,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 	h.route("DELETE /v1/inbox/{id}", h.deleteInbox)
 	h.route("POST /v1/estimate", h.estimate)
 	h.route("GET /v1/modems", h.listModems)
+	h.route("DELETE /v1/modems/{id}/pin-refusal", h.clearPINRefusal)
 	h.route("GET /healthz", h.healthz)
 	h.route("GET /readyz", h.readyz)
 	return h, nil

@@ -21,6 +21,8 @@ type modemView struct {
 	Failed       int64              `json:"failed"`
 	Received     int64              `json:"received"`
 	LastError    string             `json:"last_error"`
+	// PINAttemptsLeft is what the SIM last said when it asked for its PIN.
+	PINAttemptsLeft *int `json:"pin_attempts_left"`
 }
 
 func (h *Handler) statuses() []modem.Status {
@@ -38,7 +40,8 @@ func (h *Handler) listModems(w http.ResponseWriter, r *http.Request) error {
 	for i, s := range sts {
 		out.Modems[i] = modemView{ID: s.ID, Device: s.Device, State: s.State, Manufacturer: s.Manufacturer,
 			Model: s.Model, IMEI: s.IMEI, Operator: s.Operator, Registration: s.Registration, SignalDBm: s.SignalDBm,
-			Sent: s.Sent, Failed: s.Failed, Received: s.Received, LastError: s.LastError}
+			Sent: s.Sent, Failed: s.Failed, Received: s.Received, LastError: s.LastError,
+			PINAttemptsLeft: s.PINAttemptsLeft}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -21,6 +21,7 @@ type modemsCommand struct {
 func (c *modemsCommand) Usage() string {
 	return `Usage:
   bridged modems [-json] [-timeout D] [-baud N] [DEVICE...]
+  bridged modems clear-pin [-config FILE] [-api URL] ID
 
 Lists the serial ports (USB vendor and product IDs, serial numbers, their
 /dev/serial/by-id names) and probes each with a few AT commands: who made the
@@ -35,10 +36,22 @@ Flags:
   -json        print a JSON array, one object per port
   -timeout D   how long each AT command may take (default 2s)
   -baud N      serial speed (default 115200)
+
+clear-pin forgets that the SIM in modem ID (a modem id, or a SIM's ICCID)
+refused the configured PIN, or may have (an AT+CPIN that got no answer), or
+had one attempt left: bridged never enters such a PIN again by itself, as
+three wrong tries block the SIM. Fix pin, or unlock the SIM in a phone,
+first. With the daemon running, it asks the daemon's API (the [http] listen
+address of -config, or -api URL, with the first of its tokens), and the modem
+tries its PIN again at once; otherwise it clears the refusal in the
+database of -config, and the modem tries at the next start.
 `
 }
 
 func (c *modemsCommand) Run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "clear-pin" {
+		return c.clearPIN(ctx, args[1:])
+	}
 	fs := flag.NewFlagSet("modems", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "")
 	timeout := fs.Duration("timeout", 2*time.Second, "")

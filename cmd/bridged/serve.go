@@ -108,6 +108,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			dc.Device = sims.path(mc.ID)
 		}
 		dc.Logger = log
+		dc.PINJournal = pinJournal{store} // a refused PIN stays refused across restarts
 		m := modem.New(dc)
 		mods = append(mods, m)
 		dms = append(dms, m)

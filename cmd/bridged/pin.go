@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"bridged/config"
+	"bridged/modem"
+	"bridged/queue"
+)
+
+// pinJournal keeps the drivers' PIN attempts in the queue's database: the
+// driver does not import queue, nor queue the driver.
+type pinJournal struct{ s *queue.Store }
+
+func (j pinJournal) LoadPIN(ctx context.Context, key string) (modem.PINRecord, bool, error) {
+	a, found, err := j.s.PINAttempt(ctx, key)
+	if err != nil || !found {
+		return modem.PINRecord{}, found, err
+	}
+	return modem.PINRecord{Key: a.Key, Modem: a.Modem, ICCID: a.ICCID, Salt: a.Salt, Hash: a.Hash,
+		Refused: a.Refused, AttemptsLeft: a.AttemptsLeft, At: a.At}, true, nil
+}
+
+func (j pinJournal) SavePIN(ctx context.Context, r modem.PINRecord) error {
+	return j.s.SavePINAttempt(ctx, queue.PINAttempt{Key: r.Key, Modem: r.Modem, ICCID: r.ICCID, Salt: r.Salt, Hash: r.Hash,
+		Refused: r.Refused, AttemptsLeft: r.AttemptsLeft, At: r.At})
+}
+
+func (j pinJournal) DeletePIN(ctx context.Context, key string) error {
+	return j.s.DeletePINAttempt(ctx, key)
+}
+
+func (j pinJournal) ClearPIN(ctx context.Context, id string) (int, error) {
+	return j.s.ClearPIN(ctx, id)
+}
+
+// ClearPINRefusal serves DELETE /v1/modems/{id}/pin-refusal: the modem
+// forgets the refusal and, if stopped by it, starts again.
+func (l modemList) ClearPINRefusal(ctx context.Context, id string) (bool, int, error) {
+	for _, m := range l {
+		if m.ID() == id {
+			n, err := m.ClearPINRefusal(ctx)
+			return true, n, err
+		}
+	}
+	return false, 0, nil
+}
+
+// clearPIN is "bridged modems clear-pin ID". A running daemon holds the
+// database and its modems, so the CLI asks it over the API: the modem then
+// tries again without a restart, and the CLI needs no lock on the store.
+// Only when nothing listens does it write to the database itself.
+func (c *modemsCommand) clearPIN(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("modems clear-pin", flag.ContinueOnError)
+	path := fs.String("config", "", "")
+	api := fs.String("api", "", "")
+	rest, err := parseInterspersed(fs, c.Usage(), c.stdout, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageErrorf("modems clear-pin: want one modem id (or ICCID), got %d arguments", len(rest))
+	}
+	id := rest[0]
+	cfg := config.Default()
+	if *path != "" {
+		if cfg, err = config.Load(*path); err != nil {
+			return err
+		}
+	}
+	base := *api
+	if base == "" {
+		base = apiURL(cfg.HTTP.Listen)
+	}
+	if base != "" {
+		done, err := clearPINByAPI(ctx, c.stdout, base, cfg.HTTP.Tokens, id)
+		if done || err != nil {
+			return err
+		}
+	}
+	return clearPINInStore(ctx, c.stdout, cfg.Store.Path, id)
+}
+
+// apiURL is where a daemon listening on listen answers locally; "" when it
+// cannot be known (port 0).
+func apiURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || port == "0" {
+		return ""
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// clearPINByAPI asks a running daemon to clear; done is false when no
+// daemon listens at base, so that the caller clears the database instead.
+func clearPINByAPI(ctx context.Context, w io.Writer, base string, tokens []string, id string) (done bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	u := strings.TrimRight(base, "/") + "/v1/modems/" + url.PathEscape(id) + "/pin-refusal"
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
+	if err != nil {
+		return true, fmt.Errorf("modems clear-pin: %w", err)
+	}
+	if len(tokens) > 0 {
+		req.Header.Set("Authorization", "Bearer "+tokens[0])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return false, nil
+	}
+	if err != nil {
+		return true, fmt.Errorf("modems clear-pin: ask the daemon at %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Cleared int `json:"cleared"`
+		Error   struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&out); err != nil {
+		return true, fmt.Errorf("modems clear-pin: the daemon at %s answered %s, not JSON", base, resp.Status)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return true, fmt.Errorf("modems clear-pin: the daemon at %s answered %s: %s", base, resp.Status, out.Error.Message)
+	}
+	if out.Cleared == 0 {
+		fmt.Fprintf(w, "modem %s: no PIN refusal was recorded; it tries its PIN again if its SIM asks\n", id)
+		return true, nil
+	}
+	fmt.Fprintf(w, "modem %s: PIN refusal cleared; the running daemon enters the configured PIN again now, once\n", id)
+	return true, nil
+}
+
+// clearPINInStore clears in the database, with no daemon running.
+func clearPINInStore(ctx context.Context, w io.Writer, path, id string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("modems clear-pin: no daemon answers and the database cannot be read: %w", err)
+	}
+	store, err := queue.Open(path, queue.Options{})
+	if err != nil {
+		return fmt.Errorf("modems clear-pin: %w", err)
+	}
+	n, err := store.ClearPIN(ctx, id)
+	if cerr := store.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("modems clear-pin: %w", err)
+	}
+	if n == 0 {
+		fmt.Fprintf(w, "modem %s: no PIN refusal was recorded in %s\n", id, path)
+		return nil
+	}
+	fmt.Fprintf(w, "modem %s: PIN refusal cleared in %s; the configured PIN is entered again, once, at the next start\n", id, path)
+	return nil
+}
