@@ -29,7 +29,7 @@ func TestDriverConfig(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 	// Every driver field is either mapped or deliberately the daemon's.
-	daemon := map[string]bool{"Logger": true, "ReconnectMax": true}
+	daemon := map[string]bool{"Logger": true, "ReconnectMax": true, "PINJournal": true}
 	v := reflect.ValueOf(got)
 	for i := range v.NumField() {
 		name := v.Type().Field(i).Name

@@ -2,8 +2,11 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
 )
 
 // Problem is one thing wrong with a configuration.
@@ -67,4 +70,124 @@ func (ps problems) err() error {
 		return nil
 	}
 	return &ValidationError{Problems: ps}
+}
+
+// secretKeys are the TOML names of the fields tagged bridged:"secret"
+// (tokens, pin): their values are never quoted in a problem.
+var secretKeys = func() map[string]bool {
+	keys := map[string]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Tag.Get("bridged") == "secret" {
+				keys[f.Tag.Get("toml")] = true
+			}
+			switch ft := f.Type; {
+			case ft.Kind() == reflect.Struct:
+				walk(ft)
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+				walk(ft.Elem())
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config]())
+	return keys
+}()
+
+// secretSpan is where a secret's value is written in a document.
+type secretSpan struct {
+	key         string
+	first, last int // lines, from 1
+	value       string
+}
+
+// secretSpans finds the secret assignments of a document by their text, as
+// it may not parse: "pin = ...", "tokens = [...]" over several lines,
+// quoted or dotted keys too.
+func secretSpans(doc string) []secretSpan {
+	lines := strings.Split(doc, "\n")
+	var out []secretSpan
+	for i := 0; i < len(lines); i++ {
+		k, v, ok := strings.Cut(lines[i], "=")
+		if !ok {
+			continue
+		}
+		k = strings.Trim(strings.TrimSpace(k), `"'`)
+		if j := strings.LastIndexByte(k, '.'); j >= 0 {
+			k = strings.Trim(k[j+1:], `"'`)
+		}
+		if !secretKeys[k] {
+			continue
+		}
+		sp := secretSpan{key: k, first: i + 1, last: i + 1, value: v}
+		// An array or a multi-line string goes on until it closes.
+		t := strings.TrimSpace(v)
+		closer := ""
+		switch {
+		case strings.HasPrefix(t, "[") && !strings.Contains(t, "]"):
+			closer = "]"
+		case strings.HasPrefix(t, `"""`) && strings.Count(t, `"""`) == 1:
+			closer = `"""`
+		case strings.HasPrefix(t, "'''") && strings.Count(t, "'''") == 1:
+			closer = "'''"
+		}
+		for closer != "" && i+1 < len(lines) {
+			i++
+			sp.last = i + 1
+			sp.value += "\n" + lines[i]
+			if strings.Contains(lines[i], closer) {
+				break
+			}
+		}
+		out = append(out, sp)
+	}
+	return out
+}
+
+// maskParseError rewrites a TOML syntax problem that may quote a secret:
+// one on a secret's lines says only where, and any word of a secret's value
+// in another is replaced with Mask.
+func maskParseError(doc string, p Problem) Problem {
+	spans := secretSpans(doc)
+	for _, sp := range spans {
+		if p.Line >= sp.first && p.Line <= sp.last {
+			how := `a quoted string`
+			if sp.key == "tokens" {
+				how = `an array of quoted strings`
+			}
+			p.Message = fmt.Sprintf("invalid TOML in the value of %s (a secret: the value is not shown): write it as %s", sp.key, how)
+			return p
+		}
+	}
+	for _, sp := range spans {
+		for _, w := range strings.FieldsFunc(sp.value, func(r rune) bool {
+			return unicode.IsSpace(r) || strings.ContainsRune(`"'[],#`, r)
+		}) {
+			p.Message = strings.ReplaceAll(p.Message, w, Mask)
+		}
+	}
+	return p
+}
+
+// describeSecret names a secret value's type without the value.
+func describeSecret(val any) string {
+	s := "a value"
+	switch val.(type) {
+	case string:
+		s = "a string"
+	case int64:
+		s = "an integer"
+	case float64:
+		s = "a number"
+	case bool:
+		s = "a boolean"
+	case map[string]any:
+		s = "a table"
+	case []map[string]any, []any:
+		s = "an array"
+	case time.Time:
+		s = "a date"
+	}
+	return s + " (a secret: the value is not shown)"
 }

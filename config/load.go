@@ -63,6 +63,8 @@ func parse(path, doc string) (*Config, error) {
 				p.Line = strings.Count(doc[:start], "\n") + 1
 			}
 		}
+		// The library quotes what it could not parse, which may be a PIN.
+		p = maskParseError(doc, p)
 		return nil, fail(problems{p})
 	}
 	cfg = Default()
@@ -190,7 +192,8 @@ func decodeTable(ps *problems, path string, raw map[string]any, v reflect.Value)
 			ps.add(kp, "unknown %s%s", what, suggest(key, v.Type()))
 			continue
 		}
-		decodeValue(ps, kp, key, raw[key], v.Field(i))
+		secret := v.Type().Field(i).Tag.Get("bridged") == "secret"
+		decodeValue(ps, kp, key, raw[key], v.Field(i), secret)
 	}
 	if v.Type() == modemType && v.FieldByName("Device").String() != SimDevice {
 		for _, key := range slices.Sorted(maps.Keys(raw)) {
@@ -201,9 +204,15 @@ func decodeTable(ps *problems, path string, raw map[string]any, v reflect.Value)
 	}
 }
 
-func decodeValue(ps *problems, kp, key string, val any, f reflect.Value) {
+// decodeValue sets f from val. A secret's value (a token, a PIN) is never
+// quoted in a problem: its type is, and the hint says how without it.
+func decodeValue(ps *problems, kp, key string, val any, f reflect.Value, secret bool) {
 	t := f.Type()
-	bad := func(hint string) { ps.add(kp, "want %s, got %s%s", want(t), describe(val), hint) }
+	desc := describe
+	if secret {
+		desc = describeSecret
+	}
+	bad := func(hint string) { ps.add(kp, "want %s, got %s%s", want(t), desc(val), hint) }
 	switch {
 	case t == durationType:
 		switch x := val.(type) {
@@ -229,6 +238,10 @@ func decodeValue(ps *problems, kp, key string, val any, f reflect.Value) {
 		case string:
 			f.SetString(x)
 		case int64, float64, bool:
+			if secret {
+				bad(": quote it")
+				return
+			}
 			bad(fmt.Sprintf(": quote it, %s = \"%v\"", key, x))
 		default:
 			bad("")
@@ -275,6 +288,9 @@ func decodeValue(ps *problems, kp, key string, val any, f reflect.Value) {
 			hint := ""
 			if s, isStr := val.(string); isStr {
 				hint = fmt.Sprintf(": write %s = [%q]", key, s)
+				if secret {
+					hint = fmt.Sprintf(": put it in brackets, %s = [\"...\"]", key)
+				}
 			}
 			bad(hint)
 			return
@@ -283,7 +299,7 @@ func decodeValue(ps *problems, kp, key string, val any, f reflect.Value) {
 		for i, e := range arr {
 			s, ok := e.(string)
 			if !ok {
-				ps.add(kp+"["+strconv.Itoa(i)+"]", "want a string, got %s", describe(e))
+				ps.add(kp+"["+strconv.Itoa(i)+"]", "want a string, got %s", desc(e))
 				continue
 			}
 			out = reflect.Append(out, reflect.ValueOf(s))

@@ -91,8 +91,24 @@ func TestLoadRejects(t *testing.T) {
 		// Wrong types: the line, what was wanted, and how to write it.
 		{name: "string for integer", doc: real0 + "baud = \"9600\"\n", want: []string{
 			`FILE:3: modem[0].baud: want an integer, got the string "9600": write baud = 9600 without quotes`}},
-		{name: "integer for string", doc: real0 + "pin = 1234\n", want: []string{
-			`FILE:3: modem[0].pin: want a string, got the integer 1234: quote it, pin = "1234"`}},
+		{name: "integer for string", doc: real0 + "smsc = 447785016005\n", want: []string{
+			`FILE:3: modem[0].smsc: want a string, got the integer 447785016005: quote it, smsc = "447785016005"`}},
+
+		// A secret's value is never quoted, whatever is wrong with it.
+		{name: "integer for PIN", doc: real0 + "pin = 4321\n", want: []string{
+			`FILE:3: modem[0].pin: want a string, got an integer (a secret: the value is not shown): quote it`}},
+		{name: "number for PIN", doc: real0 + "pin = 4321.5\n", want: []string{
+			`FILE:3: modem[0].pin: want a string, got a number (a secret: the value is not shown): quote it`}},
+		{name: "string for tokens", doc: "[http]\ntokens = \"" + token + "\"\n", want: []string{
+			`FILE:2: http.tokens: want an array of strings, got a string (a secret: the value is not shown): put it in brackets, tokens = ["..."]`}},
+		{name: "integer token", doc: "[http]\ntokens = [\n  \"" + token + "\",\n  98765432109876543,\n]\n", want: []string{
+			`FILE:2: http.tokens[1]: want a string, got an integer (a secret: the value is not shown)`}},
+		{name: "PIN that is not TOML", doc: real0 + "pin = 43a1\n", want: []string{
+			`FILE:3: invalid TOML in the value of pin (a secret: the value is not shown): write it as a quoted string`}},
+		{name: "token that is not TOML", doc: "[http]\ntokens = [\n  \"" + token + "\",\n  abcdef0123456789,\n]\n", want: []string{
+			`FILE:4: invalid TOML in the value of tokens (a secret: the value is not shown): write it as an array of quoted strings`}},
+		{name: "token out of range", doc: "[http]\ntokens = [12345678901234567890]\n", want: []string{
+			`FILE:2: invalid TOML in the value of tokens (a secret: the value is not shown): write it as an array of quoted strings`}},
 		{name: "string for array", doc: real0 + "routes = \"+44\"\n", want: []string{
 			`FILE:3: modem[0].routes: want an array of strings, got the string "+44": write routes = ["+44"]`}},
 		{name: "number in array", doc: real0 + "routes = [\n  \"+44\",\n  49,\n]\n", want: []string{
