@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,5 +60,41 @@ func TestModemsProbesSimulatedModem(t *testing.T) {
 	code, stdout, _ = runMain(t, "", "modems", sim.Path())
 	if code != 0 || !strings.Contains(stdout, "Quectel EC25") || !strings.Contains(stdout, "-63 dBm") {
 		t.Errorf("table output (exit %d):\n%s", code, stdout)
+	}
+}
+
+func TestClearPINArguments(t *testing.T) {
+	code, _, stderr := runMain(t, "", "modems", "clear-pin")
+	if code != 2 || !strings.Contains(stderr, "want one modem id") {
+		t.Errorf("no id: exit %d, %q", code, stderr)
+	}
+	// No daemon and no database: nothing is created.
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bridged.toml")
+	db := filepath.Join(dir, "bridged.db")
+	if err := os.WriteFile(cfg, []byte("[http]\nlisten = \"127.0.0.1:0\"\n[store]\npath = \""+db+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runMain(t, "", "modems", "clear-pin", "-config", cfg, "m0")
+	if code != 1 || !strings.Contains(stderr, "no daemon answers and the database cannot be read") {
+		t.Errorf("no database: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("clear-pin created a database")
+	}
+}
+
+func TestAPIURL(t *testing.T) {
+	for listen, want := range map[string]string{
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		"0.0.0.0:8080":   "http://127.0.0.1:8080",
+		":8080":          "http://127.0.0.1:8080",
+		"[::1]:9000":     "http://[::1]:9000",
+		"127.0.0.1:0":    "",
+		"nonsense":       "",
+	} {
+		if got := apiURL(listen); got != want {
+			t.Errorf("apiURL(%q) = %q, want %q", listen, got, want)
+		}
 	}
 }
