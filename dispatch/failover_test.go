@@ -182,3 +182,26 @@ func TestUnpluggedModemGivesClaimBack(t *testing.T) {
 		t.Errorf("the network got %d parts, want 1", len(sent))
 	}
 }
+
+// TestUnpluggedBetweenPartsReleases: m0 may send a part every 30 s; it
+// sent part 1 of 2 and is unplugged while it waits to send part 2. The
+// claim comes back at once as a release (no attempt spent), kept for m0,
+// which sent part 1, instead of when the wait ends.
+func TestUnpluggedBetweenPartsReleases(t *testing.T) {
+	b := MustBridge(t, 2, dispatch.Options{Routes: map[string]dispatch.Route{"m0": {Prefixes: []string{"+44"}, PerMinute: 2}}},
+		modemsim.Options{})
+	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: strings.Repeat("two parts ", 20)})[0].ID
+	eventually(t, "part 1 recorded", func() bool {
+		m, err := b.store.Get(context.Background(), id)
+		return err == nil && len(m.SentParts) == 1
+	})
+	b.sims[0].Unplug(time.Minute)
+	m := b.waitStatus(id, queue.StatusQueued)
+	last := m.Events[len(m.Events)-1]
+	if last.Detail != "released by modem m0" || m.Attempts != 0 || m.Modem != "m0" {
+		t.Errorf("%d attempts, modem %q, last event %+v; want released by m0 and kept for it", m.Attempts, m.Modem, last)
+	}
+	if sent := b.net.Sent(); len(sent) != 1 {
+		t.Errorf("the network got %d parts, want 1 (part 2 must wait for m0)", len(sent))
+	}
+}
