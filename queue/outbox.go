@@ -337,18 +337,14 @@ func claimFilter(req ClaimRequest) (string, []any) {
 		// A peer with routes is allowed to send what matches them, and
 		// what matches no ready modem's route (neither this modem's nor
 		// any peer's).
-		cond := failedOn
+		// Without routes of its own, everything of this modem's is one or
+		// the other.
+		q += " AND NOT (" + failedOn
 		args = append(args, req.Modem)
-		var alts []string
-		if m := match(peerRoutes); m != "" {
-			alts = append(alts, m)
+		if len(req.Routes) > 0 {
+			q += " AND (" + match(peerRoutes) + " OR NOT " + match(req.Routes) + ")"
 		}
-		if m := match(req.Routes); m != "" {
-			alts = append(alts, "NOT "+m)
-		} else {
-			alts = append(alts, "1")
-		}
-		q += " AND NOT (" + cond + " AND (" + strings.Join(alts, " OR ") + "))"
+		q += ")"
 	}
 	return q, args
 }
