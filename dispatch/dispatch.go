@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/warthog618/modem/at"
 
 	"bridged/modem"
 	"bridged/pdu"
@@ -25,6 +28,7 @@ type Store interface {
 	Retry(ctx context.Context, l queue.Lease, e queue.Error) error
 	Release(ctx context.Context, l queue.Lease) error
 	Fail(ctx context.Context, l queue.Lease, e queue.Error) error
+	Interrupted(ctx context.Context, l queue.Lease, why string) error
 	Receive(ctx context.Context, in queue.Incoming) (queue.Received, error)
 	Report(ctx context.Context, r queue.Report) (queue.Reported, error)
 	Expire(ctx context.Context) (int, error)
@@ -44,12 +48,23 @@ type Modem interface {
 }
 
 // Route says which recipients a modem prefers and how fast it may send.
+//
+// Which modem may send what is decided by one rule (queue.ClaimRequest): a
+// modem is allowed to send a message when one of its prefixes matches the
+// recipient, when it has no prefixes, or when no modem that can send now
+// has a matching prefix. A message routed to a modem that can send now is
+// left to it, except that after a transient failure there any other
+// allowed modem that can send now takes it. A modem "can send now" when it
+// is ready and not waiting for its rate limit.
 type Route struct {
 	// Prefixes are recipient prefixes ("+44", "+8613") this modem sends
 	// to first; other modems take them only when no modem with a matching
-	// route is ready. A modem without prefixes sends anything.
+	// route can send now, or after a transient failure on it. A modem
+	// without prefixes sends anything.
 	Prefixes []string
-	// PerMinute caps parts sent per minute; 0 is no cap.
+	// PerMinute caps parts sent per minute; 0 is no cap. A modem waiting
+	// for its cap claims nothing and holds no route back, so that an idle
+	// modem allowed to send the waiting messages sends them.
 	PerMinute int
 }
 
@@ -91,6 +106,9 @@ type Dispatcher struct {
 	log    *slog.Logger
 
 	wakes []chan struct{} // one per worker, capacity 1
+	// limited holds, per worker, the UnixNano time until which it waits
+	// for its rate limit (written by that worker, read by the others).
+	limited []atomic.Int64
 	// touched tells the maintainer that something with a deadline may have
 	// been written; capacity 1.
 	touched chan struct{}
@@ -110,7 +128,8 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Dispatcher{store: store, modems: modems, opts: opts, log: opts.Logger, touched: make(chan struct{}, 1)}
+	d := &Dispatcher{store: store, modems: modems, opts: opts, log: opts.Logger, touched: make(chan struct{}, 1),
+		limited: make([]atomic.Int64, len(modems))}
 	for range modems {
 		d.wakes = append(d.wakes, make(chan struct{}, 1))
 	}
@@ -121,6 +140,15 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 func (d *Dispatcher) wake() {
 	for _, w := range d.wakes {
 		signal(w)
+	}
+}
+
+// wakeOthers wakes every worker but self's.
+func (d *Dispatcher) wakeOthers(self int) {
+	for i, w := range d.wakes {
+		if i != self {
+			signal(w)
+		}
 	}
 }
 
@@ -152,7 +180,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		forward(ctx, &wg, m.Changed, d.wake)
 	}
 	for i, m := range d.modems {
-		w := &worker{d: d, m: m, wake: d.wakes[i], route: d.opts.Routes[m.ID()], log: d.log.With("modem", m.ID())}
+		w := &worker{d: d, i: i, m: m, wake: d.wakes[i], route: d.opts.Routes[m.ID()], log: d.log.With("modem", m.ID())}
 		wg.Add(2)
 		go func() { defer wg.Done(); w.send(ctx) }()
 		go func() { defer wg.Done(); w.receive(ctx) }()
@@ -249,21 +277,28 @@ func (d *Dispatcher) maintenance(ctx context.Context) (time.Duration, bool) {
 	return max(time.Until(next), time.Second), true
 }
 
-// excludedPrefixes are the routes of other ready modems: messages for them
-// are left to those modems.
-func (d *Dispatcher) excludedPrefixes(self string) []string {
-	var out []string
-	for _, m := range d.modems {
-		if m.ID() == self || m.Status().State != modem.StateReady {
+// peers are the modems other than self that can send now (ready and not
+// waiting for their rate limit), with their routes: the claim rule of
+// queue.ClaimRequest decides from them what self may take.
+func (d *Dispatcher) peers(self int) []queue.Peer {
+	var out []queue.Peer
+	now := time.Now()
+	for i, m := range d.modems {
+		if i == self || !canSend(m) || d.limited[i].Load() > now.UnixNano() {
 			continue
 		}
-		out = append(out, d.opts.Routes[m.ID()].Prefixes...)
+		out = append(out, queue.Peer{Modem: m.ID(), Routes: d.opts.Routes[m.ID()].Prefixes})
 	}
 	return out
 }
 
+// canSend reports whether m can send now. Any state but ready (starting,
+// not registered, disconnected, a SIM error, one added later) cannot.
+func canSend(m Modem) bool { return m.Status().State == modem.StateReady }
+
 type worker struct {
 	d     *Dispatcher
+	i     int // index in d.modems
 	m     Modem
 	wake  chan struct{}
 	route Route
@@ -282,12 +317,28 @@ func (w *worker) send(ctx context.Context) {
 	defer idle.Stop()
 	for ctx.Err() == nil {
 		changed := w.m.Changed()
-		if w.m.Status().State != modem.StateReady {
+		if !canSend(w.m) {
 			select {
 			case <-ctx.Done():
 				return
 			case <-changed:
 			}
+			continue
+		}
+		// Waiting for the rate limit, the worker claims nothing, so that
+		// the messages it would hold meanwhile go through an idle modem
+		// allowed to send them; it tells the others it holds nothing back.
+		if wait := time.Until(w.next); wait > 0 {
+			w.d.limited[w.i].Store(w.next.UnixNano())
+			w.d.wakeOthers(w.i)
+			idle.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			case <-idle.C:
+			}
+			idle.Stop()
 			continue
 		}
 		msg, err := w.claim(ctx)
@@ -339,34 +390,25 @@ func (w *worker) sleepFor(ctx context.Context) (time.Duration, bool) {
 	return 0, false
 }
 
-// claim takes the next message for this modem: its own routes first, then
-// anything not routed to another ready modem.
+// claim takes the next message this modem is allowed to send: its own
+// routes first, then anything else the claim rule (queue.ClaimRequest)
+// lets it take, given the other modems that can send now.
 func (w *worker) claim(ctx context.Context) (*queue.Message, error) {
 	lease := w.d.opts.SendTimeout + w.d.opts.LeaseMargin
 	if w.route.PerMinute > 0 {
 		lease += time.Minute / time.Duration(w.route.PerMinute)
 	}
+	req := queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, Routes: w.route.Prefixes, Peers: w.d.peers(w.i)}
 	if len(w.route.Prefixes) > 0 {
-		ms, err := w.d.store.Claim(ctx, queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, Prefixes: w.route.Prefixes})
+		own := req
+		own.Prefixes = w.route.Prefixes
+		ms, err := w.d.store.Claim(ctx, own)
 		if err != nil || len(ms) > 0 {
 			return first(ms), err
 		}
 	}
-	req := queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, ExcludePrefixes: w.d.excludedPrefixes(w.m.ID())}
-	// A message that failed here goes to another modem while one is ready.
-	req.SkipOwnRetries = w.d.othersReady(w.m.ID())
 	ms, err := w.d.store.Claim(ctx, req)
 	return first(ms), err
-}
-
-// othersReady reports whether a modem other than self is ready to send.
-func (d *Dispatcher) othersReady(self string) bool {
-	for _, m := range d.modems {
-		if m.ID() != self && m.Status().State == modem.StateReady {
-			return true
-		}
-	}
-	return false
 }
 
 func first(ms []*queue.Message) *queue.Message {
@@ -404,9 +446,14 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 		endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: "encode", Message: err.Error()}))
 		return
 	}
-	sentNow := 0
 	for _, seq := range msg.Pending() {
 		if err := w.limit(ctx); err != nil {
+			// Shutdown, or the modem went away while the next part waited
+			// for the rate limit: the claim comes back now, not when the
+			// wait ends (the parts sent keep the message on this modem).
+			if ctx.Err() == nil {
+				log.Info("modem not ready between parts; message goes back to the queue", "err", err)
+			}
 			endClaim(log, w.d.store.Release(sctx, l))
 			return
 		}
@@ -418,10 +465,9 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 		cancel()
 		if err != nil {
 			w.sending.Unlock()
-			w.sendFailed(sctx, log, l, seq, sentNow, err)
+			w.sendFailed(sctx, log, l, seq, err)
 			return
 		}
-		sentNow++
 		err = w.d.store.PartSent(sctx, l, seq, mr)
 		w.sending.Unlock()
 		if err != nil {
@@ -441,7 +487,7 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 }
 
 // sendFailed ends a claim after a failed part.
-func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease, seq, sentNow int, err error) {
+func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease, seq int, err error) {
 	var se *modem.SendError
 	if !errors.As(err, &se) {
 		se = &modem.SendError{Code: -1, Transient: true, Reason: err.Error(), Err: err}
@@ -452,9 +498,19 @@ func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease
 	}
 	qe := queue.Error{Code: code, Message: fmt.Sprintf("part %d: %s", seq, se.Reason)}
 	switch {
-	case errors.Is(err, modem.ErrNotReady) && sentNow == 0:
-		log.Info("modem not ready; message goes back to the queue")
+	case errors.Is(err, modem.ErrNotReady):
+		// Nothing went out: the modem could not take the part (gone,
+		// restarting, off the network). The claim comes back at once and
+		// costs no attempt; parts sent by this claim keep it on this modem.
+		log.Info("modem not ready; message goes back to the queue", "part", seq)
 		endClaim(log, w.d.store.Release(ctx, l))
+	case errors.Is(err, at.ErrClosed):
+		// The port went away (unplugged) while AT+CMGS was in flight: the
+		// part may be on the air. That is an interrupted send, ended now
+		// by the store's policy rather than by a retry backoff.
+		log.Warn("modem disconnected during the send", "part", seq)
+		why := fmt.Sprintf("modem %s disconnected during the send", w.m.ID())
+		endClaim(log, w.d.store.Interrupted(ctx, l, why))
 	case se.Transient:
 		log.Warn("send failed; will retry", "part", seq, "err", se)
 		endClaim(log, w.d.store.Retry(ctx, l, qe))
@@ -472,19 +528,36 @@ func endClaim(log *slog.Logger, err error) {
 	}
 }
 
-// limit waits until the modem's rate allows another part.
+// errGone is limit's answer when the modem stopped being ready during the
+// wait.
+var errGone = errors.New("modem no longer ready")
+
+// limit waits until the modem's rate allows another part. It gives up
+// when ctx ends or the modem stops being ready meanwhile (errGone), so
+// that a claim does not sit on a modem that cannot send.
 func (w *worker) limit(ctx context.Context) error {
 	if w.route.PerMinute <= 0 {
 		return nil
 	}
 	now := time.Now()
 	if wait := w.next.Sub(now); wait > 0 {
+		w.d.limited[w.i].Store(w.next.UnixNano())
+		w.d.wakeOthers(w.i)
 		t := time.NewTimer(wait)
 		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+		for {
+			changed := w.m.Changed()
+			if !canSend(w.m) {
+				return errGone
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-changed:
+				continue
+			case <-t.C:
+			}
+			break
 		}
 		now = w.next
 	}

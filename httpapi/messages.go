@@ -226,6 +226,26 @@ type messageView struct {
 	DeliveredAt *time.Time   `json:"delivered_at"`
 	// Events is left out of lists, which do not read the history.
 	Events []eventView `json:"events,omitempty"`
+	// PartsDetail, one entry per part, is left out of lists too.
+	PartsDetail []partView `json:"parts_detail,omitempty"`
+}
+
+// partView is one part of a message: pending (not confirmed sent), sent
+// (confirmed, no final report), delivered or failed (its report said so).
+type partView struct {
+	Seq    int              `json:"seq"`
+	Status queue.PartStatus `json:"status"`
+	// Reference is the TP-MR the network gave the part; null while pending.
+	Reference  *int       `json:"reference"`
+	ReportedAt *time.Time `json:"reported_at"`
+}
+
+func viewParts(m *queue.Message) []partView {
+	var out []partView
+	for _, p := range m.PartDetails() {
+		out = append(out, partView{Seq: p.Seq, Status: p.Status, Reference: p.Ref, ReportedAt: p.ReportedAt})
+	}
+	return out
 }
 
 func viewMessage(m *queue.Message) messageView {
@@ -279,7 +299,9 @@ func (h *Handler) getMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return notFound(err, "message", id)
 	}
-	writeJSON(w, http.StatusOK, viewMessage(m))
+	v := viewMessage(m)
+	v.PartsDetail = viewParts(m)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

@@ -252,7 +252,7 @@ func TestGetMessage(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", k, m[k], want)
 		}
 	}
-	if k := keys(m); k != "attempts,created_at,delivered_at,encoding,error,events,expires_at,flash,id,modem,parts,priority,report,send_at,sent_at,status,text,to" {
+	if k := keys(m); k != "attempts,created_at,delivered_at,encoding,error,events,expires_at,flash,id,modem,parts,parts_detail,priority,report,send_at,sent_at,status,text,to" {
 		t.Errorf("a message has %s", k)
 	}
 	if _, err := time.Parse(time.RFC3339, m["created_at"].(string)); err != nil {

@@ -42,8 +42,9 @@
 //
 // A message found in StatusSending at Open, or whose lease expired, was
 // interrupted mid-send. Parts confirmed by PartSent are never sent again. The
-// first unconfirmed part may have been on the air; Options.Interrupted
-// decides: RetryInterrupted (the default) queues the message again, so that
+// first unconfirmed part may have been on the air (so also when the modem
+// disconnected mid-send, which the dispatcher reports with Interrupted at
+// once); Options.Interrupted decides: RetryInterrupted (the default) queues the message again, so that
 // part is sent again and the recipient may see it twice; FailInterrupted
 // fails the message with CodeMayHaveBeenSent. A message is never dropped nor
 // left in sending. A message of which some parts were sent is kept on the
@@ -57,7 +58,12 @@
 // "+447700900123" matches "07700900123") sent within Options.ReportWindow:
 // references wrap at 256, so an old part must stop matching. A message is
 // delivered when all its parts are reported delivered, failed when one is
-// reported failed; a pending report leaves it sent. A report that matches
+// reported failed; a pending report leaves it sent. A failed report that
+// arrives while parts are still to be sent is recorded on its part only:
+// the worker keeps its lease and sends the rest (a message that started
+// always goes out whole), and the message fails with CodeDeliveryFailed,
+// naming the failed parts, when its last part is recorded. Reported parts
+// are confirmed parts, so a retry never sends them again. A report that matches
 // no part is held for Options.ReportHold and applied by PartSent if its
 // part is recorded meanwhile: on a fast network +CDS can arrive before the
 // dispatcher's PartSent has committed.
@@ -109,8 +115,9 @@
 //   - Enqueue of several messages (one request, several recipients) is one
 //     write: all are stored or none.
 //   - A message's Modem, when set, is a restriction, not a preference. Prefix
-//     routing is a claim filter (ClaimRequest.Prefixes), decided by the
-//     dispatcher.
+//     routing is a claim filter: the dispatcher passes the claiming modem's
+//     routes and the other modems that can send now, and ClaimRequest's one
+//     rule decides what the modem may take (failover included).
 //   - Retry backoff: attempt n waits between half and all of
 //     min(BackoffBase*2^(n-1), BackoffMax), 10 s and 30 min by default; 8
 //     claims at most. Release (a modem going down before sending) does not

@@ -18,7 +18,10 @@ type Status string
 //	queued  -> cancelled (Cancel) | expired (validity passed before sending)
 //	sending -> sent (last part confirmed) | failed (Fail, Retry out of attempts, interrupted-send fail)
 //	sent    -> delivered (every part reported delivered) | failed (a part reported failed)
-//	sending -> failed (a part reported failed while others are still being sent)
+//
+// A part reported failed while other parts are still to be sent does not
+// stop the send: the message fails (sending -> sent -> failed) once its
+// last part is recorded.
 const (
 	StatusQueued    Status = "queued"
 	StatusSending   Status = "sending"
@@ -100,6 +103,59 @@ type SentPart struct {
 	Outcome      pdu.Outcome
 	ReportStatus *int
 	ReportedAt   *time.Time
+}
+
+// PartStatus is where one part of an outgoing message is.
+type PartStatus string
+
+// The states of a part.
+const (
+	// PartPending: not confirmed sent yet (it may be on the air when the
+	// message is sending).
+	PartPending PartStatus = "pending"
+	// PartSent: the modem confirmed it (+CMGS answered with its
+	// reference); no final report yet (none asked for, none arrived, or
+	// the service centre is still trying).
+	PartSent PartStatus = "sent"
+	// PartDelivered: its report said delivered.
+	PartDelivered PartStatus = "delivered"
+	// PartFailed: its report said failed.
+	PartFailed PartStatus = "failed"
+)
+
+// PartDetail is one part of a message with where it is.
+type PartDetail struct {
+	Seq    int
+	Status PartStatus
+	// Ref is the TP-MR of a sent part; nil while pending.
+	Ref *int
+	// ReportedAt is when its latest report arrived; nil without one.
+	ReportedAt *time.Time
+}
+
+// PartDetails returns every part of the message, 1 to Parts, from
+// SentParts (so only for a message from Get or Claim).
+func (m *Message) PartDetails() []PartDetail {
+	sent := make(map[int]SentPart, len(m.SentParts))
+	for _, p := range m.SentParts {
+		sent[p.Seq] = p
+	}
+	out := make([]PartDetail, 0, m.Parts)
+	for i := 1; i <= m.Parts; i++ {
+		d := PartDetail{Seq: i, Status: PartPending}
+		if p, ok := sent[i]; ok {
+			ref := p.Ref
+			d.Status, d.Ref, d.ReportedAt = PartSent, &ref, p.ReportedAt
+			switch p.Outcome {
+			case pdu.OutcomeDelivered:
+				d.Status = PartDelivered
+			case pdu.OutcomeFailed:
+				d.Status = PartFailed
+			}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // Lease is a worker's claim on a message in StatusSending. Every call that

@@ -180,6 +180,19 @@ func (w *wtx) messagesByKey(key string) ([]*Message, error) {
 }
 
 // ClaimRequest asks for due messages for one modem.
+//
+// Routing is decided here, from the claiming modem's routes and the other
+// modems that can send now (Peers), by one rule. A modem is allowed to send
+// a message that is not restricted to another modem when it has a route
+// (prefix) matching the recipient, when it has no routes at all, or when no
+// modem that can send now has a matching route. Among the allowed, a
+// message routed to a peer is left to that peer, so that routes are
+// preferences, with one exception: once the message's last attempt failed
+// on that peer, a modem without routes may take it (failover). A modem
+// leaves its own failed attempts to a peer allowed to send them, so that a
+// transient error is retried elsewhere when there is an elsewhere. A
+// message pinned to one modem (by the caller, or by parts already sent:
+// a phone joins parts only from one sender) goes to that modem only.
 type ClaimRequest struct {
 	// Modem is the claiming modem's id; messages restricted to another
 	// modem are not claimed.
@@ -190,16 +203,22 @@ type ClaimRequest struct {
 	// that the message is recovered like an interrupted send. It must
 	// exceed the modem's send timeout.
 	Lease time.Duration
+	// Routes are the claiming modem's recipient prefixes ("+44"); none
+	// means it sends anything.
+	Routes []string
 	// Prefixes, when not empty, limits the claim to recipients starting
-	// with one of them (prefix routing).
+	// with one of them: a modem with routes asks for those first.
 	Prefixes []string
-	// ExcludePrefixes leaves out recipients starting with one of them: the
-	// routes of other modems, which should send those first.
-	ExcludePrefixes []string
-	// SkipOwnRetries leaves out messages whose last attempt failed on this
-	// modem, so that a transient error is retried through another modem
-	// when one is there to take it.
-	SkipOwnRetries bool
+	// Peers are the other modems that can send now, with their routes.
+	// A modem that cannot send now (not ready, or waiting for its rate
+	// limit) is not a peer: it holds nothing back.
+	Peers []Peer
+}
+
+// Peer is another modem that can send now, and its routes.
+type Peer struct {
+	Modem  string
+	Routes []string
 }
 
 // Claim moves up to req.Limit due messages (queued, not-before time and
@@ -255,33 +274,77 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 	return out, nil
 }
 
-// claimFilter narrows the claimable messages to what req may take: its
-// route prefixes, none of the prefixes left to other modems, and not its
-// own failed attempts when it asks to leave those to another modem.
+// claimPeersExample is a claim filter with routes and peers of both kinds,
+// for the query-plan test.
+var claimPeersExample, _ = claimFilter(ClaimRequest{Modem: "a", Routes: []string{"+44"},
+	Peers: []Peer{{Modem: "b", Routes: []string{"+86", "+852"}}, {Modem: "c"}}})
+
+// claimFilter narrows the claimable messages to what req may take, by the
+// rule on ClaimRequest.
 func claimFilter(req ClaimRequest) (string, []any) {
 	var (
 		q    string
 		args []any
 	)
-	anyPrefix := func(prefixes []string) string {
+	// match is an SQL condition that holds for recipients starting with
+	// one of prefixes; "" when there are none (it would never hold).
+	match := func(prefixes []string) string {
 		var or []string
 		for _, p := range prefixes {
 			or = append(or, "substr(to_number, 1, ?) = ?")
 			args = append(args, len(p), p)
 		}
+		if len(or) == 0 {
+			return ""
+		}
 		return "(" + strings.Join(or, " OR ") + ")"
 	}
-	if len(req.Prefixes) > 0 {
-		q += " AND " + anyPrefix(req.Prefixes)
+	if m := match(req.Prefixes); m != "" {
+		q += " AND " + m
 	}
-	if len(req.ExcludePrefixes) > 0 {
-		q += " AND NOT " + anyPrefix(req.ExcludePrefixes)
+	// A failed attempt on modem ? that another modem may now retry: only
+	// messages that can go anywhere, not those pinned to one modem.
+	const failedOn = "(modem IS NULL AND claimed_by = ? AND error_code IS NOT NULL)"
+	var (
+		peerRoutes []string
+		general    bool // a peer without routes may send anything
+	)
+	for _, p := range req.Peers {
+		peerRoutes = append(peerRoutes, p.Routes...)
+		if len(p.Routes) == 0 {
+			general = true
+			continue
+		}
+		// Left to the peer the recipient is routed to, unless it is one of
+		// this modem's own routes too, or it just failed there and this
+		// modem, without routes, may retry it.
+		cond := "modem IS NULL AND " + match(p.Routes)
+		if own := match(req.Routes); own != "" {
+			cond += " AND NOT " + own
+		}
+		if len(req.Routes) == 0 {
+			cond += " AND NOT " + failedOn
+			args = append(args, p.Modem)
+		}
+		q += " AND NOT (" + cond + ")"
 	}
-	if req.SkipOwnRetries {
-		// A message pinned to this modem (by the caller, or by parts sent)
-		// has nowhere else to go.
-		q += " AND NOT (modem IS NULL AND claimed_by IS NOT NULL AND claimed_by = ? AND error_code IS NOT NULL)"
+	switch {
+	case general:
+		// A peer without routes is allowed to send anything.
+		q += " AND NOT " + failedOn
 		args = append(args, req.Modem)
+	case len(req.Peers) > 0:
+		// A peer with routes is allowed to send what matches them, and
+		// what matches no ready modem's route (neither this modem's nor
+		// any peer's).
+		// Without routes of its own, everything of this modem's is one or
+		// the other.
+		q += " AND NOT (" + failedOn
+		args = append(args, req.Modem)
+		if len(req.Routes) > 0 {
+			q += " AND (" + match(peerRoutes) + " OR NOT " + match(req.Routes) + ")"
+		}
+		q += ")"
 	}
 	return q, args
 }
@@ -386,6 +449,11 @@ func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
 			if err := w.event(l.ID, StatusSent, detail); err != nil {
 				return err
 			}
+			// A part reported failed while the others were still going
+			// out fails the message now that all of them are out.
+			if err := w.failIfUndelivered(l.ID, m.parts); err != nil {
+				return err
+			}
 		}
 		// After the status change, so that a held "delivered" for the
 		// last part finds the message sent and completes it.
@@ -466,6 +534,25 @@ func (s *Store) Fail(ctx context.Context, l Lease, e Error) error {
 	})
 	if err != nil {
 		return fmt.Errorf("fail: %w", err)
+	}
+	return nil
+}
+
+// Interrupted ends a claim whose send was cut off mid-part (the modem
+// disconnected while AT+CMGS was in flight), at once and by
+// Options.Interrupted, exactly as a lease that ran out would: the part may
+// have been on the air. With RetryInterrupted the message is due again
+// now, on any modem unless parts were confirmed; with FailInterrupted it
+// fails with CodeMayHaveBeenSent. why says what happened.
+func (s *Store) Interrupted(ctx context.Context, l Lease, why string) error {
+	err := s.write(ctx, func(w *wtx) error {
+		if _, err := w.checkLease(l); err != nil {
+			return err
+		}
+		return w.interrupted(l.ID, why)
+	})
+	if err != nil {
+		return fmt.Errorf("interrupted: %w", err)
 	}
 	return nil
 }

@@ -132,11 +132,14 @@ func (w *wtx) applyReport(id int64, seq int, r Report) (Status, error) {
 	status := Status(st)
 	switch r.Outcome {
 	case pdu.OutcomeFailed:
-		if status != StatusSent && status != StatusSending {
+		// While parts are still to be sent (sending, or queued for a retry
+		// of the rest) the failure stays on the part: the worker holding
+		// the message must get every part out, and PartSent fails the
+		// message once the last one is recorded. A sent message fails now.
+		if status != StatusSent {
 			return status, nil
 		}
-		return StatusFailed, w.fail(id, CodeDeliveryFailed,
-			fmt.Sprintf("part %d of %d not delivered: status 0x%02X", seq, parts, r.Status))
+		return StatusFailed, w.failIfUndelivered(id, parts)
 	case pdu.OutcomeDelivered:
 		if status != StatusSent {
 			return status, nil
@@ -158,6 +161,33 @@ func (w *wtx) applyReport(id int64, seq int, r Report) (Status, error) {
 		return StatusDelivered, w.event(id, StatusDelivered, detail)
 	}
 	return status, nil
+}
+
+// failIfUndelivered fails message id, of parts parts, with
+// CodeDeliveryFailed when a report said one of its parts failed, naming
+// every such part ("part 2 of 6 not delivered: status 0x41").
+func (w *wtx) failIfUndelivered(id int64, parts int) error {
+	rows, err := w.query(qFailedParts, id)
+	if err != nil {
+		return err
+	}
+	var why []string
+	for rows.Next() {
+		var seq, st int
+		if err := rows.Scan(&seq, &st); err != nil {
+			rows.Close()
+			return err
+		}
+		why = append(why, fmt.Sprintf("part %d of %d not delivered: status 0x%02X", seq, parts, st))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return w.fail(id, CodeDeliveryFailed, strings.Join(why, "; "))
 }
 
 // applyHeldReports applies reports held for the part just recorded.

@@ -215,3 +215,110 @@ func TestReportPDU(t *testing.T) {
 		t.Fatalf("bad PDU: %v", err)
 	}
 }
+
+// TestReportFailedWhileSending: a failed report on part 2 of 4 arrives
+// while parts 3 and 4 are still to be sent, and another on part 3 while the
+// rest waits for a retry. The lease holds, every part is recorded, and the
+// message fails with delivery_failed naming both parts only once the last
+// part is recorded. Part details show each part's state.
+func TestReportFailedWhileSending(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{BackoffBase: 1, BackoffMax: 1})
+	text := strings.Repeat("w", 600) // 4 parts of 153 septets
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: text, Report: true})[0].ID
+	m := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	if m.Parts != 4 {
+		t.Fatalf("%d parts", m.Parts)
+	}
+	report := func(ref, st int, outcome pdu.Outcome) Reported {
+		t.Helper()
+		r, err := s.Report(ctx, Report{Modem: "a", Ref: ref, Recipient: "+447700900123", Status: st, Outcome: outcome})
+		if err != nil {
+			t.Fatalf("report ref %d: %v", ref, err)
+		}
+		return r
+	}
+	for seq, ref := range map[int]int{1: 10, 2: 11} {
+		if err := s.PartSent(ctx, *m.Lease, seq, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report(10, 0x00, pdu.OutcomeDelivered)
+	if r := report(11, 0x41, pdu.OutcomeFailed); r.Seq != 2 || r.Status != StatusSending {
+		t.Fatalf("failed report while sending: %+v, want the message still sending", r)
+	}
+	// The worker keeps its claim: the next part is recorded.
+	if err := s.PartSent(ctx, *m.Lease, 3, 12); err != nil {
+		t.Fatalf("part 3 after a failed report: %v", err)
+	}
+	// The send of part 4 fails transiently; part 3's failure arrives while
+	// the message waits for its retry.
+	if err := s.Retry(ctx, *m.Lease, Error{Code: "cms_42", Message: "part 4: congestion"}); err != nil {
+		t.Fatal(err)
+	}
+	if r := report(12, 0x45, pdu.OutcomeFailed); r.Status != StatusQueued {
+		t.Fatalf("failed report while queued: %+v", r)
+	}
+	got := MustGet(t, s, id)
+	wantParts := []PartDetail{
+		{Seq: 1, Status: PartDelivered}, {Seq: 2, Status: PartFailed}, {Seq: 3, Status: PartFailed}, {Seq: 4, Status: PartPending},
+	}
+	checkParts(t, got.PartDetails(), wantParts)
+	// The retry sends only part 4: failed parts are not sent again.
+	m = MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	if p := m.Pending(); len(p) != 1 || p[0] != 4 {
+		t.Fatalf("pending on retry %v, want [4]", p)
+	}
+	if err := s.PartSent(ctx, *m.Lease, 4, 13); err != nil {
+		t.Fatal(err)
+	}
+	got = MustGet(t, s, id)
+	if got.Status != StatusFailed || got.Error == nil || got.Error.Code != CodeDeliveryFailed ||
+		got.Error.Message != "part 2 of 4 not delivered: status 0x41; part 3 of 4 not delivered: status 0x45" {
+		t.Fatalf("message %s %+v", got.Status, got.Error)
+	}
+	if got.SentAt == nil {
+		t.Errorf("sent_at not set although every part went out")
+	}
+	if h := statuses(got.Events); h[len(h)-2] != StatusSent || h[len(h)-1] != StatusFailed {
+		t.Errorf("history %v, want ... sent, failed", h)
+	}
+	wantParts[3].Status = PartSent
+	checkParts(t, got.PartDetails(), wantParts)
+	// A late report for the last part changes nothing.
+	if r := report(13, 0x00, pdu.OutcomeDelivered); r.Status != StatusFailed {
+		t.Errorf("late delivered report: %+v", r)
+	}
+}
+
+// TestReportFailedAfterLastPartHeld: the failed report of the last part
+// beats its PartSent (held); applied when the part is recorded, it fails
+// the message just sent.
+func TestReportFailedAfterLastPartHeld(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "one part", Report: true})[0].ID
+	m := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	if r, err := s.Report(ctx, Report{Modem: "a", Ref: 7, Recipient: "+447700900123", Status: 0x41, Outcome: pdu.OutcomeFailed}); err != nil || !r.Held {
+		t.Fatalf("report before the part: %+v %v", r, err)
+	}
+	if err := s.PartSent(ctx, *m.Lease, 1, 7); err != nil {
+		t.Fatal(err)
+	}
+	got := MustGet(t, s, id)
+	if got.Status != StatusFailed || got.Error == nil || got.Error.Message != "part 1 of 1 not delivered: status 0x41" {
+		t.Fatalf("message %s %+v", got.Status, got.Error)
+	}
+}
+
+func checkParts(t *testing.T, got, want []PartDetail) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d parts, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g := got[i]
+		if g.Seq != want[i].Seq || g.Status != want[i].Status || (g.Ref == nil) != (g.Status == PartPending) ||
+			(g.ReportedAt != nil) != (g.Status == PartDelivered || g.Status == PartFailed) {
+			t.Errorf("part %d: %+v (ref %v, reported %v), want %s", i+1, g, g.Ref, g.ReportedAt, want[i].Status)
+		}
+	}
+}
