@@ -159,6 +159,7 @@ type Store struct {
 	d    *dialect
 	wdb  *sql.DB // one connection, used only by the writer goroutine
 	rdb  *sql.DB
+	lock *fileLock // held from Open to Close: one Store per database
 
 	ops    chan *op
 	quit   chan struct{}
@@ -189,8 +190,23 @@ func (s *Store) Stats() Stats {
 // embedded migrations, recovers messages left mid-send according to
 // opts.Interrupted, and starts the writer. It fails with ErrSchemaTooNew for
 // a database written by a newer bridged.
-func Open(path string, opts Options) (*Store, error) {
+//
+// The Store holds an exclusive lock on LockPath(path) until Close: while
+// one Store has the database, Open fails at once with an *InUseError
+// (errors.Is ErrInUse) naming the holder's pid, in this process or another.
+// The lock is the daemon's, not SQLite's: other programs (the sqlite3 shell,
+// a backup) can still read the database meanwhile.
+func Open(path string, opts Options) (s *Store, err error) {
 	opts.setDefaults()
+	lock, err := lockStore(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.unlock() // closing twice (after s.Close) is harmless
+		}
+	}()
 	d := sqliteDialect
 	wdb, err := sql.Open(d.driver, d.dsn(path, opts, false))
 	if err != nil {
@@ -215,8 +231,8 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
-	s := &Store{
-		opts: opts, d: d, wdb: wdb, rdb: rdb,
+	s = &Store{
+		opts: opts, d: d, wdb: wdb, rdb: rdb, lock: lock,
 		ops:  make(chan *op, 1024),
 		subs: map[chan struct{}]struct{}{},
 		quit: make(chan struct{}),
@@ -240,7 +256,9 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	<-s.done
-	return errors.Join(s.rdb.Close(), s.wdb.Close())
+	// The lock goes last: another process may open the file only once
+	// this one can no longer write it.
+	return errors.Join(s.rdb.Close(), s.wdb.Close(), s.lock.unlock())
 }
 
 // op is one write: fn runs inside the shared transaction under its own
