@@ -108,6 +108,9 @@ type Options struct {
 	BusyTimeout time.Duration
 	// ReadConns is the size of the read connection pool.
 	ReadConns int
+	// WriteCheckInterval is how long CheckWritable serves its last
+	// successful check before it writes again.
+	WriteCheckInterval time.Duration
 	// Now is the clock; tests inject one. Default time.Now.
 	Now func() time.Time
 	// Jitter returns a random duration in [0, d); tests inject one.
@@ -137,6 +140,7 @@ func (o *Options) setDefaults() {
 	def(&o.RedeliveryWindow, DefaultRedeliveryWindow)
 	def(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
 	def(&o.BusyTimeout, DefaultBusyTimeout)
+	def(&o.WriteCheckInterval, DefaultWriteCheckInterval)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -172,6 +176,9 @@ type Store struct {
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{} // see Subscribe
+
+	health   atomic.Pointer[writable] // CheckWritable's answer
+	checking chan struct{}            // capacity 1: one real check at a time
 }
 
 // Stats counts the writer's work since Open.
@@ -233,10 +240,11 @@ func Open(path string, opts Options) (s *Store, err error) {
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	s = &Store{
 		opts: opts, d: d, wdb: wdb, rdb: rdb, lock: lock,
-		ops:  make(chan *op, 1024),
-		subs: map[chan struct{}]struct{}{},
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+		ops:      make(chan *op, 1024),
+		checking: make(chan struct{}, 1),
+		subs:     map[chan struct{}]struct{}{},
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	go s.writer()
 	if err := s.recoverInterrupted(context.Background()); err != nil {
@@ -295,18 +303,28 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	}
 	select {
 	case err := <-o.err:
-		return storageError(err)
+		return s.failed(err)
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.done:
 		// The writer answers everything it took before it stopped.
 		select {
 		case err := <-o.err:
-			return storageError(err)
+			return s.failed(err)
 		default:
 			return ErrClosed
 		}
 	}
+}
+
+// failed gives a write's error its storage kind and tells CheckWritable
+// of it.
+func (s *Store) failed(err error) error {
+	err = storageError(err)
+	if err != nil {
+		s.noteWriteFailed(err)
+	}
+	return err
 }
 
 // writer is the only goroutine that writes. It takes the first waiting
@@ -356,6 +374,12 @@ func (s *Store) commit(batch []*op) {
 			return fmt.Errorf("begin: %w", err)
 		}
 		w := &wtx{Tx: tx, s: s, now: s.opts.Now().UTC()}
+		// While CheckWritable's answer is a failure, a commit that wrote
+		// something proves the disk takes writes again (see recovered).
+		changesBefore := int64(-1)
+		if h := s.health.Load(); h != nil && h.err != nil {
+			changesBefore = totalChanges(tx)
+		}
 		single := len(batch) == 1
 		ok := 0
 		for i, o := range batch {
@@ -387,8 +411,12 @@ func (s *Store) commit(batch []*op) {
 		if ok == 0 {
 			return tx.Rollback()
 		}
+		wrote := changesBefore >= 0 && totalChanges(tx) > changesBefore
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("commit: %w", err)
+		}
+		if wrote {
+			s.health.Store(&writable{at: s.opts.Now()})
 		}
 		s.commits.Add(1)
 		s.written.Add(uint64(ok))
