@@ -179,6 +179,12 @@ type Store struct {
 
 	health   atomic.Pointer[writable] // CheckWritable's answer
 	checking chan struct{}            // capacity 1: one real check at a time
+
+	// vacuumErr is why Open could not enable incremental vacuum, if it
+	// could not; see VacuumError.
+	vacuumErr error
+	// pruneBatchDone, if set (by tests), runs after each of Prune's writes.
+	pruneBatchDone func()
 }
 
 // Stats counts the writer's work since Open.
@@ -231,6 +237,10 @@ func Open(path string, opts Options) (s *Store, err error) {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Not fatal: a store that cannot shrink still takes messages, and a
+	// daemon with a full disk must start to send what it holds. Space
+	// says whether it worked.
+	vacErr := ensureIncrementalVacuum(wdb)
 	rdb, err := sql.Open(d.driver, d.dsn(path, opts, true))
 	if err != nil {
 		wdb.Close()
@@ -239,7 +249,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	s = &Store{
-		opts: opts, d: d, wdb: wdb, rdb: rdb, lock: lock,
+		opts: opts, d: d, wdb: wdb, rdb: rdb, lock: lock, vacuumErr: vacErr,
 		ops:      make(chan *op, 1024),
 		checking: make(chan struct{}, 1),
 		subs:     map[chan struct{}]struct{}{},
