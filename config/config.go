@@ -81,7 +81,19 @@ type HTTP struct {
 type Store struct {
 	// Path is the SQLite database file.
 	Path string `toml:"path"`
+	// Retention is how long final messages, their events, finished
+	// webhook deliveries and received raw parts deleted from the modem
+	// are kept; 0 keeps them forever.
+	Retention Duration `toml:"retention"`
 }
+
+// DefaultRetention is [store] retention's default; MinRetention the
+// shortest accepted other than 0: a sent message can still get its
+// delivery report for 72 h (queue.DefaultReportWindow).
+const (
+	DefaultRetention = 30 * day
+	MinRetention     = 3 * day
+)
 
 // Modem is one [[modem]] table. Its keys are documented in the README's
 // "Modem settings" table; DriverConfig turns it into the driver's Config.
@@ -148,7 +160,7 @@ func Default() *Config {
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),
 			MaxBodyBytes:    DefaultMaxBodyBytes,
 		},
-		Store:  Store{Path: DefaultStorePath},
+		Store:  Store{Path: DefaultStorePath, Retention: Duration(DefaultRetention)},
 		Modems: []Modem{m},
 		SMS: SMS{
 			MaxParts:        DefaultMaxParts,

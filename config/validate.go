@@ -38,6 +38,9 @@ func (c *Config) Validate() error {
 	if c.Store.Path == "" {
 		ps.add("store.path", "must not be empty")
 	}
+	if r := time.Duration(c.Store.Retention); r != 0 && r < MinRetention {
+		ps.add("store.retention", "%s is too short: use 0 (keep forever) or at least %s, as delivery reports come up to 3 days after a send", c.Store.Retention, Duration(MinRetention))
+	}
 	if len(c.Modems) == 0 {
 		ps.add("modem", `no [[modem]]: add one with device = "/dev/serial/by-id/..." or device = "sim"`)
 	}

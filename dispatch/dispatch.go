@@ -92,6 +92,10 @@ type Options struct {
 	// looks at most once per Maintenance. Default one second.
 	Maintenance time.Duration
 	Logger      *slog.Logger
+	// Retention is how long history is kept when the store is also a
+	// Pruner (prune.go); 0 keeps everything. PruneDelay and PruneInterval
+	// default to DefaultPruneDelay and DefaultPruneInterval.
+	Retention, PruneDelay, PruneInterval time.Duration
 }
 
 // afterError is how soon a worker or the maintainer looks at the store
@@ -185,8 +189,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); w.send(ctx) }()
 		go func() { defer wg.Done(); w.receive(ctx) }()
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); d.maintain(ctx) }()
+	go func() { defer wg.Done(); d.prune(ctx) }()
 	wg.Wait()
 	return nil
 }
@@ -583,6 +588,8 @@ func (w *worker) receive(ctx context.Context) {
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		if err := in.Ack(actx); err != nil && ctx.Err() == nil {
 			w.log.Warn("stored, but the modem could not delete it; it will be read again and deduplicated", "storage", in.Storage, "index", in.Index, "err", err)
+		} else if err == nil {
+			w.d.acked(ctx, in)
 		}
 		cancel()
 	}

@@ -48,9 +48,11 @@ func (h *Handler) listModems(w http.ResponseWriter, r *http.Request) error {
 }
 
 // healthz is a liveness probe: the process answers and the database takes a
-// write. A failure says which, in the same words as a failed POST. Each
-// probe costs one small commit (an fsync, shared with concurrent writes):
-// probe every few seconds, not in a loop.
+// write. A failure says which, in the same words as a failed POST. It is
+// unauthenticated, so it must cost nothing: the store proves writability
+// with a real commit at most once per interval (queue
+// Options.WriteCheckInterval, 10 s) and serves that answer in between, and
+// a failing write of the API or the dispatcher turns it into a 503 at once.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) error {
 	if err := h.health.CheckWritable(r.Context()); err != nil {
 		return fmt.Errorf("health check: %w", err)

@@ -118,7 +118,10 @@ func (s *Store) Receive(ctx context.Context, in Incoming) (Received, error) {
 		}
 		if dup != 0 {
 			out.PartID, out.Duplicate = dup, true
-			return nil
+			// Read again, so still on the modem: not prunable until
+			// Acked says it is gone.
+			_, err := w.exec(qUnacked, dup)
+			return err
 		}
 		var decText sql.NullString
 		if decErr != nil {
@@ -435,7 +438,10 @@ func (s *Store) GetInbox(ctx context.Context, id int64) (*InboxMessage, error) {
 
 // DeleteInbox removes one received message, or fails with ErrNotFound. Its
 // raw parts are kept, so that a copy still on a modem is recognised as a
-// duplicate rather than delivered again.
+// duplicate rather than delivered again; Prune removes them once they are
+// off the modem (Acked) for longer than the retention. No tombstone of the
+// message is kept: the parts are what dedupe needs, and a deleted message
+// is not shown again.
 func (s *Store) DeleteInbox(ctx context.Context, id int64) error {
 	err := s.write(ctx, func(w *wtx) error {
 		res, err := w.exec(qDeleteInbox, id)

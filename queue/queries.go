@@ -89,7 +89,7 @@ const (
 	qDeleteMessage   = `DELETE FROM messages WHERE id = ?`
 	qPruneWebhookIDs = `SELECT id FROM webhook_deliveries WHERE state IN ('delivered', 'dead') AND updated_at < ? LIMIT ?`
 	qDeleteWebhook   = `DELETE FROM webhook_deliveries WHERE id = ?`
-	qPrunePartIDs    = `SELECT id FROM inbound_parts WHERE received_at < ? AND (inbox_id IS NOT NULL OR decode_error IS NOT NULL) LIMIT ?`
+	qPrunePartIDs    = `SELECT id FROM inbound_parts WHERE acked_at < ? AND (inbox_id IS NOT NULL OR decode_error IS NOT NULL) LIMIT ?`
 	qDeleteInPart    = `DELETE FROM inbound_parts WHERE id = ?`
 	qPruneGroupIDs   = `SELECT id FROM inbound_groups g WHERE state = 'done' AND first_at < ? AND NOT EXISTS (SELECT 1 FROM inbound_parts p WHERE p.group_id = g.id) LIMIT ?`
 	qDeleteGroup     = `DELETE FROM inbound_groups WHERE id = ?`

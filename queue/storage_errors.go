@@ -3,6 +3,7 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/mattn/go-sqlite3"
 )
@@ -40,6 +41,16 @@ func storageError(err error) error {
 		kind = ErrStorageLocked
 	case sqlite3.ErrIoErr, sqlite3.ErrCantOpen, sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrProtocol:
 		kind = ErrStorageUnavailable
+		// SQLite reports a write the file system refused as an I/O error;
+		// the system's reason says what a person has to fix. A file system
+		// the kernel remounted read-only (EROFS) or a file made immutable
+		// (EPERM) is read-only, a quota reached is a full disk.
+		switch se.SystemErrno {
+		case syscall.EROFS, syscall.EPERM, syscall.EACCES:
+			kind = ErrStorageReadOnly
+		case syscall.ENOSPC, syscall.EDQUOT:
+			kind = ErrStorageFull
+		}
 	default:
 		return err
 	}

@@ -3,6 +3,7 @@ package queue
 import (
 	"errors"
 	"fmt"
+	"syscall"
 	"testing"
 
 	"github.com/mattn/go-sqlite3"
@@ -10,18 +11,23 @@ import (
 
 func TestStorageError(t *testing.T) {
 	tests := []struct {
-		code sqlite3.ErrNo
-		want error
+		code  sqlite3.ErrNo
+		errno syscall.Errno
+		want  error
 	}{
-		{sqlite3.ErrFull, ErrStorageFull},
-		{sqlite3.ErrReadonly, ErrStorageReadOnly},
-		{sqlite3.ErrBusy, ErrStorageLocked},
-		{sqlite3.ErrLocked, ErrStorageLocked},
-		{sqlite3.ErrIoErr, ErrStorageUnavailable},
-		{sqlite3.ErrCorrupt, ErrStorageUnavailable},
+		{code: sqlite3.ErrIoErr, errno: syscall.EROFS, want: ErrStorageReadOnly},
+		{code: sqlite3.ErrIoErr, errno: syscall.EPERM, want: ErrStorageReadOnly},
+		{code: sqlite3.ErrIoErr, errno: syscall.EDQUOT, want: ErrStorageFull},
+		{code: sqlite3.ErrIoErr, errno: syscall.EFBIG, want: ErrStorageUnavailable},
+		{code: sqlite3.ErrFull, want: ErrStorageFull},
+		{code: sqlite3.ErrReadonly, want: ErrStorageReadOnly},
+		{code: sqlite3.ErrBusy, want: ErrStorageLocked},
+		{code: sqlite3.ErrLocked, want: ErrStorageLocked},
+		{code: sqlite3.ErrIoErr, want: ErrStorageUnavailable},
+		{code: sqlite3.ErrCorrupt, want: ErrStorageUnavailable},
 	}
 	for _, tt := range tests {
-		raw := fmt.Errorf("commit: %w", sqlite3.Error{Code: tt.code})
+		raw := fmt.Errorf("commit: %w", sqlite3.Error{Code: tt.code, SystemErrno: tt.errno})
 		got := storageError(raw)
 		var se sqlite3.Error
 		if !errors.Is(got, tt.want) || !errors.As(got, &se) {

@@ -108,6 +108,9 @@ type Options struct {
 	BusyTimeout time.Duration
 	// ReadConns is the size of the read connection pool.
 	ReadConns int
+	// WriteCheckInterval is how long CheckWritable serves its last
+	// successful check before it writes again.
+	WriteCheckInterval time.Duration
 	// Now is the clock; tests inject one. Default time.Now.
 	Now func() time.Time
 	// Jitter returns a random duration in [0, d); tests inject one.
@@ -137,6 +140,7 @@ func (o *Options) setDefaults() {
 	def(&o.RedeliveryWindow, DefaultRedeliveryWindow)
 	def(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
 	def(&o.BusyTimeout, DefaultBusyTimeout)
+	def(&o.WriteCheckInterval, DefaultWriteCheckInterval)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -159,6 +163,7 @@ type Store struct {
 	d    *dialect
 	wdb  *sql.DB // one connection, used only by the writer goroutine
 	rdb  *sql.DB
+	lock *fileLock // held from Open to Close: one Store per database
 
 	ops    chan *op
 	quit   chan struct{}
@@ -171,6 +176,15 @@ type Store struct {
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{} // see Subscribe
+
+	health   atomic.Pointer[writable] // CheckWritable's answer
+	checking chan struct{}            // capacity 1: one real check at a time
+
+	// vacuumErr is why Open could not enable incremental vacuum, if it
+	// could not; see VacuumError.
+	vacuumErr error
+	// pruneBatchDone, if set (by tests), runs after each of Prune's writes.
+	pruneBatchDone func()
 }
 
 // Stats counts the writer's work since Open.
@@ -189,8 +203,23 @@ func (s *Store) Stats() Stats {
 // embedded migrations, recovers messages left mid-send according to
 // opts.Interrupted, and starts the writer. It fails with ErrSchemaTooNew for
 // a database written by a newer bridged.
-func Open(path string, opts Options) (*Store, error) {
+//
+// The Store holds an exclusive lock on LockPath(path) until Close: while
+// one Store has the database, Open fails at once with an *InUseError
+// (errors.Is ErrInUse) naming the holder's pid, in this process or another.
+// The lock is the daemon's, not SQLite's: other programs (the sqlite3 shell,
+// a backup) can still read the database meanwhile.
+func Open(path string, opts Options) (s *Store, err error) {
 	opts.setDefaults()
+	lock, err := lockStore(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.unlock() // closing twice (after s.Close) is harmless
+		}
+	}()
 	d := sqliteDialect
 	wdb, err := sql.Open(d.driver, d.dsn(path, opts, false))
 	if err != nil {
@@ -208,6 +237,10 @@ func Open(path string, opts Options) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Not fatal: a store that cannot shrink still takes messages, and a
+	// daemon with a full disk must start to send what it holds. Space
+	// says whether it worked.
+	vacErr := ensureIncrementalVacuum(wdb)
 	rdb, err := sql.Open(d.driver, d.dsn(path, opts, true))
 	if err != nil {
 		wdb.Close()
@@ -215,12 +248,13 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
-	s := &Store{
-		opts: opts, d: d, wdb: wdb, rdb: rdb,
-		ops:  make(chan *op, 1024),
-		subs: map[chan struct{}]struct{}{},
-		quit: make(chan struct{}),
-		done: make(chan struct{}),
+	s = &Store{
+		opts: opts, d: d, wdb: wdb, rdb: rdb, lock: lock, vacuumErr: vacErr,
+		ops:      make(chan *op, 1024),
+		checking: make(chan struct{}, 1),
+		subs:     map[chan struct{}]struct{}{},
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	go s.writer()
 	if err := s.recoverInterrupted(context.Background()); err != nil {
@@ -240,7 +274,9 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	<-s.done
-	return errors.Join(s.rdb.Close(), s.wdb.Close())
+	// The lock goes last: another process may open the file only once
+	// this one can no longer write it.
+	return errors.Join(s.rdb.Close(), s.wdb.Close(), s.lock.unlock())
 }
 
 // op is one write: fn runs inside the shared transaction under its own
@@ -277,18 +313,28 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	}
 	select {
 	case err := <-o.err:
-		return storageError(err)
+		return s.failed(err)
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.done:
 		// The writer answers everything it took before it stopped.
 		select {
 		case err := <-o.err:
-			return storageError(err)
+			return s.failed(err)
 		default:
 			return ErrClosed
 		}
 	}
+}
+
+// failed gives a write's error its storage kind and tells CheckWritable
+// of it.
+func (s *Store) failed(err error) error {
+	err = storageError(err)
+	if err != nil {
+		s.noteWriteFailed(err)
+	}
+	return err
 }
 
 // writer is the only goroutine that writes. It takes the first waiting
@@ -338,6 +384,12 @@ func (s *Store) commit(batch []*op) {
 			return fmt.Errorf("begin: %w", err)
 		}
 		w := &wtx{Tx: tx, s: s, now: s.opts.Now().UTC()}
+		// While CheckWritable's answer is a failure, a commit that wrote
+		// something proves the disk takes writes again (see recovered).
+		changesBefore := int64(-1)
+		if h := s.health.Load(); h != nil && h.err != nil {
+			changesBefore = totalChanges(tx)
+		}
 		single := len(batch) == 1
 		ok := 0
 		for i, o := range batch {
@@ -369,8 +421,12 @@ func (s *Store) commit(batch []*op) {
 		if ok == 0 {
 			return tx.Rollback()
 		}
+		wrote := changesBefore >= 0 && totalChanges(tx) > changesBefore
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("commit: %w", err)
+		}
+		if wrote {
+			s.health.Store(&writable{at: s.opts.Now()})
 		}
 		s.commits.Add(1)
 		s.written.Add(uint64(ok))

@@ -91,6 +91,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			log.Error("close the queue", "err", err)
 		}
 	}()
+	if err := store.VacuumError(); err != nil {
+		log.Warn("the queue works, but its file will not shrink after pruning until a restart with enough free disk space", "err", err)
+	}
 
 	sims, err := startSims(cfg, log)
 	if err != nil {
@@ -117,7 +120,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	disp := dispatch.New(store, dms, dispatch.Options{
 		Routes: routes, MaxParts: cfg.SMS.MaxParts, SendTimeout: sendTimeout,
-		Logger: log,
+		Logger: log, Retention: time.Duration(cfg.Store.Retention),
 	})
 
 	api, err := newAPI(cfg, store, mods, log)

@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"bridged/queue"
+)
+
+// fakeClock is the store's injected clock: it moves only when told, so a
+// test crosses the health check's interval without waiting for it.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestHealthzCommitsOncePerInterval: /healthz is open to anyone, so a
+// client probing in a loop must not make the daemon commit (fsync) per
+// request. 200 probes, 8 at a time, within one interval make at most one
+// commit, counted by the store's own commit counter; the next interval
+// makes one more.
+func TestHealthzCommitsOncePerInterval(t *testing.T) {
+	clk := newFakeClock()
+	e := MustServe(t, Options{}, queue.Options{Now: clk.Now, WriteCheckInterval: 10 * time.Second})
+	probe := func(n int) {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range n / 8 {
+					if r := e.do("GET", "/healthz", ""); r.status != 200 {
+						t.Errorf("healthz: %d %s", r.status, r.raw)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	before := e.store.Stats().Commits
+	probe(200)
+	if c := e.store.Stats().Commits - before; c != 1 {
+		t.Fatalf("200 probes in one interval made %d commits, want 1", c)
+	}
+	clk.Advance(9 * time.Second)
+	probe(80)
+	if c := e.store.Stats().Commits - before; c != 1 {
+		t.Fatalf("80 more probes 9 s later made %d more commits, want none", c-1)
+	}
+	clk.Advance(time.Second)
+	probe(80)
+	if c := e.store.Stats().Commits - before; c != 2 {
+		t.Fatalf("after the interval: %d commits in all, want 2", c)
+	}
+}
