@@ -33,6 +33,14 @@ const (
 	DefaultLogFormat       = "text"
 )
 
+// Defaults of the [http] limits that keep one client from exhausting the
+// daemon.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultMaxConnections    = 64
+	DefaultMaxRecipients     = 100
+)
+
 // What to do at start-up with a part that was in flight (AT+CMGS written,
 // no answer recorded) when bridged stopped.
 const (
@@ -75,6 +83,18 @@ type HTTP struct {
 	IdleTimeout     Duration `toml:"idle_timeout"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	MaxBodyBytes    int64    `toml:"max_body_bytes"`
+
+	// ReadHeaderTimeout bounds the request line and headers, so that a
+	// client sending them slowly does not hold a connection for long.
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	// MaxConnections bounds the connections served at once; more wait in
+	// the kernel's listen queue until one closes.
+	MaxConnections int `toml:"max_connections"`
+	// MaxRecipients bounds the recipients of one POST /v1/messages.
+	MaxRecipients int `toml:"max_recipients"`
+	// AllowedHosts are names besides loopback ones that a request's Host
+	// may give; see httpapi.Options.AllowedHosts.
+	AllowedHosts []string `toml:"allowed_hosts"`
 }
 
 // Store is the [store] table.
@@ -159,6 +179,11 @@ func Default() *Config {
 			IdleTimeout:     Duration(DefaultIdleTimeout),
 			ShutdownTimeout: Duration(DefaultShutdownTimeout),
 			MaxBodyBytes:    DefaultMaxBodyBytes,
+
+			ReadHeaderTimeout: Duration(DefaultReadHeaderTimeout),
+			MaxConnections:    DefaultMaxConnections,
+			MaxRecipients:     DefaultMaxRecipients,
+			AllowedHosts:      []string{},
 		},
 		Store:  Store{Path: DefaultStorePath, Retention: Duration(DefaultRetention)},
 		Modems: []Modem{m},

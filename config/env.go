@@ -42,7 +42,8 @@ func PINEnv(id string) string {
 
 // applyEnv replaces secrets with those the environment or the credentials
 // directory holds, and records where each came from. An empty variable
-// overrides nothing. A PIN variable that names no modem is a problem,
+// overrides nothing; one that holds only separators is a problem, since it
+// would leave the API without tokens. A PIN variable that names no modem is a problem,
 // because the modem it was meant for would otherwise start without its PIN.
 func (c *Config) applyEnv() problems {
 	var ps problems
@@ -69,13 +70,21 @@ func (c *Config) applyEnv() problems {
 	c.origin = map[string]string{}
 
 	if v, from := lookup(EnvTokens); from != "" {
-		c.HTTP.Tokens = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' })
-		for i := range c.HTTP.Tokens {
-			c.HTTP.Tokens[i] = strings.TrimSpace(c.HTTP.Tokens[i])
+		tokens := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' })
+		for i := range tokens {
+			tokens[i] = strings.TrimSpace(tokens[i])
 		}
-		c.HTTP.Tokens = slices.DeleteFunc(c.HTTP.Tokens, func(t string) bool { return t == "" })
-		c.origin["http.tokens"] = from
-		c.overrides = append(c.overrides, from)
+		tokens = slices.DeleteFunc(tokens, func(t string) bool { return t == "" })
+		if len(tokens) == 0 {
+			// Only separators (","): whoever set it meant to give tokens,
+			// and an empty list would open the API instead of protecting
+			// it. The file's tokens stay, so that this is the one problem.
+			ps.add("", "%s holds no token, only separators: it would replace [http] tokens with none and leave the API open; give at least one token, or unset it to keep the file's", from)
+		} else {
+			c.HTTP.Tokens = tokens
+			c.origin["http.tokens"] = from
+			c.overrides = append(c.overrides, from)
+		}
 	}
 
 	owners := map[string][]int{}

@@ -48,6 +48,10 @@ func TestEnvOverrides(t *testing.T) {
 			tokens: []string{tokB, tokC}, pins: []string{"1111", ""}, overrides: []string{"BRIDGED_TOKENS"}},
 		{name: "empty tokens variable overrides nothing", doc: doc, env: map[string]string{"BRIDGED_TOKENS": " "},
 			tokens: []string{tokA}, pins: []string{"1111", ""}},
+		{name: "only separators in the tokens variable", doc: doc, env: map[string]string{"BRIDGED_TOKENS": ","}, problems: []string{
+			"FILE: BRIDGED_TOKENS holds no token, only separators: it would replace [http] tokens with none and leave the API open; give at least one token, or unset it to keep the file's"}},
+		{name: "only separators in the tokens credential", doc: doc, creds: map[string]string{"BRIDGED_TOKENS": ",\n"}, problems: []string{
+			"FILE: credential BRIDGED_TOKENS holds no token, only separators: it would replace [http] tokens with none and leave the API open; give at least one token, or unset it to keep the file's"}},
 		{name: "tokens allow a non-loopback listener", doc: "[http]\nlisten = \"0.0.0.0:8080\"\n", env: map[string]string{"BRIDGED_TOKENS": tokB},
 			tokens: []string{tokB}, pins: []string{""}, overrides: []string{"BRIDGED_TOKENS"}},
 		{name: "pins by id", doc: doc, env: map[string]string{"BRIDGED_PIN_USB_1": "2222", "BRIDGED_PIN_SIM0": "3333\n"},

@@ -162,6 +162,15 @@ func TestLoadRejects(t *testing.T) {
 			`FILE:5: http.shutdown_timeout: 0s must be positive`}},
 		{name: "small body limit", doc: "[http]\nmax_body_bytes = 10\n", want: []string{
 			`FILE:2: http.max_body_bytes: 10 is not from 1024 to 67108864`}},
+		{name: "http limits out of range", doc: "[http]\nread_header_timeout = \"0s\"\nmax_connections = 0\nmax_recipients = 1001\n", want: []string{
+			`FILE:2: http.read_header_timeout: 0s must be positive`,
+			`FILE:3: http.max_connections: 0 is not from 1 to 4096`,
+			`FILE:4: http.max_recipients: 1001 is not from 1 to 1000`}},
+		{name: "allowed hosts", doc: "[http]\nallowed_hosts = [\"bridged.lan:8080\", \"\", \"Bridged.LAN\", \"bridged.lan.\", \"[::1]\", \"exa mple\"]\n", want: []string{
+			`FILE:2: http.allowed_hosts[0]: "bridged.lan:8080" is not a host name or IP address without a port, e.g. "bridged.lan" or "192.168.1.20"`,
+			`FILE:2: http.allowed_hosts[1]: "" is not a host name or IP address without a port, e.g. "bridged.lan" or "192.168.1.20"`,
+			`FILE:2: http.allowed_hosts[3]: "bridged.lan." is listed twice`,
+			`FILE:2: http.allowed_hosts[5]: "exa mple" is not a host name or IP address without a port, e.g. "bridged.lan" or "192.168.1.20"`}},
 		{name: "empty store path", doc: "[store]\npath = \"\"\n", want: []string{
 			`FILE:2: store.path: must not be empty`}},
 		{name: "no device", doc: "[[modem]]\nid = \"a\"\n", want: []string{

@@ -21,6 +21,11 @@ const (
 	MinTokenLength = 16
 	MinBodyBytes   = 1 << 10
 	MaxBodyBytes   = 64 << 20
+	// Upper bounds of [http] max_connections and max_recipients: each
+	// connection costs a goroutine and buffers, each recipient a row in one
+	// transaction and in the answer.
+	MaxMaxConnections = 4096
+	MaxMaxRecipients  = 1000
 	// MaxValidity is the longest validity an SMS can carry (TS 23.040
 	// 9.2.3.12.1, relative format).
 	MaxValidity = 63 * week
@@ -110,6 +115,44 @@ func (h HTTP) validate(ps *problems) {
 	if h.MaxBodyBytes < MinBodyBytes || h.MaxBodyBytes > MaxBodyBytes {
 		ps.add("http.max_body_bytes", "%d is not from %d to %d", h.MaxBodyBytes, MinBodyBytes, MaxBodyBytes)
 	}
+
+	positive(ps, "http.read_header_timeout", h.ReadHeaderTimeout)
+	if h.MaxConnections < 1 || h.MaxConnections > MaxMaxConnections {
+		ps.add("http.max_connections", "%d is not from 1 to %d", h.MaxConnections, MaxMaxConnections)
+	}
+	if h.MaxRecipients < 1 || h.MaxRecipients > MaxMaxRecipients {
+		ps.add("http.max_recipients", "%d is not from 1 to %d", h.MaxRecipients, MaxMaxRecipients)
+	}
+	hosts := map[string]bool{}
+	for i, host := range h.AllowedHosts {
+		key := "http.allowed_hosts[" + strconv.Itoa(i) + "]"
+		name := strings.ToLower(strings.TrimSuffix(host, "."))
+		switch {
+		case !hostName(name):
+			ps.add(key, "%q is not a host name or IP address without a port, e.g. \"bridged.lan\" or \"192.168.1.20\"", host)
+		case hosts[name]:
+			ps.add(key, "%q is listed twice", host)
+		}
+		hosts[name] = true
+	}
+}
+
+// hostName reports whether s is an IP address (IPv6 with or without
+// brackets) or a DNS name: what a Host header gives before its port.
+func hostName(s string) bool {
+	if _, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
+		return true
+	}
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.Trim(label, "abcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // loopback reports whether host reaches only this machine. An empty host

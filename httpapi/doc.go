@@ -21,14 +21,27 @@
 // request spelt it, such as "to[1]". Status (the function) gives each code
 // its HTTP status: 400 invalid_json or invalid_field (also for an unknown
 // body field or query parameter), 401 unauthorized, 404 not_found, 405
-// method_not_allowed, 409 idempotency_conflict or not_cancellable, 413
+// method_not_allowed, 403 host_not_allowed (see Host below), 408
+// request_timeout (the body did not arrive within the server's read
+// timeout), 409 idempotency_conflict or not_cancellable, 413
 // body_too_large, 415 unsupported_media_type (a body must be
-// application/json, charset utf-8 if any), 422 too_many_parts, 503
+// application/json, charset utf-8 if any), 422 too_many_parts or
+// too_many_recipients (Options.MaxRecipients), 503
 // store_full, store_read_only, store_locked, store_unavailable,
 // store_closed, timeout or not_ready, and 500 internal for anything else,
 // whose cause is logged with the request id (X-Request-Id) and not shown.
 // The 503s that clear by themselves (store_locked, store_closed, timeout)
 // carry "Retry-After: 1".
+//
+// # Strict input
+//
+// A body means exactly what it says or is refused (400 with the field):
+// invalid UTF-8 and lone UTF-16 surrogates ("\ud800"), which encoding/json
+// would replace with U+FFFD; a key given twice, or in another case than the
+// field's ("TEXT"), which it would resolve silently; unknown fields and
+// query parameters, and a query parameter given twice. Times (send_at,
+// since) must fall in the years 1970 to 2199: the store keeps int64
+// nanoseconds, which end in 2262.
 //
 // # Idempotency
 //
@@ -43,11 +56,21 @@
 // TOKEN" with one of them. Tokens are compared through their SHA-256 in
 // constant time, every token every time, so neither the timing of a
 // rejection nor which token matched leaks. All tokens have the same rights:
-// they are credentials, not tenants, so idempotency keys are shared by all
-// of them. /healthz and /readyz stay open so that systemd, a load balancer
-// or a monitoring probe can use them without a secret; they say nothing
-// about messages. With no tokens /v1 is open: the daemon refuses to listen
-// on a non-loopback address in that case.
+// each may read and cancel any message. Idempotency keys are per token
+// (stored under a hash of it): one client's key neither replays nor
+// blocks another's. /healthz and /readyz stay open so that systemd, a load
+// balancer or a monitoring probe can use them without a secret; they say
+// nothing about messages. With no tokens /v1 is open: the daemon refuses to
+// listen on a non-loopback address in that case, and warns at start-up.
+//
+// # Host
+//
+// Without tokens, a request whose Host is not localhost, a loopback address
+// or one of Options.AllowedHosts is refused with 403 host_not_allowed: a
+// web page can make its own name resolve to 127.0.0.1 (DNS rebinding) and
+// then call the open API as if same-origin, but its Host still names it.
+// With tokens, which a page cannot add, Host is checked only when
+// AllowedHosts is set.
 //
 // # Phone numbers
 //

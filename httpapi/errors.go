@@ -24,6 +24,9 @@ const (
 	CodeBodyTooLarge        = "body_too_large"
 	CodeUnsupportedMedia    = "unsupported_media_type"
 	CodeTooManyParts        = "too_many_parts"
+	CodeTooManyRecipients   = "too_many_recipients"
+	CodeHostNotAllowed      = "host_not_allowed"
+	CodeRequestTimeout      = "request_timeout"
 	CodeStoreFull           = "store_full"
 	CodeStoreReadOnly       = "store_read_only"
 	CodeStoreLocked         = "store_locked"
@@ -52,8 +55,12 @@ func Status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case CodeUnsupportedMedia:
 		return http.StatusUnsupportedMediaType
-	case CodeTooManyParts:
+	case CodeTooManyParts, CodeTooManyRecipients:
 		return http.StatusUnprocessableEntity
+	case CodeHostNotAllowed:
+		return http.StatusForbidden
+	case CodeRequestTimeout:
+		return http.StatusRequestTimeout
 	case CodeStoreFull, CodeStoreReadOnly, CodeStoreLocked, CodeStoreClosed, CodeStoreUnavailable,
 		CodeTimeout, CodeNotReady:
 		return http.StatusServiceUnavailable

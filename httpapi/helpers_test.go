@@ -77,6 +77,13 @@ type testEnv struct {
 // t.TempDir. opts.Logger, when nil, logs at Info into env.log.
 func MustServe(t *testing.T, opts Options, qopts queue.Options) *testEnv {
 	t.Helper()
+	return MustServeWith(t, opts, qopts, nil)
+}
+
+// MustServeWith is MustServe with the http.Server's settings (timeouts)
+// changed by configure before it starts; configure may be nil.
+func MustServeWith(t *testing.T, opts Options, qopts queue.Options, configure func(*http.Server)) *testEnv {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "bridged.db")
 	st, err := queue.Open(path, qopts)
 	if err != nil {
@@ -106,7 +113,11 @@ func MustServe(t *testing.T, opts Options, qopts queue.Options) *testEnv {
 		t.Fatalf("new: %v", err)
 	}
 	e.h = h
-	e.srv = httptest.NewServer(h)
+	e.srv = httptest.NewUnstartedServer(h)
+	if configure != nil {
+		configure(e.srv.Config)
+	}
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"runtime/debug"
 	"strings"
@@ -24,8 +26,9 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultMaxBodyBytes = 64 << 10
-	DefaultMaxParts     = pdu.DefaultMaxParts
+	DefaultMaxBodyBytes  = 64 << 10
+	DefaultMaxParts      = pdu.DefaultMaxParts
+	DefaultMaxRecipients = 100
 )
 
 // Options configure the API. The zero value serves an open API with the
@@ -33,6 +36,15 @@ const (
 type Options struct {
 	// Tokens are the accepted bearer tokens. Empty means /v1 is open.
 	Tokens []string
+	// AllowedHosts are host names (or addresses), without a port, that a
+	// request's Host may name besides loopback ones. Without Tokens, a
+	// Host that is neither is refused, so that a web page cannot reach
+	// the open API through DNS rebinding; with Tokens, Host is checked only
+	// when AllowedHosts is set, and then loopback names pass too.
+	AllowedHosts []string
+	// MaxRecipients bounds the recipients of one POST /v1/messages; 0
+	// means DefaultMaxRecipients.
+	MaxRecipients int
 	// MaxBodyBytes bounds a request body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// DefaultCountry is the ISO 3166 region ("GB") in which numbers
@@ -96,14 +108,17 @@ type Deps struct {
 
 // Handler is the API as an http.Handler. Create it with New.
 type Handler struct {
-	opts    Options
-	store   Store
-	health  WriteChecker
-	modems  Modems
-	wake    func()
-	log     *slog.Logger
-	mux     *http.ServeMux
-	tokens  [][sha256.Size]byte
+	opts   Options
+	store  Store
+	health WriteChecker
+	modems Modems
+	wake   func()
+	log    *slog.Logger
+	mux    *http.ServeMux
+	tokens [][sha256.Size]byte
+	// scopes[i] prefixes the idempotency keys of requests with tokens[i].
+	scopes  []string
+	hosts   map[string]bool       // AllowedHosts, normalised by hostName
 	compare func(a, b []byte) int // subtle.ConstantTimeCompare; a field so a test can watch it
 }
 
@@ -121,7 +136,8 @@ const (
 )
 
 // New returns the API over deps. It fails when Store or Health is missing, a
-// token is empty or DefaultCountry is not a region libphonenumber knows.
+// token or allowed host is empty, MaxRecipients is negative or
+// DefaultCountry is not a region libphonenumber knows.
 func New(opts Options, deps Deps) (*Handler, error) {
 	if deps.Store == nil {
 		return nil, errors.New("httpapi: a store is required")
@@ -134,6 +150,12 @@ func New(opts Options, deps Deps) (*Handler, error) {
 	}
 	if opts.MaxParts <= 0 {
 		opts.MaxParts = DefaultMaxParts
+	}
+	switch {
+	case opts.MaxRecipients < 0:
+		return nil, fmt.Errorf("httpapi: max recipients %d: must not be negative", opts.MaxRecipients)
+	case opts.MaxRecipients == 0:
+		opts.MaxRecipients = DefaultMaxRecipients
 	}
 	if opts.DefaultValidity < 0 || opts.DefaultValidity > maxValidity {
 		return nil, fmt.Errorf("httpapi: default validity %v: must be between 0 and %v", opts.DefaultValidity, maxValidity)
@@ -159,6 +181,17 @@ func New(opts Options, deps Deps) (*Handler, error) {
 			return nil, fmt.Errorf("httpapi: token %d is empty", i+1)
 		}
 		h.tokens = append(h.tokens, sha256.Sum256([]byte(t)))
+		h.scopes = append(h.scopes, idempotencyScope(t))
+	}
+	for i, host := range opts.AllowedHosts {
+		name := hostName(host)
+		if name == "" {
+			return nil, fmt.Errorf("httpapi: allowed host %d is empty", i+1)
+		}
+		if h.hosts == nil {
+			h.hosts = map[string]bool{}
+		}
+		h.hosts[name] = true
 	}
 	h.route("POST /v1/messages", h.postMessages)
 	h.route("GET /v1/messages", h.listMessages)
@@ -199,7 +232,28 @@ func (h *Handler) route(pattern string, f handlerFunc) {
 
 type ctxKey int
 
-const requestIDKey ctxKey = 0
+const (
+	requestIDKey ctxKey = iota
+	scopeKey
+)
+
+// idempotencyScope is what prefixes the Idempotency-Keys of requests with
+// this token, so that one client can neither replay nor block another's
+// keys. It is a hash, so that the token is not stored, and a hash of the
+// token rather than its place in the list, so that reordering or adding
+// tokens keeps every client's keys. The domain string keeps it from being
+// the SHA-256 that authorize compares.
+func idempotencyScope(token string) string {
+	sum := sha256.Sum256([]byte("bridged idempotency scope\x00" + token))
+	return "t" + hex.EncodeToString(sum[:16]) + ":"
+}
+
+// scope returns the idempotency scope of the request's token: "" without
+// tokens, where all clients share one.
+func scope(ctx context.Context) string {
+	s, _ := ctx.Value(scopeKey).(string)
+	return s
+}
 
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
@@ -218,17 +272,24 @@ func newRequestID(r *http.Request) string {
 	return hex.EncodeToString(b[:])
 }
 
-// ServeHTTP authenticates /v1 requests and routes them. Authentication comes
-// before routing so that an unauthenticated client cannot map the API.
+// ServeHTTP checks Host, authenticates /v1 requests and routes them.
+// Authentication comes before routing so that an unauthenticated client
+// cannot map the API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := newRequestID(r)
 	w.Header().Set("X-Request-Id", id)
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+	if err := h.checkHost(r); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	if p := path.Clean("/" + r.URL.Path); p == "/v1" || strings.HasPrefix(p, "/v1/") {
-		if err := h.authorize(r); err != nil {
+		sc, err := h.authorize(r)
+		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), scopeKey, sc))
 	}
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		h.unrouted(w, r)
@@ -237,27 +298,73 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
+// checkHost refuses a request whose Host is not this machine's or an
+// allowed name, when no token protects the API (or allowed hosts are
+// configured). A page on attacker.example can make its name resolve to
+// 127.0.0.1 (DNS rebinding) and then call the API as same-origin; its
+// requests still say "Host: attacker.example", which gives it away. A
+// request without Host (HTTP/1.0) cannot come from a browser and passes.
+func (h *Handler) checkHost(r *http.Request) error {
+	if len(h.tokens) > 0 && h.hosts == nil {
+		return nil
+	}
+	name := hostName(r.Host)
+	if r.Host == "" || h.hosts[name] || loopbackHost(name) {
+		return nil
+	}
+	msg := "Host %q is not this machine: without API tokens only localhost, 127.0.0.1 and [::1] are accepted " +
+		"(this refuses web pages that reach the API through DNS rebinding); add the name to [http] allowed_hosts to accept it"
+	if len(h.tokens) > 0 {
+		msg = "Host %q is not in [http] allowed_hosts, nor localhost, 127.0.0.1 or [::1]"
+	}
+	return &Error{Code: CodeHostNotAllowed, Message: fmt.Sprintf(msg, r.Host)}
+}
+
+// hostName returns the host of a Host header or an allowed_hosts entry,
+// without port or brackets, lower-case and without a trailing dot.
+func hostName(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// loopbackHost reports whether name (as hostName returns it) can only be
+// this machine: localhost, or a loopback address (127.0.0.0/8, ::1, and
+// ::ffff:127.0.0.1).
+func loopbackHost(name string) bool {
+	if name == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(name)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
 // authorize checks the bearer token against every configured token, without
 // stopping at a match, on fixed-length hashes: the time taken depends on
-// neither the token's length nor how much of it is right.
-func (h *Handler) authorize(r *http.Request) error {
+// neither the token's length nor how much of it is right, nor on which
+// token matched. It returns the idempotency scope of the token.
+func (h *Handler) authorize(r *http.Request) (string, error) {
 	if len(h.tokens) == 0 {
-		return nil
+		return "", nil
 	}
 	auth := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(auth, " ")
 	if auth == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
-		return &Error{Code: CodeUnauthorized, Message: `missing "Authorization: Bearer <token>" header`}
+		return "", &Error{Code: CodeUnauthorized, Message: `missing "Authorization: Bearer <token>" header`}
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	match := 0
+	match, which := 0, 0
 	for i := range h.tokens {
-		match |= h.compare(got[:], h.tokens[i][:])
+		eq := h.compare(got[:], h.tokens[i][:])
+		match |= eq
+		which = subtle.ConstantTimeSelect(eq, i, which)
 	}
 	if match != 1 {
-		return &Error{Code: CodeUnauthorized, Message: "the bearer token is not one of the configured tokens", invalidToken: true}
+		return "", &Error{Code: CodeUnauthorized, Message: "the bearer token is not one of the configured tokens", invalidToken: true}
 	}
-	return nil
+	return h.scopes[which], nil
 }
 
 // unrouted lets the mux answer a request no pattern matches (404, 405 with

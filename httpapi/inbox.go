@@ -40,8 +40,8 @@ func (h *Handler) listInbox(w http.ResponseWriter, r *http.Request) error {
 		f.From = normaliseFilter(from, h.opts.DefaultCountry)
 	}
 	if s := q.Get("since"); s != "" {
-		if f.Since, err = time.Parse(time.RFC3339, s); err != nil {
-			return fieldError("since", "%q is not an RFC 3339 time such as \"2026-03-01T09:00:00Z\"", s)
+		if f.Since, err = parseTime(s); err != nil {
+			return fieldError("since", "%v", err)
 		}
 	}
 	if f.Limit, err = pageLimit(q); err != nil {

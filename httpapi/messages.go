@@ -55,6 +55,10 @@ func (h *Handler) newMessages(req *sendRequest) ([]queue.NewMessage, error) {
 	if req.To == nil || len(req.To.list) == 0 {
 		return nil, fieldError("to", "is required: a phone number or an array of them")
 	}
+	if n := len(req.To.list); n > h.opts.MaxRecipients {
+		return nil, &Error{Code: CodeTooManyRecipients, Field: "to",
+			Message: fmt.Sprintf("has %d recipients, more than the %d one request may have: send them in several requests", n, h.opts.MaxRecipients)}
+	}
 	if req.Text == nil || *req.Text == "" {
 		return nil, fieldError("text", "is required and must not be empty")
 	}
@@ -83,9 +87,9 @@ func (h *Handler) newMessages(req *sendRequest) ([]queue.NewMessage, error) {
 		tmpl.ValidFor = d
 	}
 	if req.SendAt != "" {
-		t, err := time.Parse(time.RFC3339, req.SendAt)
+		t, err := parseTime(req.SendAt)
 		if err != nil {
-			return nil, fieldError("send_at", "%q is not an RFC 3339 time such as \"2026-03-01T09:00:00Z\"", req.SendAt)
+			return nil, fieldError("send_at", "%v", err)
 		}
 		tmpl.SendAt = t
 		// Validity counts from the request, not from send_at: a message
@@ -166,6 +170,11 @@ func (h *Handler) postMessages(w http.ResponseWriter, r *http.Request) error {
 	// The write may commit even if we stop waiting for it, and then the
 	// dispatcher must still be woken: wait for the store's answer whether
 	// or not the client is still there.
+	if key != "" {
+		// Each token has its own keys: another client's key is not ours
+		// to replay.
+		key = scope(r.Context()) + key
+	}
 	res, err := h.store.Enqueue(context.WithoutCancel(r.Context()), key, msgs...)
 	if err != nil {
 		return err
@@ -330,16 +339,24 @@ func (h *Handler) cancelMessage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // query reads a list's query parameters, refusing unknown ones so that a
-// misspelt filter does not silently list everything.
+// misspelt filter does not silently list everything, a repeated one
+// (only one value would be used), and a query that does not parse
+// (url.Query would drop the part it cannot read).
 func query(r *http.Request, known ...string) (url.Values, error) {
-	q := r.URL.Query()
-	for k := range q {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, &Error{Code: CodeInvalidField, Message: fmt.Sprintf("the query string does not parse: %v", err)}
+	}
+	for k, vs := range q {
 		ok := false
 		for _, n := range known {
 			ok = ok || k == n
 		}
 		if !ok {
 			return nil, fieldError(k, "is not a known query parameter: use %s", strings.Join(known, ", "))
+		}
+		if len(vs) > 1 {
+			return nil, fieldError(k, "is given %d times: give it once", len(vs))
 		}
 	}
 	return q, nil

@@ -29,6 +29,8 @@ func (l modemList) Statuses() []modem.Status {
 func newAPI(cfg *config.Config, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (http.Handler, error) {
 	h, err := httpapi.New(httpapi.Options{
 		Tokens:          cfg.HTTP.Tokens,
+		AllowedHosts:    cfg.HTTP.AllowedHosts,
+		MaxRecipients:   cfg.HTTP.MaxRecipients,
 		MaxBodyBytes:    cfg.HTTP.MaxBodyBytes,
 		DefaultCountry:  cfg.SMS.DefaultCountry,
 		MaxParts:        cfg.SMS.MaxParts,

@@ -16,6 +16,7 @@ import (
 
 	"bridged/config"
 	"bridged/dispatch"
+	"bridged/httpapi"
 	"bridged/modem"
 	"bridged/modem/modemsim"
 	"bridged/queue"
@@ -51,11 +52,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if len(rest) > 0 {
 		return usageErrorf("serve: unexpected argument %q", rest[0])
 	}
-	cfg := config.Default()
-	if *path != "" {
-		if cfg, err = config.Load(*path); err != nil {
-			return err
-		}
+	cfg, err := loadServeConfig(*path)
+	if err != nil {
+		return err
 	}
 	log := cfg.Log.Logger(c.stderr)
 	if os.Getenv("GOGC") == "" {
@@ -70,6 +69,20 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	return serve(ctx, cfg, log)
 }
+
+// loadServeConfig reads the file at path, or the built-in default when
+// path is "", with the environment's secrets applied either way: tokens
+// given in BRIDGED_TOKENS must never be ignored.
+func loadServeConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.LoadDefault()
+	}
+	return config.Load(path)
+}
+
+// maxHeaderBytes bounds a request's headers: the API's are a few hundred
+// bytes, and net/http's default (1 MB) is a lot to buffer per connection.
+const maxHeaderBytes = 64 << 10
 
 // simKeepSent is how many sent parts a simulated network of the daemon or
 // of `bridged sim` keeps for `sim ctl sent`: enough to look at, bounded so
@@ -132,12 +145,21 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Listen, err)
 	}
+	// Bounded connections and a bounded time for headers: one client
+	// cannot hold every goroutine or connection by sending slowly.
+	ln = httpapi.LimitListener(ln, cfg.HTTP.MaxConnections)
 	srv := &http.Server{
-		Handler:      api,
-		ReadTimeout:  time.Duration(cfg.HTTP.ReadTimeout),
-		WriteTimeout: time.Duration(cfg.HTTP.WriteTimeout),
-		IdleTimeout:  time.Duration(cfg.HTTP.IdleTimeout),
-		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Handler:           api,
+		ReadHeaderTimeout: time.Duration(cfg.HTTP.ReadHeaderTimeout),
+		ReadTimeout:       time.Duration(cfg.HTTP.ReadTimeout),
+		WriteTimeout:      time.Duration(cfg.HTTP.WriteTimeout),
+		IdleTimeout:       time.Duration(cfg.HTTP.IdleTimeout),
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if len(cfg.HTTP.Tokens) == 0 {
+		log.Warn("no API tokens are set: the API is open to anyone who can reach "+ln.Addr().String()+
+			"; set [http] tokens or BRIDGED_TOKENS", "listen", ln.Addr().String())
 	}
 
 	// The modems and the dispatcher run until work stops; the HTTP server
