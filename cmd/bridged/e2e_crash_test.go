@@ -156,7 +156,7 @@ type sentPart struct {
 	From    string       `json:"from"`
 	To      string       `json:"to"`
 	PDU     string       `json:"pdu"`
-	Message *pdu.Message `json:"-"` // decoded from PDU: joining parts needs more than the JSON has
+	Message *pdu.Message `json:"-"`    // decoded from PDU: joining parts needs more than the JSON has
 	Time    time.Time    `json:"time"` // when it left the network
 }
 
