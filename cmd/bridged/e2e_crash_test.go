@@ -528,7 +528,9 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d messages not final after the drain, e.g. %+v", pending, len(reqs), last)
+			// Not fatal: the inbox is still worth checking.
+			t.Errorf("%d of %d messages not final (or delivered when a report was asked for) 90s into the drain, e.g. %+v", pending, len(reqs), last)
+			break
 		}
 		<-tick.C
 	}
@@ -573,9 +575,12 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 	}
 
 	for _, r := range reqs {
-		m := final[r.id]
 		tot.accepted++
 		tot.parts += r.parts
+		m, ok := final[r.id]
+		if !ok {
+			continue // reported above
+		}
 		if m.To != r.to || m.Text != r.text || m.Parts != r.parts {
 			t.Errorf("message %d is %q to %s in %d parts, the client posted %q to %s (%d parts)", r.id, m.Text, m.To, m.Parts, r.text, r.to, r.parts)
 			continue
