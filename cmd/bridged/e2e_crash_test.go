@@ -529,7 +529,10 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 		}
 		if time.Now().After(deadline) {
 			// Not fatal: the inbox is still worth checking.
-			t.Errorf("%d of %d messages not final (or delivered when a report was asked for) 90s into the drain, e.g. %+v", pending, len(reqs), last)
+			var modems json.RawMessage
+			d.get(client, "/v1/modems", &modems)
+			t.Errorf("%d of %d messages not final (or delivered when a report was asked for) 90s into the drain, e.g. %+v; modems: %s",
+				pending, len(reqs), last, modems)
 			break
 		}
 		<-tick.C
