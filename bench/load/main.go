@@ -196,6 +196,23 @@ func (r *rig) rss() (cur, peak float64) {
 	return m["VmRSS:"], m["VmHWM:"]
 }
 
+// cpu returns the user and system time the daemon used so far, from
+// /proc/PID/stat (in clock ticks of 1/100 s, as on Linux on amd64 and arm).
+func (r *rig) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 // memory returns the daemon's memory figures from /proc/PID/status in MB,
 // keyed by their names there ("VmRSS:", "RssAnon:", "RssFile:" ...).
 func (r *rig) memory() map[string]float64 {
@@ -446,6 +463,7 @@ func mixed(bin string, n int) {
 	}
 	el := time.Since(startT)
 	_, peak := r.rss()
+	cpu := r.cpu()
 	// Every inbound SMS once, whole.
 	seen := map[string]int{}
 	for cursor := ""; ; {
@@ -477,9 +495,9 @@ func mixed(bin string, n int) {
 		log.Fatalf("mixed: %d texts in the inbox, %d injected", len(seen), len(injected))
 	}
 	fmt.Printf("mixed: %d messages (%d parts, %d with a report) through %d modems without network latency, %d inbound SMS alongside: "+
-		"posted in %v, every part out in %v, all final in %v: %.0f messages/s end to end; %d inbound each in the inbox once; peak RSS %.1f MB\n",
+		"posted in %v, every part out in %v, all final in %v: %.0f messages/s end to end; %d inbound each in the inbox once; peak RSS %.1f MB; daemon CPU %v (%.0f%% of one core)\n",
 		posted.Load(), parts.Load(), reports.Load(), modems, len(injected), postT.Round(time.Millisecond), sentT.Round(time.Millisecond), el.Round(time.Millisecond),
-		float64(posted.Load())/el.Seconds(), len(injected), peak)
+		float64(posted.Load())/el.Seconds(), len(injected), peak, cpu.Round(10*time.Millisecond), 100*cpu.Seconds()/el.Seconds())
 }
 
 // count returns how many messages have the status, up to 1,000.
