@@ -5,6 +5,7 @@
 //
 //	go run ./bench/load                 # every scenario
 //	go run ./bench/load -only post,latency
+//	go run ./bench/load -only mixed20k   # 20,000 messages, 4 modems, inbound alongside
 package main
 
 import (
@@ -39,6 +40,7 @@ var (
 	clients  = flag.Int("clients", 32, "concurrent HTTP clients for the POST scenario")
 	idleFor  = flag.Duration("idle", 3*time.Minute, "how long the idle scenario watches the modem")
 	after    = flag.Duration("after", 0, "if set, the one-modem scenario then idles this long and reports RSS")
+	mixedN   = flag.Int("mixed", 20000, "messages the mixed20k scenario posts")
 	static   = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo, C code -Os); false: a plain go build")
 )
 
@@ -61,6 +63,8 @@ func main() {
 			throughput(bin, 4, time.Second, 0)
 		case "idle":
 			idle(bin)
+		case "mixed20k":
+			mixed(bin, *mixedN)
 		default:
 			log.Fatalf("unknown scenario %q", s)
 		}
@@ -190,6 +194,23 @@ func (r *rig) stop() {
 func (r *rig) rss() (cur, peak float64) {
 	m := r.memory()
 	return m["VmRSS:"], m["VmHWM:"]
+}
+
+// cpu returns the user and system time the daemon used so far, from
+// /proc/PID/stat (in clock ticks of 1/100 s, as on Linux on amd64 and arm).
+func (r *rig) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // memory returns the daemon's memory figures from /proc/PID/status in MB,
@@ -343,4 +364,181 @@ func idle(bin string) {
 	m := r.memory()
 	fmt.Printf("idle: %d AT commands in %v (%.2f a minute); RSS %.2f MB after start (%.0f kB), %.2f MB after idling (%.0f kB; %.2f anonymous, %.2f of files), at most %.2f MB while idle\n",
 		n, *idleFor, float64(n)/idleFor.Minutes(), rssStart, rssStart*1024, m["VmRSS:"], m["VmRSS:"]*1024, m["RssAnon:"], m["RssFile:"], highest)
+}
+
+// mixed posts n messages (one in ten of two parts, one in four with a
+// delivery report) through four modems without network latency while the
+// network delivers SMS to them (one in three of two parts), and measures
+// the time until every message is final (sent, or delivered when a report
+// was asked for) and every inbound SMS is in the inbox.
+func mixed(bin string, n int) {
+	const modems = 4
+	r := start(bin, modems, 0, 30*time.Second)
+	defer r.stop()
+	sims := r.net.Modems()
+	var posted, parts, reports atomic.Int64
+	injected := map[string]bool{}
+	var injMu sync.Mutex
+	stopInject := make(chan struct{})
+	injDone := make(chan struct{})
+	startT := time.Now()
+	go func() {
+		// About one inbound SMS per ten outbound, spread over the posting.
+		defer close(injDone)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stopInject:
+				return
+			case <-tick.C:
+			}
+			text := fmt.Sprintf("inbound %d", i)
+			if i%3 == 1 {
+				text += strings.Repeat(" a long inbound message", 10)
+			}
+			if err := sims[i%modems].Deliver(fmt.Sprintf("+4477009%05d", i%1000), text); err != nil {
+				log.Fatal(err)
+			}
+			injMu.Lock()
+			injected[text] = true
+			injMu.Unlock()
+		}
+	}()
+	var wg sync.WaitGroup
+	const clients = 16
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < n; i += clients {
+				text := fmt.Sprintf("mixed %d", i)
+				p := 1
+				if i%10 == 3 {
+					text += strings.Repeat(" two parts", 20)
+					p = 2
+				}
+				report := i%4 == 0
+				body, _ := json.Marshal(map[string]any{"to": fmt.Sprintf("+44741%07d", i), "text": text, "report": report})
+				resp, err := client.Post("http://"+r.addr+"/v1/messages", "application/json", bytes.NewReader(body))
+				if err != nil {
+					log.Fatalf("post: %v", err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					log.Fatalf("post: %d", resp.StatusCode)
+				}
+				posted.Add(1)
+				parts.Add(int64(p))
+				if report {
+					reports.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	postT := time.Since(startT)
+	close(stopInject)
+	<-injDone
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	if _, err := r.net.WaitSent(ctx, int(parts.Load())); err != nil {
+		log.Fatal(err)
+	}
+	sentT := time.Since(startT)
+	// Then final by the API: nothing queued or sending, and no message
+	// that asked for a report still waiting for it.
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			log.Fatal("mixed: messages not final 5 minutes after the last part left")
+		}
+		if count(r.addr, "queued") > 0 || count(r.addr, "sending") > 0 || delivered(r.addr) < int(reports.Load()) {
+			continue
+		}
+		if inbox(r.addr) < len(injected) {
+			continue
+		}
+		break
+	}
+	el := time.Since(startT)
+	_, peak := r.rss()
+	cpu := r.cpu()
+	// Every inbound SMS once, whole.
+	seen := map[string]int{}
+	for cursor := ""; ; {
+		var page struct {
+			Messages []struct {
+				Text       string `json:"text"`
+				Incomplete bool   `json:"incomplete"`
+			} `json:"messages"`
+			NextCursor string `json:"next_cursor"`
+		}
+		getJSON(r.addr, "/v1/inbox?limit=1000&cursor="+cursor, &page)
+		if len(page.Messages) == 0 {
+			break
+		}
+		for _, m := range page.Messages {
+			if m.Incomplete {
+				log.Fatalf("mixed: inbound %q incomplete", m.Text)
+			}
+			seen[m.Text]++
+		}
+		cursor = page.NextCursor
+	}
+	for text := range injected {
+		if seen[text] != 1 {
+			log.Fatalf("mixed: inbound %q in the inbox %d times", text, seen[text])
+		}
+	}
+	if len(seen) != len(injected) {
+		log.Fatalf("mixed: %d texts in the inbox, %d injected", len(seen), len(injected))
+	}
+	fmt.Printf("mixed: %d messages (%d parts, %d with a report) through %d modems without network latency, %d inbound SMS alongside: "+
+		"posted in %v, every part out in %v, all final in %v: %.0f messages/s end to end; %d inbound each in the inbox once; peak RSS %.1f MB; daemon CPU %v (%.0f%% of one core)\n",
+		posted.Load(), parts.Load(), reports.Load(), modems, len(injected), postT.Round(time.Millisecond), sentT.Round(time.Millisecond), el.Round(time.Millisecond),
+		float64(posted.Load())/el.Seconds(), len(injected), peak, cpu.Round(10*time.Millisecond), 100*cpu.Seconds()/el.Seconds())
+}
+
+// count returns how many messages have the status, up to 1,000.
+func count(addr, status string) int {
+	var page struct {
+		Messages []struct{} `json:"messages"`
+	}
+	getJSON(addr, "/v1/messages?limit=1000&status="+status, &page)
+	return len(page.Messages)
+}
+
+// delivered returns how many messages are delivered.
+func delivered(addr string) int {
+	n := 0
+	for cursor := ""; ; {
+		var page struct {
+			Messages   []struct{} `json:"messages"`
+			NextCursor string     `json:"next_cursor"`
+		}
+		getJSON(addr, "/v1/messages?limit=1000&status=delivered&cursor="+cursor, &page)
+		n += len(page.Messages)
+		if page.NextCursor == "" || len(page.Messages) == 0 {
+			return n
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// inbox returns how many messages the inbox holds.
+func inbox(addr string) int {
+	n := 0
+	for cursor := ""; ; {
+		var page struct {
+			Messages   []struct{} `json:"messages"`
+			NextCursor string     `json:"next_cursor"`
+		}
+		getJSON(addr, "/v1/inbox?limit=1000&cursor="+cursor, &page)
+		if len(page.Messages) == 0 {
+			return n
+		}
+		n += len(page.Messages)
+		cursor = page.NextCursor
+	}
 }

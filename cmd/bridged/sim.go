@@ -57,6 +57,7 @@ Flags:
   -error-codes CODES    ... with one of these codes (default 500)
   -pin PIN              require AT+CPIN=PIN after power-up
   -sm-capacity N        SIM message slots (default 30); small values fill up
+  -keep-sent N          how many sent parts "sent" can list (default 1000; 0 keeps all)
   -registration STATE   home, roaming, searching, denied or none (default home)
   -v                    log every AT command (Debug level) to stderr
 
@@ -64,7 +65,8 @@ Control commands (also over "nc": one line each, answered by "ok" or "error: ...
   list                          modems, numbers, paths
   deliver NAME FROM TEXT...     an incoming SMS from FROM (a number or a name)
   pdu NAME HEX                  a raw SMS-DELIVER or SMS-STATUS-REPORT
-  sent                          the last 1,000 SMS parts that left the network, one JSON object a line
+  sent [AFTER]                  the SMS parts that left the network (the last -keep-sent of them),
+                                one JSON object a line; with AFTER, only those whose "seq" is greater
   hang NAME                     stop answering until the port is reopened
   unplug NAME DURATION          remove the path, plug back in after DURATION
   garbage NAME TEXT             bytes in the middle of the next response (Go escapes in "quotes")
@@ -95,6 +97,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 	errorCodes := fs.String("error-codes", "500", "")
 	pin := fs.String("pin", "", "")
 	smCapacity := fs.Int("sm-capacity", modemsim.DefaultSMCapacity, "")
+	keepSent := fs.Int("keep-sent", simKeepSent, "")
 	registration := fs.String("registration", "home", "")
 	verbose := fs.Bool("v", false, "")
 	rest, err := parseInterspersed(fs, c.Usage(), c.stdout, args)
@@ -128,6 +131,8 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 		return usageErrorf("sim: -ack-timeout %s must be positive", *ackTimeout)
 	case *smCapacity < 1:
 		return usageErrorf("sim: -sm-capacity %d must be at least 1", *smCapacity)
+	case *keepSent < 0:
+		return usageErrorf("sim: -keep-sent %d must not be negative", *keepSent)
 	}
 
 	level := slog.LevelInfo
@@ -144,7 +149,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 
 	network := modemsim.NewNetwork(modemsim.Options{
 		Dir: *dir, SendLatency: *latency, ReportDelay: *reportDelay, ReportOutcome: outcome,
-		EchoDelay: *echoDelay, AckTimeout: *ackTimeout, Logger: logger, KeepSent: simKeepSent,
+		EchoDelay: *echoDelay, AckTimeout: *ackTimeout, Logger: logger, KeepSent: *keepSent,
 	})
 	defer network.Close()
 	for range *count {
@@ -352,15 +357,28 @@ func (s *simControl) exec(line string) ([]string, error) {
 		}
 		return out, nil
 	case "sent":
+		// A reader follows the network with a cursor: "sent AFTER" lists
+		// what it has not seen, and a first seq above AFTER+1 tells it
+		// that -keep-sent dropped parts before it asked.
+		after := 0
+		if rest != "" {
+			n, err := strconv.Atoi(rest)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("sent: want no argument or a seq such as 1000, not %q", rest)
+			}
+			after = n
+		}
 		var out []string
-		for _, m := range s.network.Sent() {
+		for _, m := range s.network.SentAfter(after) {
 			b, err := json.Marshal(struct {
+				Seq        int          `json:"seq"`
 				From       string       `json:"from"`
 				To         string       `json:"to"`
 				MessageRef int          `json:"message_ref"`
 				PDU        string       `json:"pdu"`
 				Message    *pdu.Message `json:"message"`
-			}{m.From, m.To, m.MessageRef, m.PDU, m.Message})
+				Time       time.Time    `json:"time"`
+			}{m.Seq, m.From, m.To, m.MessageRef, m.PDU, m.Message, m.Time})
 			if err != nil {
 				return nil, err
 			}

@@ -466,6 +466,17 @@ func TestKeepSent(t *testing.T) {
 	if fmt.Sprint(n.Sent()) != fmt.Sprint(sent) {
 		t.Errorf("Sent %v, WaitSent %v", n.Sent(), sent)
 	}
+	// A cursor reads what follows it; one older than the kept parts gets
+	// them all, so its reader sees the gap by the first Seq.
+	for _, tt := range []struct{ after, first, count int }{{0, 6, 3}, {5, 6, 3}, {6, 7, 2}, {7, 8, 1}, {8, 0, 0}, {99, 0, 0}} {
+		got := n.SentAfter(tt.after)
+		if len(got) != tt.count || len(got) > 0 && got[0].Seq != tt.first {
+			t.Errorf("SentAfter(%d) = %v, want %d parts from %d", tt.after, got, tt.count, tt.first)
+		}
+	}
+	if got := n.SentTotal(); got != 8 {
+		t.Errorf("SentTotal %d, want 8", got)
+	}
 }
 
 func TestCMGSPrompt(t *testing.T) {

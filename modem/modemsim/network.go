@@ -301,6 +301,32 @@ func (n *Network) keptLocked() []SentSMS {
 	return append([]SentSMS(nil), kept...)
 }
 
+// SentAfter returns the kept parts whose Seq is greater than seq, oldest
+// first, so that a reader can follow what leaves the network with a cursor
+// and see by the first Seq returned whether KeepSent dropped some it had
+// not read yet.
+func (n *Network) SentAfter(seq int) []SentSMS {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	kept := n.sent
+	if k := n.opts.KeepSent; k > 0 && len(kept) > k {
+		kept = kept[len(kept)-k:]
+	}
+	// Seq grows by one per part, so the first wanted part's index is known.
+	i := 0
+	if len(kept) > 0 {
+		i = min(max(seq-kept[0].Seq+1, 0), len(kept))
+	}
+	return append([]SentSMS(nil), kept[i:]...)
+}
+
+// SentTotal returns how many parts ever left the network, kept or not.
+func (n *Network) SentTotal() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.total
+}
+
 // WaitSent waits until at least count parts have left the network and
 // returns them as Sent does. It returns ctx's error if that does not happen
 // first.
