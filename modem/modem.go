@@ -396,8 +396,9 @@ type session struct {
 	// reports is "SR" when the modem keeps status reports in a memory of
 	// their own, which the sweep then lists too.
 	reports string
-	// timeouts counts unanswered commands since the last re-sync.
-	timeouts int
+	// lost is set when the re-sync after a timeout got no answer either:
+	// commands then fail at once and the session ends (see hung).
+	lost error
 	// reg holds the last state of each registration URC (+CREG, +CGREG,
 	// +CEREG); the modem can send when any of them is registered.
 	reg map[string]Registration
@@ -476,24 +477,56 @@ func (s *session) cmd(c string) ([]string, error) {
 // of any kind, even ERROR, marks the modem alive and a timeout marks it
 // unresponsive.
 func (s *session) command(c string, opts ...at.CommandOption) ([]string, error) {
+	if s.lost != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnresponsive, s.lost)
+	}
 	seq := s.w.begin(c, false)
 	lines, err := s.at.Command(c, opts...)
 	s.w.end(seq)
-	s.answered(c, err)
+	s.answered(c, err, true)
 	return lines, err
 }
 
 // answered notes the outcome of a command: any answer means the modem is
-// alive; a timeout makes it unresponsive and leads to a re-sync (hung).
-func (s *session) answered(c string, err error) {
+// alive; a timeout makes it unresponsive and, with resync, re-syncs.
+func (s *session) answered(c string, err error, resync bool) {
 	switch {
 	case errors.Is(err, at.ErrDeadlineExceeded):
-		s.timeouts++
 		s.m.markUnresponsive(fmt.Errorf("AT%s: no answer in time", c))
+		if resync {
+			s.resync()
+		}
 	case errors.Is(err, at.ErrClosed), errors.Is(err, ErrUnresponsive):
 	default:
 		s.alive()
 	}
+}
+
+// quietTime is how long the modem must stay silent after a re-sync before
+// the next command is written.
+const quietTime = 200 * time.Millisecond
+
+// resync follows a command that went unanswered: ESC cancels a pending
+// prompt, and a bare AT checks that the modem answers at all. A modem that
+// was only slow then prints the late answer to the timed-out command too,
+// which the AT engine would take for the answer to the next one (an IMEI
+// read as the SIM state, an OK ending an AT+CMGS before its prompt): so
+// the next command waits until the modem has been quiet for quietTime, and
+// the AT engine drops what comes meanwhile, with no command pending. When
+// even the bare AT gets nothing, lost ends the session (hung), so that Run
+// closes and reopens the port; a hung USB modem often needs the reopen.
+func (s *session) resync() {
+	s.at.Escape()
+	seq := s.w.begin("", false)
+	_, err := s.at.Command("", at.WithTimeout(resyncTimeout))
+	s.w.end(seq)
+	if errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed) {
+		s.lost = err
+		return
+	}
+	s.w.waitQuiet(s.ctx, quietTime, resyncTimeout)
+	s.m.log.Info("modem answered again after a timeout")
+	s.alive()
 }
 
 // alive ends an unresponsive state once the modem answers: back to what
@@ -523,8 +556,13 @@ func (s *session) init(ctx context.Context) error {
 		seq := s.w.begin("Z", false)
 		err = s.at.Init()
 		s.w.end(seq)
-		s.answered("Z", err)
+		// No re-sync: the next try escapes and resets anyway.
+		s.answered("Z", err, false)
 		if err == nil {
+			if try > 0 {
+				// Late answers to the tries that timed out (see resync).
+				s.w.waitQuiet(ctx, quietTime, resyncTimeout)
+			}
 			break
 		}
 		if errors.Is(err, at.ErrClosed) || ctx.Err() != nil {
@@ -735,21 +773,13 @@ func (s *session) serve(ctx context.Context) error {
 	}
 }
 
-// hung escalates after a command went unanswered: cancel a pending prompt
-// with ESC and re-sync with a bare AT; when even that gets no answer, end
-// the session, so that Run closes and reopens the port and initialises the
-// modem again. A hung USB modem often needs the reopen.
+// hung ends the session once a re-sync failed (see resync), so that Run
+// closes and reopens the port and initialises the modem again.
 func (s *session) hung() error {
-	if s.timeouts == 0 {
+	if s.lost == nil {
 		return nil
 	}
-	s.timeouts = 0
-	s.at.Escape()
-	if _, err := s.command("", at.WithTimeout(resyncTimeout)); err != nil {
-		return fmt.Errorf("%w (re-sync failed: %w); reopening the port", ErrUnresponsive, err)
-	}
-	s.m.log.Info("modem answered again after a timeout")
-	return nil
+	return fmt.Errorf("%w (re-sync failed: %w); reopening the port", ErrUnresponsive, s.lost)
 }
 
 // health reads the signal and, while unknown, the operator.
@@ -972,7 +1002,7 @@ func (s *session) send(part pdu.Part) (int, error) {
 	seq := s.w.begin(c, true)
 	l, err := s.at.SMSCommand(c, part.PDU, at.WithTimeout(s.m.cfg.SendTimeout))
 	pduSent := s.w.end(seq)
-	s.answered(c, err)
+	s.answered(c, err, true)
 	if !pduSent && (errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed)) {
 		// No prompt, so the PDU never went out (the watchdog also refuses
 		// its write once it gives up, see watchdog.Write): the message is
@@ -1082,6 +1112,27 @@ func (w *watchdog) end(seq uint64) (pduSent bool) {
 		w.timer.Stop()
 	}
 	return w.pduSent
+}
+
+// waitQuiet returns once the modem has sent nothing for quiet, or after
+// limit, or when ctx ends.
+func (w *watchdog) waitQuiet(ctx context.Context, quiet, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		w.mu.Lock()
+		left := quiet - time.Since(w.lastRx)
+		w.mu.Unlock()
+		if left <= 0 || time.Now().After(deadline) {
+			return
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
 }
 
 // cutOff reports whether the watchdog closed the port.

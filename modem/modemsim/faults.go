@@ -42,6 +42,14 @@ func (m *Modem) SetSendErrors(codes ...int) {
 	m.sendErrs = append([]int(nil), codes...)
 }
 
+// PendingSendErrors reports how many of the codes given to SetSendErrors
+// are still to come, so that a test knows when a fault has been used up.
+func (m *Modem) PendingSendErrors() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sendErrs)
+}
+
 // SetSendErrorRate makes each send fail with probability p, with a code
 // drawn from codes (CMSUnknown when none are given). p 0 turns this off.
 func (m *Modem) SetSendErrorRate(p float64, codes ...int) {
