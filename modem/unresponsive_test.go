@@ -96,3 +96,47 @@ func TestSlowNetworkIsNotUnresponsive(t *testing.T) {
 		t.Errorf("after a slow send: state %q since %v (ready since %v), last error %q", st.State, st.Since, before.Since, st.LastError)
 	}
 }
+
+// TestLateAnswerNotTakenForTheNext: a modem that freezes through a command
+// timeout during start-up answers late; that answer (here the IMEI) must
+// not be read as the answer to the next command (the SIM state, which
+// would stop the modem as a SIM error). The driver re-syncs and starts.
+func TestLateAnswerNotTakenForTheNext(t *testing.T) {
+	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 500 * time.Millisecond})
+	r.waitState(modem.StateReady)
+	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	// The late answer comes half way through the next command's timeout.
+	r.sim.StallAt("+CGSN", 750*time.Millisecond)
+	r.sim.Unplug(50 * time.Millisecond) // the driver starts the modem again
+	r.waitState(modem.StateDisconnected)
+	st := r.waitState(modem.StateReady)
+	if st.IMEI != "" && st.IMEI != "350000000000001" {
+		t.Errorf("IMEI %q", st.IMEI)
+	}
+	sendOK(t, r, "after the stall")
+}
+
+// TestFrozenModemRecoversWithoutReopen: a modem that freezes for longer
+// than command_timeout while a send waits for its prompt is unresponsive
+// meanwhile, and ready again as soon as it answers, in the same session:
+// the send goes through once the prompt comes.
+func TestFrozenModemRecoversWithoutReopen(t *testing.T) {
+	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 300 * time.Millisecond, SendTimeout: 10 * time.Second})
+	r.waitState(modem.StateReady)
+	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.sim.StallAt("+CMGS", time.Second)
+	enc, _ := pdu.Submit{To: "+447700900123", Text: "through a frozen modem"}.Encode()
+	done := make(chan error, 1)
+	go func() { _, err := r.drv.Send(context.Background(), enc.Parts[0]); done <- err }()
+	r.waitStateWithin(modem.StateUnresponsive, 5*time.Second)
+	st := r.waitState(modem.StateReady)
+	if err := <-done; err != nil {
+		t.Fatalf("send through a modem that froze for 1s: %v", err)
+	}
+	if st.LastErrorAt.IsZero() || !strings.Contains(st.LastError, "AT+CMGS") {
+		t.Errorf("last error %q at %v, want the overdue AT+CMGS with its time", st.LastError, st.LastErrorAt)
+	}
+	if sent := r.net.Sent(); len(sent) != 1 {
+		t.Errorf("network has %d messages, want 1", len(sent))
+	}
+}

@@ -78,6 +78,37 @@ func (m *Modem) Hang() {
 	m.log.Debug("hung")
 }
 
+// StallAt makes the modem freeze for d when it next gets a command line
+// containing cmd ("+CGSN"), as a modem busy with its SIM or the network
+// does: it still reads and runs commands, but what it prints, from that
+// command's answer on, comes only when d is over, all at once and in order.
+// A client whose timeout is shorter than d gets the late answer while it
+// waits for the answer to a later command.
+func (m *Modem) StallAt(cmd string, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stallOn, m.stallFor = strings.ToUpper(cmd), d
+}
+
+func (m *Modem) stallCheckLocked(body string) {
+	if m.stallOn == "" || m.stalled || !strings.Contains(strings.ToUpper(body), m.stallOn) {
+		return
+	}
+	m.stallOn, m.stalled = "", true
+	m.log.Debug("stalled", logFor, m.stallFor)
+	l := m.link
+	time.AfterFunc(m.stallFor, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.stalled = false
+		out := m.stallBuf
+		m.stallBuf = nil
+		if m.link == l && !m.hung && len(out) > 0 {
+			m.link.write(out)
+		}
+	})
+}
+
 // Hung reports whether the modem is hung: Hang was called and the port
 // has not been closed since.
 func (m *Modem) Hung() bool {
