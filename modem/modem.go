@@ -1017,6 +1017,15 @@ func (s *session) send(part pdu.Part) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if !pduSent {
+		// A final result before the prompt that is no error: the answer
+		// to something else, late (see resync). The modem may still prompt
+		// and wait for a PDU: re-sync, and say the message did not go.
+		s.resync()
+		return 0, &SendError{Code: -1, Transient: true,
+			Reason: "modem " + s.m.cfg.ID + " answered AT+CMGS without asking for the message; the message was not sent",
+			Err:    fmt.Errorf("AT%s: answer %q without a prompt", c, l)}
+	}
 	mr, err := parseCMGS(l)
 	if err != nil {
 		return 0, &SendError{Code: -1, Transient: true, Reason: "sent, but the modem's answer had no message reference: " + err.Error(), Err: err}
