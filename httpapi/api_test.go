@@ -138,7 +138,7 @@ func TestModemsAndReadiness(t *testing.T) {
 	}
 	want := map[string]any{"id": "m1", "device": "/dev/ttyUSB2", "state": "ready", "manufacturer": "Quectel",
 		"model": "EC25", "imei": "867698041234567", "operator": "EE", "registration": "home", "signal_dbm": float64(-71),
-		"sent": float64(10), "failed": float64(1), "received": float64(4), "last_error": "", "pin_attempts_left": nil}
+		"sent": float64(10), "failed": float64(1), "received": float64(4), "last_error": "", "last_error_at": nil, "pin_attempts_left": nil}
 	m1 := ms[0].(map[string]any)
 	for k, v := range want {
 		if m1[k] != v {

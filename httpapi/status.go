@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"bridged/modem"
 )
@@ -23,6 +24,10 @@ type modemView struct {
 	LastError    string             `json:"last_error"`
 	// PINAttemptsLeft is what the SIM last said when it asked for its PIN.
 	PINAttemptsLeft *int `json:"pin_attempts_left"`
+	// LastErrorAt is when LastError happened, null when there was none.
+	// The error stays after the modem recovers: the time tells an old one
+	// from a current one.
+	LastErrorAt *time.Time `json:"last_error_at"`
 }
 
 func (h *Handler) statuses() []modem.Status {
@@ -42,6 +47,10 @@ func (h *Handler) listModems(w http.ResponseWriter, r *http.Request) error {
 			Model: s.Model, IMEI: s.IMEI, Operator: s.Operator, Registration: s.Registration, SignalDBm: s.SignalDBm,
 			Sent: s.Sent, Failed: s.Failed, Received: s.Received, LastError: s.LastError,
 			PINAttemptsLeft: s.PINAttemptsLeft}
+		if !s.LastErrorAt.IsZero() {
+			at := s.LastErrorAt.UTC()
+			out.Modems[i].LastErrorAt = &at
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -61,7 +70,9 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readyz is a readiness probe: some modem can send. It names no modem, as it
+// readyz is a readiness probe: some modem can send. Only a ready modem
+// counts: starting, not registered, unresponsive (a hung modem, see
+// modem.StateUnresponsive) and the rest cannot. It names no modem, as it
 // needs no token; GET /v1/modems has the details.
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) error {
 	sts := h.statuses()

@@ -125,6 +125,10 @@ const (
 	StateNotRegistered State = "not-registered"
 	StateSIMError      State = "sim-error"
 	StateDisconnected  State = "disconnected"
+	// StateUnresponsive: the port is open but the modem does not answer
+	// (a command is overdue, see watchdog), or it stopped answering and
+	// the port is being reopened. Nothing is sent through it meanwhile.
+	StateUnresponsive State = "unresponsive"
 )
 
 // Status is a snapshot of a modem.
@@ -137,9 +141,12 @@ type Status struct {
 	SignalDBm                                        *int
 	Storage                                          string
 	StorageUsed, StorageTotal                        int
-	LastError                                        string
-	Sent, Failed, Received                           int64
-	Since                                            time.Time // when State last changed
+	// LastError is the last problem the modem had and LastErrorAt when;
+	// it stays after the modem recovers, so compare with Since.
+	LastError              string
+	LastErrorAt            time.Time
+	Sent, Failed, Received int64
+	Since                  time.Time // when State last changed
 
 	// PINAttemptsLeft is how many PIN attempts the SIM said it had left when
 	// it last asked for its PIN; nil when unknown or since unlocked.
@@ -281,7 +288,7 @@ func (m *Modem) setState(st State, lastErr error) {
 	m.update(func(s *Status) {
 		s.State = st
 		if lastErr != nil {
-			s.LastError = lastErr.Error()
+			s.LastError, s.LastErrorAt = lastErr.Error(), time.Now()
 		}
 	})
 }
@@ -325,7 +332,8 @@ func (m *Modem) Send(ctx context.Context, part pdu.Part) (int, error) {
 	})
 	if err != nil {
 		m.failed.Add(1)
-		if errors.Is(err, ErrNotReady) {
+		var se *SendError
+		if errors.Is(err, ErrNotReady) && !errors.As(err, &se) {
 			return 0, &SendError{Code: -1, Transient: true, Reason: "modem " + m.cfg.ID + " is not ready", Err: err}
 		}
 		return 0, classifySendErr(err)
@@ -373,7 +381,13 @@ func (m *Modem) Run(ctx context.Context) error {
 			m.log.Error("modem stopped: SIM needs attention", "err", err)
 			return err
 		}
-		m.setState(StateDisconnected, err)
+		if errors.Is(err, ErrUnresponsive) || errors.Is(err, at.ErrDeadlineExceeded) {
+			// The port opened but the modem did not answer: it is there,
+			// not unplugged, and stays unresponsive until it answers.
+			m.setState(StateUnresponsive, err)
+		} else {
+			m.setState(StateDisconnected, err)
+		}
 		if time.Since(start) > 30*time.Second {
 			backoff = 100 * time.Millisecond // it ran for a while: a fresh failure
 			last = ""
@@ -404,6 +418,7 @@ type session struct {
 	m    *Modem
 	port serial.Port
 	at   *at.AT
+	w    *watchdog
 	urcs chan []string
 	// overflow is set when a URC was dropped because urcs was full (a
 	// flood): the next loop turn sweeps storage instead.
@@ -419,15 +434,24 @@ type session struct {
 	// reports is "SR" when the modem keeps status reports in a memory of
 	// their own, which the sweep then lists too.
 	reports string
-	// timeouts counts unanswered commands since the last re-sync.
-	timeouts int
+	// lost is set when the re-sync after a timeout got no answer either:
+	// commands then fail at once and the session ends (see hung).
+	lost error
 	// reg holds the last state of each registration URC (+CREG, +CGREG,
 	// +CEREG); the modem can send when any of them is registered.
 	reg map[string]Registration
+	// initDone is set once init succeeded.
+	initDone bool
 }
 
 func (m *Modem) runSession(ctx context.Context) error {
-	m.setState(StateStarting, nil)
+	m.update(func(st *Status) {
+		// A modem that stopped answering stays unresponsive until it
+		// answers again (see alive), not "starting" at each reopen.
+		if st.State != StateUnresponsive {
+			st.State = StateStarting
+		}
+	})
 	port, err := serial.Open(m.cfg.Device, &serial.Mode{BaudRate: m.cfg.Baud})
 	if err != nil {
 		return fmt.Errorf("open %s: %w", m.cfg.Device, err)
@@ -443,7 +467,8 @@ func (m *Modem) runSession(ctx context.Context) error {
 	}
 	// No read timeout: the AT engine treats a timed-out read as the end of
 	// the stream (shared/LIBRARIES.md). Closing the port is the cancel.
-	s.at = at.New(port, at.WithTimeout(m.cfg.CommandTimeout))
+	s.w = &watchdog{m: m, port: port}
+	s.at = at.New(s.w, at.WithTimeout(m.cfg.CommandTimeout))
 	for _, u := range []struct {
 		prefix string
 		lines  int
@@ -455,6 +480,7 @@ func (m *Modem) runSession(ctx context.Context) error {
 	if err := s.init(ctx); err != nil {
 		return err
 	}
+	s.initDone = true
 	gone := make(chan struct{})
 	m.serving.Store(&gone)
 	defer func() {
@@ -477,13 +503,86 @@ func (s *session) onURC(lines []string) {
 
 // cmd runs one AT command with the command timeout.
 func (s *session) cmd(c string) ([]string, error) {
-	lines, err := s.at.Command(c)
+	lines, err := s.command(c)
 	if err != nil {
-		s.checkTimeout(err)
 		// The command text of +CPIN="..." is the PIN: print it masked.
 		return lines, fmt.Errorf("AT%s: %w", maskCommand(c), err)
 	}
 	return lines, nil
+}
+
+// command runs one AT command under the watchdog. Every command the
+// session issues goes through here (or through send), so that an answer
+// of any kind, even ERROR, marks the modem alive and a timeout marks it
+// unresponsive.
+func (s *session) command(c string, opts ...at.CommandOption) ([]string, error) {
+	if s.lost != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnresponsive, s.lost)
+	}
+	seq := s.w.begin(c, false)
+	lines, err := s.at.Command(c, opts...)
+	s.w.end(seq)
+	s.answered(c, err, true)
+	return lines, err
+}
+
+// answered notes the outcome of a command: any answer means the modem is
+// alive; a timeout makes it unresponsive and, with resync, re-syncs.
+func (s *session) answered(c string, err error, resync bool) {
+	switch {
+	case errors.Is(err, at.ErrDeadlineExceeded):
+		s.m.markUnresponsive(fmt.Errorf("AT%s: no answer in time", c))
+		if resync {
+			s.resync()
+		}
+	case errors.Is(err, at.ErrClosed), errors.Is(err, ErrUnresponsive):
+	default:
+		s.alive()
+	}
+}
+
+// quietTime is how long the modem must stay silent after a re-sync before
+// the next command is written.
+const quietTime = 200 * time.Millisecond
+
+// resync follows a command that went unanswered: ESC cancels a pending
+// prompt, and a bare AT checks that the modem answers at all. A modem that
+// was only slow then prints the late answer to the timed-out command too,
+// which the AT engine would take for the answer to the next one (an IMEI
+// read as the SIM state, an OK ending an AT+CMGS before its prompt): so
+// the next command waits until the modem has been quiet for quietTime, and
+// the AT engine drops what comes meanwhile, with no command pending. When
+// even the bare AT gets nothing, lost ends the session (hung), so that Run
+// closes and reopens the port; a hung USB modem often needs the reopen.
+func (s *session) resync() {
+	s.at.Escape()
+	seq := s.w.begin("", false)
+	_, err := s.at.Command("", at.WithTimeout(resyncTimeout))
+	s.w.end(seq)
+	if errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed) {
+		s.lost = err
+		return
+	}
+	s.w.waitQuiet(s.ctx, quietTime, resyncTimeout)
+	s.m.log.Info("modem answered again after a timeout")
+	s.alive()
+}
+
+// alive ends an unresponsive state once the modem answers: back to what
+// the registration says, or to starting while init still runs.
+func (s *session) alive() {
+	s.m.update(func(st *Status) {
+		if st.State != StateUnresponsive {
+			return
+		}
+		st.State = StateStarting
+		if s.initDone && len(s.reg) > 0 {
+			st.State = StateNotRegistered
+			if s.bestRegistration().Registered() {
+				st.State = StateReady
+			}
+		}
+	})
 }
 
 // init brings a modem from any state to ready (TS 27.005, 27.007).
@@ -493,7 +592,16 @@ func (s *session) init(ctx context.Context) error {
 	// is booting answers late: give it a few tries.
 	var err error
 	for try := 0; try < 3; try++ {
-		if err = s.at.Init(); err == nil {
+		seq := s.w.begin("Z", false)
+		err = s.at.Init()
+		s.w.end(seq)
+		// No re-sync: the next try escapes and resets anyway.
+		s.answered("Z", err, false)
+		if err == nil {
+			if try > 0 {
+				// Late answers to the tries that timed out (see resync).
+				s.w.waitQuiet(ctx, quietTime, resyncTimeout)
+			}
 			break
 		}
 		if errors.Is(err, at.ErrClosed) || ctx.Err() != nil {
@@ -647,6 +755,9 @@ func (s *session) serve(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-s.at.Closed():
+			if s.w.cutOff() {
+				return fmt.Errorf("%w: no prompt for a send; reopening the port", ErrUnresponsive)
+			}
 			return errors.New("port closed (unplugged?)")
 		case f := <-m.reqs:
 			f(s)
@@ -667,28 +778,19 @@ func (s *session) serve(ctx context.Context) error {
 	}
 }
 
-// hung escalates after a command went unanswered: cancel a pending prompt
-// with ESC and re-sync with a bare AT; when even that gets no answer, end
-// the session, so that Run closes and reopens the port and initialises the
-// modem again. A hung USB modem often needs the reopen.
+// hung ends the session once a re-sync failed (see resync), so that Run
+// closes and reopens the port and initialises the modem again.
 func (s *session) hung() error {
-	if s.timeouts == 0 {
+	if s.lost == nil {
 		return nil
 	}
-	s.timeouts = 0
-	s.at.Escape()
-	if _, err := s.at.Command("", at.WithTimeout(2*time.Second)); err != nil {
-		return fmt.Errorf("modem stopped answering (re-sync failed: %w); reopening the port", err)
-	}
-	s.m.log.Info("modem answered again after a timeout")
-	return nil
+	return fmt.Errorf("%w (re-sync failed: %w); reopening the port", ErrUnresponsive, s.lost)
 }
 
 // health reads the signal and, while unknown, the operator.
 func (s *session) health() {
 	l, err := s.cmd("+CSQ")
 	if err != nil {
-		s.checkTimeout(err)
 		return
 	}
 	dbm, ok := signalDBm(l)
@@ -730,42 +832,18 @@ func (s *session) setRegistration(r Registration) {
 
 func (s *session) handleURC(lines []string) {
 	m := s.m
-	head := lines[0]
-	switch {
-	case strings.HasPrefix(head, "+CMTI:"), strings.HasPrefix(head, "+CDSI:"):
-		prefix := head[:6]
-		mem, idx, ok := parseIndex(head, prefix)
-		if !ok {
-			m.log.Warn("unreadable indication", "line", head)
-			return
-		}
-		s.readStored(mem, idx)
-	case strings.HasPrefix(head, "+CMT:"), strings.HasPrefix(head, "+CDS:"):
-		if len(lines) < 2 || !isHex(strings.TrimSpace(lines[1])) {
-			m.log.Warn("direct message without a PDU line", "lines", lines)
-			return
-		}
-		kind := KindDeliver
-		if strings.HasPrefix(head, "+CDS:") {
-			kind = KindStatusReport
-		}
-		s.handOver(kind, strings.TrimSpace(lines[1]), "", -1)
-	default:
-		for _, p := range []string{"+CREG", "+CGREG", "+CEREG"} {
-			if r, ok := parseCREG(head, p, isQueryAnswer(head, p)); ok {
-				s.reg[p] = r
-				s.setRegistration(s.bestRegistration())
-			}
-		}
+	u := parseURC(lines)
+	switch u.kind {
+	case urcBad:
+		m.log.Warn(u.why, "lines", lines)
+	case urcStored:
+		s.readStored(u.mem, u.index)
+	case urcDirect:
+		s.handOver(u.msgKind, u.pdu, "", -1)
+	case urcRegistration:
+		s.reg[u.prefix] = u.reg
+		s.setRegistration(s.bestRegistration())
 	}
-}
-
-// isQueryAnswer tells the answer to AT+CREG? ("+CREG: <n>,<stat>[,...]")
-// from the URC ("+CREG: <stat>[,"<lac>",...]"): the answer's second field
-// is a bare digit, the URC has one field or a quoted second one.
-func isQueryAnswer(line, prefix string) bool {
-	parts := strings.Split(strings.TrimSpace(strings.TrimPrefix(line, prefix+":")), ",")
-	return len(parts) >= 2 && len(strings.TrimSpace(parts[1])) == 1
 }
 
 // bestRegistration is the most useful of the registrations seen: a modem
@@ -793,7 +871,6 @@ func (s *session) readStored(mem string, idx int) {
 	}
 	l, err := s.cmd(fmt.Sprintf("+CMGR=%d", idx))
 	if err != nil {
-		s.checkTimeout(err)
 		s.m.log.Warn("read stored message", "storage", mem, "index", idx, "err", err)
 		return
 	}
@@ -872,9 +949,8 @@ func (s *session) sweepMemory(mem string) {
 		s.m.log.Warn("sweep: select storage", "err", err)
 		return
 	}
-	l, err := s.at.Command("+CMGL=4", at.WithTimeout(max(s.m.cfg.CommandTimeout, 30*time.Second)))
+	l, err := s.command("+CMGL=4", at.WithTimeout(max(s.m.cfg.CommandTimeout, 30*time.Second)))
 	if err != nil {
-		s.checkTimeout(err)
 		s.m.log.Warn("sweep: list messages", "err", err)
 		return
 	}
@@ -927,10 +1003,33 @@ func (s *session) send(part pdu.Part) (int, error) {
 	if st != StateReady {
 		return 0, &SendError{Code: -1, Transient: true, Reason: "modem " + s.m.cfg.ID + " is " + string(st), Err: ErrNotReady}
 	}
-	l, err := s.at.SMSCommand(fmt.Sprintf("+CMGS=%d", part.Length), part.PDU, at.WithTimeout(s.m.cfg.SendTimeout))
+	c := fmt.Sprintf("+CMGS=%d", part.Length)
+	seq := s.w.begin(c, true)
+	l, err := s.at.SMSCommand(c, part.PDU, at.WithTimeout(s.m.cfg.SendTimeout))
+	pduSent := s.w.end(seq)
+	s.answered(c, err, true)
+	if !pduSent && (errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed)) {
+		// No prompt, so the PDU never went out (the watchdog also refuses
+		// its write once it gives up, see watchdog.Write): the message is
+		// certainly not on the air and can go again, here or through
+		// another modem, without a duplicate.
+		why, cause := "gave no prompt for AT+CMGS", fmt.Errorf("%w: %w: %w", ErrNotReady, ErrUnresponsive, err)
+		if errors.Is(err, at.ErrClosed) && !s.w.cutOff() {
+			why, cause = "was disconnected before it asked for the message", fmt.Errorf("%w: %w", ErrNotReady, err)
+		}
+		return 0, &SendError{Code: -1, Transient: true, Reason: "modem " + s.m.cfg.ID + " " + why + "; the message was not sent", Err: cause}
+	}
 	if err != nil {
-		s.checkTimeout(err)
 		return 0, err
+	}
+	if !pduSent {
+		// A final result before the prompt that is no error: the answer
+		// to something else, late (see resync). The modem may still prompt
+		// and wait for a PDU: re-sync, and say the message did not go.
+		s.resync()
+		return 0, &SendError{Code: -1, Transient: true,
+			Reason: "modem " + s.m.cfg.ID + " answered AT+CMGS without asking for the message; the message was not sent",
+			Err:    fmt.Errorf("AT%s: answer %q without a prompt", c, l)}
 	}
 	mr, err := parseCMGS(l)
 	if err != nil {
@@ -939,9 +1038,168 @@ func (s *session) send(part pdu.Part) (int, error) {
 	return mr, nil
 }
 
-// checkTimeout notes a command that went unanswered, for hung.
-func (s *session) checkTimeout(err error) {
-	if errors.Is(err, at.ErrDeadlineExceeded) {
-		s.timeouts++
+// resyncTimeout is how long a modem that missed a command gets to answer
+// the bare AT of a re-sync, and how much longer than command_timeout an
+// AT+CMGS waits for its prompt before the port is closed.
+const resyncTimeout = 2 * time.Second
+
+// ErrUnresponsive: the modem stopped answering. The session ends with it
+// (wrapped) when a re-sync failed, and a send the modem never prompted for
+// fails with it (the message was not sent).
+var ErrUnresponsive = errors.New("modem not answering")
+
+// watchdog watches the command in flight from beside the session, whose
+// goroutine is blocked in that command and cannot report anything itself.
+//
+// The rule: a command is overdue when the modem has sent not one byte for
+// command_timeout since the command was written (or since the modem's last
+// byte, so a long AT+CMGL that keeps printing is not). AT+CMGS is the one
+// command that is silent by design: once the modem has given its "> "
+// prompt and the PDU is written, it waits for the network, as long as
+// send_timeout, and nothing it prints tells a slow network from a hang. So
+// a send is overdue only while it has no prompt; after the PDU its own
+// timeout decides. An overdue command makes the modem unresponsive at once;
+// an AT+CMGS still without a prompt resyncTimeout later is cut off by
+// closing the port, since the PDU was never written and the message can
+// safely go again, and the session ends as after a failed re-sync.
+type watchdog struct {
+	m    *Modem
+	port serial.Port
+
+	mu      sync.Mutex // guards the fields below; held by Write
+	seq     uint64     // numbers commands, so a late timer finds its own
+	cmd     string     // the command in flight, "" when none
+	send    bool       // cmd is AT+CMGS
+	start   time.Time  // when cmd was written
+	lastRx  time.Time  // when the modem last sent a byte
+	pduSent bool       // the PDU of the send in flight was written
+	cut     bool       // the port was closed by the watchdog
+	timer   *time.Timer
+}
+
+// Read and Write make the watchdog the port the AT engine drives.
+func (w *watchdog) Read(p []byte) (int, error) {
+	n, err := w.port.Read(p)
+	if n > 0 {
+		w.mu.Lock()
+		w.lastRx = time.Now()
+		w.mu.Unlock()
 	}
+	return n, err
+}
+
+func (w *watchdog) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	if w.cut {
+		w.mu.Unlock()
+		return 0, ErrUnresponsive
+	}
+	// Decided under mu, before the bytes go out: either the watchdog
+	// gives up on the send first and its PDU is never written, or the PDU
+	// counts as written and the watchdog leaves the send to send_timeout.
+	// The write itself runs unlocked, since a wedged port may block it.
+	if w.send && len(p) > 0 && p[len(p)-1] == 0x1a {
+		w.pduSent = true // the PDU ends with Ctrl-Z (TS 27.005 3.5.1)
+	}
+	w.mu.Unlock()
+	return w.port.Write(p)
+}
+
+// begin notes that cmd is about to be written, and returns its number.
+func (w *watchdog) begin(cmd string, send bool) uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seq++
+	seq := w.seq
+	w.cmd, w.send, w.start, w.pduSent = cmd, send, time.Now(), false
+	w.timer = time.AfterFunc(w.m.cfg.CommandTimeout, func() { w.check(seq) })
+	return seq
+}
+
+// end notes that command seq returned, and reports whether its PDU, if it
+// is a send, was written.
+func (w *watchdog) end(seq uint64) (pduSent bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seq == seq {
+		w.cmd = ""
+		w.timer.Stop()
+	}
+	return w.pduSent
+}
+
+// waitQuiet returns once the modem has sent nothing for quiet, or after
+// limit, or when ctx ends.
+func (w *watchdog) waitQuiet(ctx context.Context, quiet, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		w.mu.Lock()
+		left := quiet - time.Since(w.lastRx)
+		w.mu.Unlock()
+		if left <= 0 || time.Now().After(deadline) {
+			return
+		}
+		t := time.NewTimer(left)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// cutOff reports whether the watchdog closed the port.
+func (w *watchdog) cutOff() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cut
+}
+
+// check runs on a timer goroutine when command seq may be overdue.
+func (w *watchdog) check(seq uint64) {
+	w.mu.Lock()
+	if w.seq != seq || w.cmd == "" || (w.send && w.pduSent) {
+		w.mu.Unlock()
+		return
+	}
+	timeout := w.m.cfg.CommandTimeout
+	quiet := time.Since(w.start)
+	if w.lastRx.After(w.start) {
+		quiet = time.Since(w.lastRx)
+	}
+	cmd := w.cmd
+	cut := w.send && quiet >= timeout+resyncTimeout
+	switch {
+	case cut:
+		w.cut = true
+	case quiet < timeout:
+		w.timer = time.AfterFunc(timeout-quiet, func() { w.check(seq) })
+	case w.send:
+		w.timer = time.AfterFunc(timeout+resyncTimeout-quiet, func() { w.check(seq) })
+	}
+	if quiet >= timeout {
+		// Under mu, so that end, and the recovery the session notes after
+		// it, cannot come between this check and the mark.
+		w.m.markUnresponsive(fmt.Errorf("no answer to AT%s for %s", cmd, quiet.Round(time.Millisecond)))
+	}
+	w.mu.Unlock()
+	if cut {
+		w.m.log.Warn("no prompt for a send; closing the port", "command", "AT"+cmd, "after", quiet.Round(time.Millisecond))
+		w.port.Close()
+	}
+}
+
+// markUnresponsive reports that the modem stopped answering, on any
+// goroutine. A SIM error or a closed port is the stronger news and stays.
+func (m *Modem) markUnresponsive(err error) {
+	m.update(func(s *Status) {
+		switch s.State {
+		case StateReady, StateNotRegistered, StateStarting:
+			s.State = StateUnresponsive
+		}
+		if s.State == StateUnresponsive {
+			s.LastError, s.LastErrorAt = err.Error(), time.Now()
+		}
+	})
 }

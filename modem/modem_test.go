@@ -343,14 +343,14 @@ func TestHangRecoversByReopening(t *testing.T) {
 	enc, _ := pdu.Submit{To: "+447700900123", Text: "during hang"}.Encode()
 	_, err := r.drv.Send(context.Background(), enc.Parts[0])
 	var se *modem.SendError
-	if !errors.As(err, &se) || !se.Transient || !strings.Contains(se.Reason, "may have been sent") {
-		t.Fatalf("send to a hung modem: %v, want a transient SendError saying it may have been sent", err)
+	if !errors.As(err, &se) || !se.Transient || !strings.Contains(se.Reason, "not sent") || !errors.Is(err, modem.ErrNotReady) {
+		t.Fatalf("send to a hung modem: %v, want a transient SendError saying it was not sent", err)
 	}
-	r.waitState(modem.StateDisconnected)
-	if st := r.drv.Status(); !strings.Contains(st.LastError, "reopening the port") {
-		t.Errorf("last error %q", st.LastError)
+	r.waitState(modem.StateUnresponsive)
+	st := r.waitState(modem.StateReady)
+	if !strings.Contains(st.LastError, "reopening the port") || st.LastErrorAt.IsZero() || st.LastErrorAt.After(st.Since) {
+		t.Errorf("after recovery: last error %q at %v, ready since %v", st.LastError, st.LastErrorAt, st.Since)
 	}
-	r.waitState(modem.StateReady)
 	sendOK(t, r, "after hang")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -183,9 +183,9 @@ func parseCMGL(lines []string) []stored {
 		if !ok || len(f) < 2 {
 			continue
 		}
-		idx, err1 := strconv.Atoi(f[0])
-		stat, err2 := strconv.Atoi(f[1])
-		if err1 != nil || err2 != nil {
+		idx, ok1 := number(f[0])
+		stat, ok2 := number(f[1])
+		if !ok1 || !ok2 {
 			continue
 		}
 		for j := i + 1; j < len(lines); j++ {
@@ -210,8 +210,8 @@ func parseCMGR(lines []string, index int) (stored, bool) {
 		if !ok {
 			continue
 		}
-		stat, err := strconv.Atoi(f[0])
-		if err != nil {
+		stat, ok := number(f[0])
+		if !ok {
 			return stored{}, false
 		}
 		for _, next := range lines[i+1:] {
@@ -244,8 +244,8 @@ func parseIndex(line, prefix string) (mem string, index int, ok bool) {
 	if !found || len(f) < 2 {
 		return "", 0, false
 	}
-	index, err := strconv.Atoi(f[1])
-	if err != nil {
+	index, ok = number(f[1])
+	if !ok {
 		return "", 0, false
 	}
 	return f[0], index, true
@@ -273,14 +273,98 @@ func storageUse(lines []string) (used, total int, ok bool) {
 	}
 	f, _ := fields(l, "+CPMS:")
 	if len(f) > 0 {
-		if _, err := strconv.Atoi(f[0]); err != nil {
+		if _, isNum := number(f[0]); !isNum {
 			f = f[1:] // skip the memory name
 		}
 	}
 	if len(f) < 2 {
 		return 0, 0, false
 	}
-	u, err1 := strconv.Atoi(f[0])
-	t, err2 := strconv.Atoi(f[1])
-	return u, t, err1 == nil && err2 == nil
+	u, ok1 := number(f[0])
+	t, ok2 := number(f[1])
+	if !ok1 || !ok2 {
+		return 0, 0, false
+	}
+	return u, t, true
+}
+
+// number reads a field that TS 27.005 and 27.007 define as an integer
+// that cannot be negative (an index, a status, a count): digits only, so
+// that "-1" or "+3" from a confused modem is refused rather than used as
+// a storage index.
+func number(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
+}
+
+// urcKind says what an unsolicited result code asks the session to do.
+type urcKind int
+
+const (
+	urcIgnored      urcKind = iota // nothing this driver acts on
+	urcBad                         // one of ours, but unreadable: why says how
+	urcStored                      // +CMTI/+CDSI: a message or report stored at mem, index
+	urcDirect                      // +CMT/+CDS: a message or report routed directly, in pdu
+	urcRegistration                // +CREG/+CGREG/+CEREG: reg for the domain of prefix
+)
+
+// urc is one unsolicited result code, read.
+type urc struct {
+	kind    urcKind
+	why     string
+	mem     string
+	index   int
+	msgKind Kind
+	pdu     string
+	prefix  string
+	reg     Registration
+}
+
+// parseURC reads the lines of one indication as the AT engine hands them
+// over: the URC line and, for +CMT and +CDS, the PDU line after it
+// (TS 27.005 3.4.1, TS 27.007 7.2).
+func parseURC(lines []string) urc {
+	if len(lines) == 0 {
+		return urc{kind: urcIgnored}
+	}
+	head := lines[0]
+	switch {
+	case strings.HasPrefix(head, "+CMTI:"), strings.HasPrefix(head, "+CDSI:"):
+		mem, idx, ok := parseIndex(head, head[:6])
+		if !ok {
+			return urc{kind: urcBad, why: "unreadable indication"}
+		}
+		return urc{kind: urcStored, mem: mem, index: idx}
+	case strings.HasPrefix(head, "+CMT:"), strings.HasPrefix(head, "+CDS:"):
+		if len(lines) < 2 || !isHex(strings.TrimSpace(lines[1])) {
+			return urc{kind: urcBad, why: "direct message without a PDU line"}
+		}
+		kind := KindDeliver
+		if strings.HasPrefix(head, "+CDS:") {
+			kind = KindStatusReport
+		}
+		return urc{kind: urcDirect, msgKind: kind, pdu: strings.TrimSpace(lines[1])}
+	}
+	for _, p := range []string{"+CREG", "+CGREG", "+CEREG"} {
+		if r, ok := parseCREG(head, p, isQueryAnswer(head, p)); ok {
+			return urc{kind: urcRegistration, prefix: p, reg: r}
+		}
+	}
+	return urc{kind: urcIgnored}
+}
+
+// isQueryAnswer tells the answer to AT+CREG? ("+CREG: <n>,<stat>[,...]")
+// from the URC ("+CREG: <stat>[,"<lac>",...]"): the answer's second field
+// is a bare digit, the URC has one field or a quoted second one.
+func isQueryAnswer(line, prefix string) bool {
+	parts := strings.Split(strings.TrimSpace(strings.TrimPrefix(line, prefix+":")), ",")
+	return len(parts) >= 2 && len(strings.TrimSpace(parts[1])) == 1
 }

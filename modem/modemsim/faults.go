@@ -42,6 +42,14 @@ func (m *Modem) SetSendErrors(codes ...int) {
 	m.sendErrs = append([]int(nil), codes...)
 }
 
+// PendingSendErrors reports how many of the codes given to SetSendErrors
+// are still to come, so that a test knows when a fault has been used up.
+func (m *Modem) PendingSendErrors() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sendErrs)
+}
+
 // SetSendErrorRate makes each send fail with probability p, with a code
 // drawn from codes (CMSUnknown when none are given). p 0 turns this off.
 func (m *Modem) SetSendErrorRate(p float64, codes ...int) {
@@ -68,6 +76,37 @@ func (m *Modem) Hang() {
 	defer m.mu.Unlock()
 	m.hung = true
 	m.log.Debug("hung")
+}
+
+// StallAt makes the modem freeze for d when it next gets a command line
+// containing cmd ("+CGSN"), as a modem busy with its SIM or the network
+// does: it still reads and runs commands, but what it prints, from that
+// command's answer on, comes only when d is over, all at once and in order.
+// A client whose timeout is shorter than d gets the late answer while it
+// waits for the answer to a later command.
+func (m *Modem) StallAt(cmd string, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stallOn, m.stallFor = strings.ToUpper(cmd), d
+}
+
+func (m *Modem) stallCheckLocked(body string) {
+	if m.stallOn == "" || m.stalled || !strings.Contains(strings.ToUpper(body), m.stallOn) {
+		return
+	}
+	m.stallOn, m.stalled = "", true
+	m.log.Debug("stalled", logFor, m.stallFor)
+	l := m.link
+	time.AfterFunc(m.stallFor, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.stalled = false
+		out := m.stallBuf
+		m.stallBuf = nil
+		if m.link == l && !m.hung && len(out) > 0 {
+			m.link.write(out)
+		}
+	})
 }
 
 // Hung reports whether the modem is hung: Hang was called and the port

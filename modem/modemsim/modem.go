@@ -174,6 +174,13 @@ type Modem struct {
 	rng        *rand.Rand
 	latency    time.Duration
 	latencySet bool
+
+	// A stall (StallAt): the next command line containing stallOn starts
+	// one of stallFor, during which output is kept in stallBuf.
+	stallOn  string
+	stallFor time.Duration
+	stalled  bool
+	stallBuf []byte
 }
 
 // Name returns the modem's name, such as "sim0".
@@ -366,6 +373,7 @@ func (m *Modem) commandLineLocked(line string) func() {
 	}
 	body := line[i+2:]
 	m.log.Debug("command", logLine, maskSecrets(line[i:]))
+	m.stallCheckLocked(body)
 	// URCs wait until the final result code (TS 27.007 4.1), including
 	// those the command itself causes, such as +CREG after +CFUN.
 	m.urcHold = true
@@ -443,6 +451,10 @@ func (m *Modem) finalLocked(err error) {
 // unplugged.
 func (m *Modem) emitLocked(s string) {
 	if m.hung || m.link == nil {
+		return
+	}
+	if m.stalled {
+		m.stallBuf = append(m.stallBuf, s...)
 		return
 	}
 	m.link.write([]byte(s))
