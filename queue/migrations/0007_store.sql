@@ -1,4 +1,4 @@
--- 0006: when a received part was last deleted from the modem (+CMGD) or
+-- 0007: when a received part was last deleted from the modem (+CMGD) or
 -- acknowledged (+CNMA), so that Prune removes a raw part only once it can no
 -- longer be read again: a part still on a SIM must stay to be recognised as
 -- a duplicate. Parts stored before this version were deleted right after
