@@ -323,6 +323,11 @@ func (s *session) unlockSIM() error {
 		}
 		return fmt.Errorf("read SIM state: %w", err)
 	}
+	if _, ok := findLine(l, "+CPIN:"); !ok {
+		// Another command's late answer (after a timeout under load), not
+		// a SIM state: a reconnect asks again, where ErrSIM would stop.
+		return fmt.Errorf("read SIM state: the answer to AT+CPIN? has no +CPIN line: %q", l)
+	}
 	state := simState(l)
 	iccid := s.readICCID()
 	if iccid != "" {
