@@ -346,6 +346,7 @@ func (w *worker) send(ctx context.Context) {
 			idle.Stop()
 			continue
 		}
+		claimed := time.Now()
 		msg, err := w.claim(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -361,7 +362,7 @@ func (w *worker) send(ctx context.Context) {
 		}
 		idle.Stop()
 		var timeout <-chan time.Time
-		if d, ok := w.sleepFor(ctx); ok {
+		if d, ok := w.sleepFor(ctx, claimed); ok {
 			idle.Reset(d)
 			timeout = idle.C
 		}
@@ -381,14 +382,20 @@ func (w *worker) send(ctx context.Context) {
 // the worker: a commit that makes a message claimable (the store's
 // Subscribe) and any modem's change of state (another modem's routes no
 // longer hold a message back). An idle daemon so does no work at all.
-func (w *worker) sleepFor(ctx context.Context) (time.Duration, bool) {
-	next, ok, err := w.d.store.NextDue(ctx, queue.ClaimRequest{Modem: w.m.ID()})
+//
+// claimed is when the worker's last claim found nothing: a message that
+// fell due since then (a retry's backoff ending in between) is claimed at
+// once, rather than stranded until something else wakes the worker.
+func (w *worker) sleepFor(ctx context.Context, claimed time.Time) (time.Duration, bool) {
+	next, ok, err := w.d.store.NextDue(ctx, queue.ClaimRequest{Modem: w.m.ID(), After: claimed})
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
 			w.log.Warn("look for messages due later", "err", err)
 		}
 		return afterError, true
+	case ok && !next.After(time.Now()):
+		return 0, true
 	case ok:
 		return max(time.Until(next), time.Second), true
 	}

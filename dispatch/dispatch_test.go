@@ -378,14 +378,14 @@ func TestRateLimit(t *testing.T) {
 
 // TestRoutedMessageTakenWhenItsModemGoesDown: a message held back for the
 // modem its route names goes through another modem once that modem drops
-// off the network, and the modem gives back at once the message it was
-// sending (a release: no attempt spent, no backoff), kept for it because
-// its first part went through it.
+// off the network, and the message that modem was sending comes back to
+// the queue kept for it, because its first part went through it.
 //
 // m0 is busy with part 1 of a two-part message (its network takes a
 // second) when the held message is queued and m0 drops off the network.
-// The driver sees the drop once that send is done; part 2 then finds the
-// modem not ready.
+// Part 2 then finds the modem not ready (released) or, when the driver has
+// not yet read the registration change, the network refusing it (+CMS
+// ERROR: 331, retried): either way the claim ends as soon as part 1 is out.
 func TestRoutedMessageTakenWhenItsModemGoesDown(t *testing.T) {
 	accepted := make(chan struct{})
 	var once sync.Once
@@ -395,8 +395,9 @@ func TestRoutedMessageTakenWhenItsModemGoesDown(t *testing.T) {
 		}
 	}})
 	b := MustBridge(t, 2, dispatch.Options{Routes: map[string]dispatch.Route{"m0": {Prefixes: []string{"+44"}}}},
-		modemsim.Options{SendLatency: time.Second, Logger: simLog})
-	b.sims[1].SetSendLatency(0)
+		modemsim.Options{Logger: simLog})
+	b.settle("m1")
+	b.sims[0].SetSendLatency(time.Second)
 	busy := b.enqueue(queue.NewMessage{To: "+447700900123", Text: strings.Repeat("keeps m0 busy ", 12)})[0].ID
 	// Part 1 in flight: the simulated network has the PDU and takes a second.
 	select {
@@ -412,14 +413,11 @@ func TestRoutedMessageTakenWhenItsModemGoesDown(t *testing.T) {
 	if m.SentParts[0].Modem != "m1" {
 		t.Errorf("sent by %s, want m1", m.SentParts[0].Modem)
 	}
-	// The first message is back in the queue, released (no attempt spent),
-	// waiting for m0: its second part must go through the modem that sent
-	// the first.
+	// The first message is back in the queue, waiting for m0: its second
+	// part must go through the modem that sent the first.
 	first := b.waitStatus(busy, queue.StatusQueued)
-	last := first.Events[len(first.Events)-1]
-	if last.Detail != "released by modem m0" || first.Attempts != 0 || first.Modem != "m0" || len(first.SentParts) != 1 {
-		t.Errorf("first message: %d attempts, modem %q, %d parts sent, last event %+v; want released by m0, kept for it",
-			first.Attempts, first.Modem, len(first.SentParts), last)
+	if first.Modem != "m0" || len(first.SentParts) != 1 {
+		t.Errorf("first message: modem %q, %d parts sent, events %+v; want it kept for m0", first.Modem, len(first.SentParts), first.Events)
 	}
 }
 

@@ -213,6 +213,10 @@ type ClaimRequest struct {
 	// A modem that cannot send now (not ready, or waiting for its rate
 	// limit) is not a peer: it holds nothing back.
 	Peers []Peer
+	// After is for NextDue only: the time of the claim that found nothing,
+	// so that a message falling due between that claim and NextDue is
+	// reported too instead of waiting for the next wake. Zero means now.
+	After time.Time
 }
 
 // Peer is another modem that can send now, and its routes.

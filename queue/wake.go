@@ -38,8 +38,8 @@ func (s *Store) notify() {
 }
 
 // NextDue returns when the next queued message that req could claim falls
-// due (its not-before or retry time), if one is due strictly after now;
-// false when none is. Messages due already are Claim's to return, so a
+// due (its not-before or retry time), if one is due strictly after now (or
+// req.After); false when none is. Messages due already are Claim's to return, so a
 // dispatcher that claimed until Claim returned nothing, then sleeps until
 // NextDue or a Subscribe value, never spins. Expiry is not considered.
 func (s *Store) NextDue(ctx context.Context, req ClaimRequest) (time.Time, bool, error) {
@@ -47,7 +47,11 @@ func (s *Store) NextDue(ctx context.Context, req ClaimRequest) (time.Time, bool,
 		return time.Time{}, false, ErrClosed
 	}
 	prefixes, args := claimFilter(req)
-	args = append([]any{nanos(s.opts.Now()), req.Modem}, args...)
+	after := s.opts.Now()
+	if !req.After.IsZero() {
+		after = req.After
+	}
+	args = append([]any{nanos(after), req.Modem}, args...)
 	var due int64
 	err := s.rdb.QueryRowContext(ctx, qNextDue+prefixes+qNextDueOrder, args...).Scan(&due)
 	if errors.Is(err, sql.ErrNoRows) {
