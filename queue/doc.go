@@ -37,6 +37,8 @@
 // after every commit that made a message claimable, and NextDue says when
 // the next not-yet-due message (not-before time, retry backoff) falls due.
 // Ping is the health check: an empty write through the writer.
+// CheckWritable, for /healthz, commits a real write at most once per
+// Options.WriteCheckInterval and serves its answer in between.
 //
 // # Interrupted sends
 //
@@ -96,9 +98,22 @@
 //
 // Prune removes, in small batches, final messages last changed before a
 // time (with their history and parts), delivered and dead webhook
-// deliveries, raw inbound parts already in the inbox, and idempotency keys
-// whose messages are gone. Inbox messages stay until the application
-// deletes them. The daemon decides when to call it and with what age.
+// deliveries, raw inbound parts already in the inbox that the modem deleted
+// (Acked) before that time, and idempotency keys whose messages are gone.
+// A part still on a modem is never pruned, so reading it again is always
+// recognised as a duplicate. Inbox messages stay until the application
+// deletes them. The database uses auto_vacuum=INCREMENTAL (Open converts an
+// older file once, with a VACUUM), and Prune ends by giving the freed pages
+// back in 1 MiB steps, so the file shrinks. The daemon decides when to call
+// it and with what age (PruneOlder).
+//
+// # One process per database
+//
+// Open holds an exclusive flock on the file LockPath(path) beside the
+// database until Close; a second Open, in any process, fails with an
+// InUseError naming the holder's pid. flock ends with its process, so a
+// lock file left by a crash is no lock. Other programs may still read the
+// database: the lock is bridged's, not SQLite's.
 //
 // # Listing
 //
