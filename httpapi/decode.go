@@ -34,7 +34,7 @@ func (h *Handler) decodeJSON(w http.ResponseWriter, r *http.Request, v any) erro
 		return &Error{Code: CodeUnsupportedMedia, Message: fmt.Sprintf("charset %q is not accepted: JSON is UTF-8", cs)}
 	}
 	// The whole body is read first (at most MaxBodyBytes) because it is
-	// looked at twice: decoded, then checked token by token.
+	// looked at twice: checked token by token, then decoded.
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
 	if err != nil {
 		return bodyError(err)

@@ -52,6 +52,8 @@ func TestBodyRefusesWhatDecodingWouldChange(t *testing.T) {
 			code: CodeInvalidField, field: "To", message: `did you mean "to"?`},
 		{name: "Kelvin sign for k", body: `{"to":"+447400123456","text":"a","\u212aey":"b"}`, status: 400,
 			code: CodeInvalidField, field: "\u212aey", message: "not a known field"},
+		{name: "long s for s", body: `{"to":"+447400123456","text":"a","\u017fend_at":"2026-03-01T09:00:00Z"}`, status: 400,
+			code: CodeInvalidField, field: "\u017fend_at", message: `did you mean "send_at"?`},
 		{name: "duplicate key", body: `{"to":"+447400123456","text":"a","text":"b"}`, status: 400,
 			code: CodeInvalidField, field: "text", message: "text: is given twice"},
 		{name: "duplicate recipients key", body: `{"to":"+447400123456","text":"a","to":["+447400123457"]}`, status: 400,
