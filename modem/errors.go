@@ -162,7 +162,9 @@ func classifySendErr(err error) *SendError {
 	case errors.Is(err, at.ErrDeadlineExceeded):
 		return &SendError{Code: -1, Transient: true, Reason: "no answer from the modem in time; the message may have been sent", Err: err}
 	case errors.Is(err, at.ErrClosed):
-		return &SendError{Code: -1, Transient: true, Reason: "modem disconnected during the send", Err: err}
+		// After the prompt (send says "not sent" before it): the network
+		// may have taken the message before the answer was read.
+		return &SendError{Code: -1, Transient: true, Reason: "modem disconnected during the send; the message may have been sent", Err: err}
 	case errors.Is(err, at.ErrError):
 		return &SendError{Code: -1, Transient: true, Reason: "modem answered ERROR", Err: err}
 	}
