@@ -54,6 +54,7 @@ import (
 var (
 	crashKills = flag.Int("crash.kills", 16, "SIGKILLs of bridged in TestCrashNothingLost (the long run: 1000)")
 	crashBatch = flag.Int("crash.batch", 50, "kills per simulated world in TestCrashNothingLost; each batch ends with a drain and the checks")
+	crashLogs  = flag.String("crash.logs", "", "directory to keep the whole output of every bridged and bridged sim of TestCrashNothingLost in (default: the last 200 lines, shown on failure)")
 )
 
 // Kill moments: at random, or aimed at a window that matters.
@@ -180,7 +181,7 @@ func crashBatchRun(t *testing.T, bin string, batch, kills int, tot *crashTotals)
 		requests: map[string]*crashRequest{}, injected: map[string]int{},
 		upCh: make(chan struct{}), killsBy: map[string]int{},
 	}
-	w.sim = startSimProcess(t, bin, dir, "-n", "2", "-latency", crashLatency.String(), "-report-delay", "150ms",
+	w.sim = startSimProcess(t, bin, dir, crashLog(t, batch, "sim"), "-n", "2", "-latency", crashLatency.String(), "-report-delay", "150ms",
 		"-echo-delay", "1h", "-keep-sent", "1000", "-v")
 	w.cfg = w.writeConfig()
 
@@ -246,7 +247,7 @@ func (w *crashWorld) writeConfig() string {
 // listens; clients waiting for it are then let go.
 func (w *crashWorld) startDaemon() *crashDaemon {
 	w.t.Helper()
-	d := startCrashDaemon(w.t, w.bin, w.cfg, func(reread bool) {
+	d := startCrashDaemon(w.t, w.bin, w.cfg, crashLog(w.t, w.batch, "bridged"), func(reread bool) {
 		w.mu.Lock()
 		if reread {
 			w.reread++
@@ -777,6 +778,22 @@ func killBefore(kills []killMark, t time.Time) string {
 	return mode
 }
 
+// crashLog returns where to keep the whole output of a process of the
+// batch: a file in -crash.logs (the daemons of a batch share one), or
+// nowhere.
+func crashLog(t *testing.T, batch int, what string) io.Writer {
+	t.Helper()
+	if *crashLogs == "" {
+		return io.Discard
+	}
+	f, err := os.OpenFile(filepath.Join(*crashLogs, fmt.Sprintf("batch%d-%s.log", batch, what)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // crashDaemon is one bridged process of the harness. Unlike startDaemon's,
 // its output is scanned as it comes and only the tail kept: a long run
 // starts a thousand of them.
@@ -799,7 +816,7 @@ var (
 
 // startCrashDaemon starts bridged serve; seen is called for each part read
 // again (true) and each unmatched status report (false) in its log.
-func startCrashDaemon(t *testing.T, bin, cfg string, seen func(reread bool)) *crashDaemon {
+func startCrashDaemon(t *testing.T, bin, cfg string, log io.Writer, seen func(reread bool)) *crashDaemon {
 	t.Helper()
 	d := &crashDaemon{t: t, exited: make(chan struct{}), out: newTailBuffer(200)}
 	d.cmd = exec.Command(bin, "serve", "-config", cfg)
@@ -821,6 +838,7 @@ func startCrashDaemon(t *testing.T, bin, cfg string, seen func(reread bool)) *cr
 		for sc.Scan() {
 			line := sc.Text()
 			d.out.add(line)
+			fmt.Fprintln(log, line)
 			if m := upRE.FindStringSubmatch(line); m != nil {
 				up <- m[1]
 			}
@@ -967,7 +985,7 @@ var (
 	simPathRE = regexp.MustCompile(`(?m)^  (sim\d+) +\S+ +(\S+)$`)
 )
 
-func startSimProcess(t *testing.T, bin, dir string, args ...string) *simProcess {
+func startSimProcess(t *testing.T, bin, dir string, log io.Writer, args ...string) *simProcess {
 	t.Helper()
 	s := &simProcess{t: t, out: newTailBuffer(200), sends: newEventCount(), reads: newEventCount(), exited: make(chan struct{})}
 	sock := filepath.Join(dir, "ctl.sock")
@@ -991,6 +1009,7 @@ func startSimProcess(t *testing.T, bin, dir string, args ...string) *simProcess 
 		for sc.Scan() {
 			line := sc.Text()
 			s.out.add(line)
+			fmt.Fprintln(log, line)
 			switch {
 			case simSendRE.MatchString(line):
 				s.sends.add()
