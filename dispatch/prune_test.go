@@ -12,35 +12,35 @@ import (
 	"bridged/queue"
 )
 
-// storeClock is the store's injected clock, moved on by the test so that a
+// retentionClock is the store's injected clock, moved on by the test so that a
 // month passes without waiting for it.
-type storeClock struct {
+type retentionClock struct {
 	mu  sync.Mutex
 	off time.Duration
 }
 
-func (c *storeClock) Now() time.Time {
+func (c *retentionClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return time.Now().Add(c.off)
 }
 
-func (c *storeClock) Advance(d time.Duration) {
+func (c *retentionClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.off += d
 }
 
-// prunes passes the real store through and adds up what its PruneOlder
+// recordingPruner passes the real store through and adds up what its PruneOlder
 // calls removed, for the test to wait on.
-type prunes struct {
+type recordingPruner struct {
 	*queue.Store
 	mu    sync.Mutex
 	total queue.Pruned
 	calls int
 }
 
-func (p *prunes) PruneOlder(ctx context.Context, age time.Duration) (queue.Pruned, error) {
+func (p *recordingPruner) PruneOlder(ctx context.Context, age time.Duration) (queue.Pruned, error) {
 	r, err := p.Store.PruneOlder(ctx, age)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -50,7 +50,7 @@ func (p *prunes) PruneOlder(ctx context.Context, age time.Duration) (queue.Prune
 	return r, err
 }
 
-func (p *prunes) get() (queue.Pruned, int) {
+func (p *recordingPruner) get() (queue.Pruned, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.total, p.calls
@@ -62,8 +62,8 @@ func (p *prunes) get() (queue.Pruned, int) {
 // Nothing younger goes.
 func TestRetention(t *testing.T) {
 	const month = 30 * 24 * time.Hour
-	clk := &storeClock{}
-	p := &prunes{}
+	clk := &retentionClock{}
+	p := &recordingPruner{}
 	b := mustBridgeStore(t, 1, dispatch.Options{Retention: month, PruneDelay: time.Millisecond, PruneInterval: 20 * time.Millisecond},
 		modemsim.Options{ReportOutcome: modemsim.ReportNever}, queue.Options{Now: clk.Now}, func(s *queue.Store) dispatch.Store {
 			p.Store = s

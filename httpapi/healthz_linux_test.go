@@ -18,7 +18,7 @@ import (
 // the recovery a second after that. The disk refuses writes through a file
 // size limit as in TestDiskWriteFails (process-wide: not parallel).
 func TestHealthzSeesUnwritableStoreWithinInterval(t *testing.T) {
-	clk := newFakeClock()
+	clk := newHealthClock()
 	e := MustServe(t, Options{}, queue.Options{Now: clk.Now, WriteCheckInterval: 10 * time.Second})
 	e.must(200, "GET", "/healthz", "")
 	fi, err := os.Stat(e.path + "-wal")

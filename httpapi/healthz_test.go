@@ -8,22 +8,22 @@ import (
 	"bridged/queue"
 )
 
-// fakeClock is the store's injected clock: it moves only when told, so a
+// healthClock is the store's injected clock: it moves only when told, so a
 // test crosses the health check's interval without waiting for it.
-type fakeClock struct {
+type healthClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Now()} }
+func newHealthClock() *healthClock { return &healthClock{t: time.Now()} }
 
-func (c *fakeClock) Now() time.Time {
+func (c *healthClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *healthClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
@@ -35,7 +35,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // commit, counted by the store's own commit counter; the next interval
 // makes one more.
 func TestHealthzCommitsOncePerInterval(t *testing.T) {
-	clk := newFakeClock()
+	clk := newHealthClock()
 	e := MustServe(t, Options{}, queue.Options{Now: clk.Now, WriteCheckInterval: 10 * time.Second})
 	probe := func(n int) {
 		var wg sync.WaitGroup

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-const month = 30 * 24 * time.Hour
+const pruneMonth = 30 * 24 * time.Hour
 
 // TestPruneKeepsPartsStillOnModem is the open risk of Prune: a raw part
 // whose delete from the SIM failed stays on the SIM; if Prune removed it
@@ -39,8 +39,8 @@ func TestPruneKeepsPartsStillOnModem(t *testing.T) {
 	if d := mustReceive(t, s, reread); !d.Duplicate {
 		t.Fatalf("reread: %+v, want a duplicate", d)
 	}
-	clk.Advance(month + time.Hour)
-	p, err := s.PruneOlder(ctx, month)
+	clk.Advance(pruneMonth + time.Hour)
+	p, err := s.PruneOlder(ctx, pruneMonth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +60,8 @@ func TestPruneKeepsPartsStillOnModem(t *testing.T) {
 	if err := s.Acked(ctx, stuck); err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(month + time.Hour)
-	if p, err := s.PruneOlder(ctx, month); err != nil || p.InboundParts != 1 {
+	clk.Advance(pruneMonth + time.Hour)
+	if p, err := s.PruneOlder(ctx, pruneMonth); err != nil || p.InboundParts != 1 {
 		t.Fatalf("prune after the ack: %+v %v", p, err)
 	}
 	if err := s.Acked(ctx, Incoming{Modem: "a", PDU: "0011", Storage: "SM", Slot: 9}); !errors.Is(err, ErrNotFound) {
@@ -79,13 +79,13 @@ func TestPruneHonoursRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	pending := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "old, still queued", SendAt: clk.Now().Add(60 * 24 * time.Hour)})[0].ID
-	clk.Advance(month - time.Minute)
-	young := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "a minute under a month"})[0].ID
+	clk.Advance(pruneMonth - time.Minute)
+	young := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "a minute under a pruneMonth"})[0].ID
 	if err := s.Cancel(ctx, young); err != nil {
 		t.Fatal(err)
 	}
 	clk.Advance(2 * time.Minute)
-	p, err := s.PruneOlder(ctx, month)
+	p, err := s.PruneOlder(ctx, pruneMonth)
 	if err != nil || p.Messages != 1 {
 		t.Fatalf("pruned %+v %v, want the one old final message", p, err)
 	}
@@ -99,8 +99,8 @@ func TestPruneHonoursRetention(t *testing.T) {
 	}
 }
 
-// fileSize is the database as the file system sees it: the file and its WAL.
-func fileSize(t *testing.T, path string) int64 {
+// dbFileSize is the database as the file system sees it: the file and its WAL.
+func dbFileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	var n int64
 	for _, suffix := range []string{"", "-wal"} {
@@ -137,9 +137,9 @@ func TestPruneShrinksFile(t *testing.T) {
 	if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		t.Fatal(err)
 	}
-	full := fileSize(t, path)
-	clk.Advance(month + time.Minute)
-	p, err := s.PruneOlder(ctx, month)
+	full := dbFileSize(t, path)
+	clk.Advance(pruneMonth + time.Minute)
+	p, err := s.PruneOlder(ctx, pruneMonth)
 	if err != nil || p.Messages != len(msgs) || p.PagesFreed == 0 {
 		t.Fatalf("pruned %+v %v", p, err)
 	}
@@ -154,7 +154,7 @@ func TestPruneShrinksFile(t *testing.T) {
 	if db.Size() > full/4 {
 		t.Fatalf("database file %d bytes after pruning, %d before: did not shrink", db.Size(), full)
 	}
-	t.Logf("database and WAL %d bytes before pruning, file %d after (WAL %d)", full, db.Size(), fileSize(t, path)-db.Size())
+	t.Logf("database and WAL %d bytes before pruning, file %d after (WAL %d)", full, db.Size(), dbFileSize(t, path)-db.Size())
 	MustGet(t, s, kept)
 }
 
@@ -175,7 +175,7 @@ func TestPruneLetsWritesThrough(t *testing.T) {
 	if _, err := s.Expire(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(month + time.Minute)
+	clk.Advance(pruneMonth + time.Minute)
 	var mu sync.Mutex
 	var between []int64
 	s.pruneBatchDone = func() {
@@ -190,7 +190,7 @@ func TestPruneLetsWritesThrough(t *testing.T) {
 		between = append(between, res.Messages[0].ID)
 		mu.Unlock()
 	}
-	p, err := s.PruneOlder(ctx, month)
+	p, err := s.PruneOlder(ctx, pruneMonth)
 	s.pruneBatchDone = nil
 	if err != nil || p.Messages != len(msgs) {
 		t.Fatalf("pruned %+v %v", p, err)

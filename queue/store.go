@@ -238,8 +238,8 @@ func Open(path string, opts Options) (s *Store, err error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	// Not fatal: a store that cannot shrink still takes messages, and a
-	// daemon with a full disk must start to send what it holds. Space
-	// says whether it worked.
+	// daemon with a full disk must start to send what it holds.
+	// VacuumError says why it did not work.
 	vacErr := ensureIncrementalVacuum(wdb)
 	rdb, err := sql.Open(d.driver, d.dsn(path, opts, true))
 	if err != nil {

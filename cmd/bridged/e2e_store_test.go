@@ -250,7 +250,7 @@ func TestE2EStoreFullAndReadOnly(t *testing.T) {
 		// Keep what is accepted queued until the end, so that it is there
 		// to lose while the disk refuses writes.
 		w.sims[0].SetRegistration(modemsim.RegSearching)
-		waitModem(t, d, "searching")
+		waitModemRegistration(t, d, "searching")
 		for j := range 3 {
 			accepted = append(accepted, d.send(map[string]any{"to": "+447400123456", "text": fmt.Sprintf("fault %d, before %d", i, j)})[0].ID)
 		}
@@ -271,7 +271,7 @@ func TestE2EStoreFullAndReadOnly(t *testing.T) {
 			}
 		}
 		f.repair(t)
-		waitHealthy(t, d)
+		waitHealthz(t, d)
 		accepted = append(accepted, d.send(map[string]any{"to": "+447400123456", "text": fmt.Sprintf("fault %d, after", i)})[0].ID)
 		w.sims[0].SetRegistration(modemsim.RegHome)
 		for _, id := range accepted {
@@ -300,8 +300,8 @@ func TestE2EStoreFullAndReadOnly(t *testing.T) {
 	}
 }
 
-// waitModem polls GET /v1/modems until the first modem's registration is want.
-func waitModem(t *testing.T, d *daemon, want string) {
+// waitModemRegistration polls GET /v1/modems until the first modem's registration is want.
+func waitModemRegistration(t *testing.T, d *daemon, want string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -324,8 +324,8 @@ func waitModem(t *testing.T, d *daemon, want string) {
 	}
 }
 
-// waitHealthy polls /healthz until it answers 200.
-func waitHealthy(t *testing.T, d *daemon) {
+// waitHealthz polls /healthz until it answers 200.
+func waitHealthz(t *testing.T, d *daemon) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	tick := time.NewTicker(10 * time.Millisecond)
