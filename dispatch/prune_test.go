@@ -38,6 +38,26 @@ type recordingPruner struct {
 	mu    sync.Mutex
 	total queue.Pruned
 	calls int
+	acked int
+}
+
+// Acked passes through and counts, so that the test moves the clock only
+// after the store has recorded the delete: recorded later, the part would
+// be young by the moved clock.
+func (p *recordingPruner) Acked(ctx context.Context, in queue.Incoming) error {
+	err := p.Store.Acked(ctx, in)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil {
+		p.acked++
+	}
+	return err
+}
+
+func (p *recordingPruner) ackedCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.acked
 }
 
 func (p *recordingPruner) PruneOlder(ctx context.Context, age time.Duration) (queue.Pruned, error) {
@@ -76,6 +96,7 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
+	eventually(t, "the delete recorded", func() bool { return p.ackedCount() == 1 })
 	// Rounds run meanwhile and find nothing old enough.
 	eventually(t, "two prune rounds", func() bool { _, n := p.get(); return n >= 2 })
 	if got, _ := p.get(); got != (queue.Pruned{}) {
