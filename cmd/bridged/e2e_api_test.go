@@ -191,6 +191,9 @@ func TestE2ECancelAndIdempotency(t *testing.T) {
 func TestE2EErrorsAndAuth(t *testing.T) {
 	w := mustWorld(t, 1, modemsim.Options{})
 	d := startDaemon(t, w.config("[sms]\nmax_parts = 2\n")+"")
+	// /readyz answers 200 once the modem registered; the daemon listens
+	// before that.
+	d.waitModem("m0", "ready", nil)
 	tests := []struct {
 		name    string
 		method  string
