@@ -423,6 +423,11 @@ type session struct {
 	// overflow is set when a URC was dropped because urcs was full (a
 	// flood): the next loop turn sweeps storage instead.
 	overflow atomic.Bool
+	// unread is set when an indicated message could not be read (the
+	// command timed out or failed): the next loop turn sweeps, instead of
+	// leaving it on the SIM until the sweep interval (ten minutes) or a
+	// reconnect.
+	unread bool
 	// cnma is true when directly routed messages need AT+CNMA (AT+CSMS=1
 	// was accepted, TS 27.005 3.4.4).
 	cnma bool
@@ -749,6 +754,12 @@ func (s *session) serve(ctx context.Context) error {
 	for {
 		if s.overflow.Swap(false) {
 			m.log.Warn("indication flood: dropped some, sweeping storage instead")
+			s.unread = false
+			s.sweep()
+		}
+		if s.unread {
+			s.unread = false
+			m.log.Info("sweeping storage for a message that could not be read")
 			s.sweep()
 		}
 		select {
@@ -866,12 +877,14 @@ func (s *session) readStored(mem string, idx int) {
 		return
 	}
 	if err := s.selectReading(mem); err != nil {
-		s.m.log.Warn("cannot select storage", "storage", mem, "err", err)
+		s.m.log.Warn("cannot select storage", "storage", mem, "index", idx, "err", err)
+		s.unread = true
 		return
 	}
 	l, err := s.cmd(fmt.Sprintf("+CMGR=%d", idx))
 	if err != nil {
 		s.m.log.Warn("read stored message", "storage", mem, "index", idx, "err", err)
+		s.unread = true
 		return
 	}
 	st, ok := parseCMGR(l, idx)

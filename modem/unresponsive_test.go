@@ -140,3 +140,22 @@ func TestFrozenModemRecoversWithoutReopen(t *testing.T) {
 		t.Errorf("network has %d messages, want 1", len(sent))
 	}
 }
+
+// TestUnreadIndicationSweptSoon: a message whose AT+CMGR timed out is not
+// left on the SIM until the next sweep (here an hour away): the driver
+// sweeps as soon as the modem answers again. A status report stuck there
+// would keep its message "sent" for the sweep interval.
+func TestUnreadIndicationSweptSoon(t *testing.T) {
+	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 300 * time.Millisecond, SweepInterval: time.Hour})
+	r.waitState(modem.StateReady)
+	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.sim.StallAt("+CMGR", time.Second)
+	if err := r.sim.Deliver("+15557654321", "read late"); err != nil {
+		t.Fatal(err)
+	}
+	in := r.next()
+	if in.Message == nil || in.Message.Text != "read late" {
+		t.Fatalf("inbound %+v", in)
+	}
+	ack(t, in)
+}
