@@ -102,6 +102,11 @@ type Options struct {
 // again after it failed to answer: soon enough, without a log line a second.
 const afterError = 30 * time.Second
 
+// afterClaimError is how soon a worker whose claim failed tries again: a
+// store that refused a write (disk full) may take them again any moment,
+// and the messages due meanwhile should not wait for the next enqueue.
+const afterClaimError = 5 * time.Second
+
 // Dispatcher runs the workers. Create it with New, start it with Run.
 type Dispatcher struct {
 	store  Store
@@ -362,7 +367,13 @@ func (w *worker) send(ctx context.Context) {
 		}
 		idle.Stop()
 		var timeout <-chan time.Time
-		if d, ok := w.sleepFor(ctx, claimed); ok {
+		if err != nil {
+			// A claim that failed (a full disk, a read-only store) left
+			// what is due where it was, and no commit may come to wake
+			// the worker: look again soon.
+			idle.Reset(afterClaimError)
+			timeout = idle.C
+		} else if d, ok := w.sleepFor(ctx, claimed); ok {
 			idle.Reset(d)
 			timeout = idle.C
 		}
