@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -967,8 +968,15 @@ func (s *session) sweepMemory(mem string) {
 		s.m.log.Warn("sweep: list messages", "err", err)
 		return
 	}
+	// Slots handed over when the list was taken are skipped even if they
+	// are acknowledged (deleted, and maybe filled with a new message)
+	// while this loop hands over others: the listed text of such a slot is
+	// the old message, and handing it over again would lead to deleting
+	// the new one unread.
+	wasHanded := maps.Clone(s.handed)
 	for _, st := range parseCMGL(l) {
-		if !s.handed[mem+":"+strconv.Itoa(st.index)] {
+		key := mem + ":" + strconv.Itoa(st.index)
+		if !wasHanded[key] && !s.handed[key] {
 			s.handOverStored(mem, st)
 		}
 	}
@@ -1003,10 +1011,29 @@ func (s *session) ack(in *Inbound) error {
 	if err := s.selectReading(in.Storage); err != nil {
 		return err
 	}
+	// The slot is read before it is deleted: an Inbound handed over twice
+	// (by a sweep after a reconnect, which starts with nothing handed) is
+	// acknowledged twice, and by the second time the slot may hold a new
+	// message that nobody has read. Only the message handed over is
+	// deleted.
+	key := in.Storage + ":" + strconv.Itoa(in.Index)
+	l, err := s.cmd(fmt.Sprintf("+CMGR=%d", in.Index))
+	if err != nil {
+		return err
+	}
+	st, ok := parseCMGR(l, in.Index)
+	if !ok {
+		delete(s.handed, key) // already deleted
+		return nil
+	}
+	if !strings.EqualFold(strings.TrimSpace(st.pdu), strings.TrimSpace(in.PDU)) {
+		s.m.log.Info("slot holds another message by now; not deleting it", "storage", in.Storage, "index", in.Index)
+		return nil
+	}
 	// Whatever the outcome, the slot may be handed over again by a sweep:
 	// if the delete failed, the message is still there to be acknowledged.
-	delete(s.handed, in.Storage+":"+strconv.Itoa(in.Index))
-	_, err := s.cmd(fmt.Sprintf("+CMGD=%d", in.Index))
+	delete(s.handed, key)
+	_, err = s.cmd(fmt.Sprintf("+CMGD=%d", in.Index))
 	return err
 }
 
