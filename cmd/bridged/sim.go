@@ -245,7 +245,7 @@ func (c *simCommand) printBanner(network *modemsim.Network, addr net.Addr) {
 	}
 	fmt.Fprintf(w, "Echo phone: %s replies to what it receives.\n", modemsim.EchoNumber)
 	fmt.Fprintf(w, "Control: %s\n", control)
-	fmt.Fprintf(w, "Inject an incoming SMS:\n  bridged sim ctl -control %s deliver %s +447700900123 'Hello from the network'\n", control, first.Name())
+	fmt.Fprintf(w, "Inject an incoming SMS:\n  bridged sim ctl -control %s deliver %s +447400123456 'Hello from the network'\n", control, first.Name())
 	fmt.Fprintf(w, "Try by hand:\n  minicom -D %s   (then AT+CMGL=4)\n", first.Path())
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
