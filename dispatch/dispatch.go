@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -466,7 +465,7 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 		err = fmt.Errorf("text now encodes as %d parts, %d when queued", len(enc.Parts), msg.Parts)
 	}
 	if err != nil {
-		endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: "encode", Message: err.Error()}))
+		endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: queue.CodeEncode, Message: err.Error()}))
 		return
 	}
 	for _, seq := range msg.Pending() {
@@ -502,7 +501,7 @@ func (w *worker) deliver(ctx context.Context, msg *queue.Message) {
 		}
 		if ctx.Err() != nil && seq != msg.Parts {
 			// Shutdown: keep the parts sent; the rest go after a restart.
-			endClaim(log, w.d.store.Retry(sctx, l, queue.Error{Code: "shutdown", Message: "bridged stopped between parts"}))
+			endClaim(log, w.d.store.Retry(sctx, l, queue.Error{Code: queue.CodeShutdown, Message: "bridged stopped between parts"}))
 			return
 		}
 	}
@@ -515,9 +514,9 @@ func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease
 	if !errors.As(err, &se) {
 		se = &modem.SendError{Code: -1, Transient: true, Reason: err.Error(), Err: err}
 	}
-	code := "modem"
+	code := queue.CodeModem
 	if se.Code >= 0 {
-		code = "cms_" + strconv.Itoa(se.Code)
+		code = queue.CodeCMS(se.Code)
 	}
 	qe := queue.Error{Code: code, Message: fmt.Sprintf("part %d: %s", seq, se.Reason)}
 	switch {
