@@ -446,8 +446,6 @@ type session struct {
 	// reg holds the last state of each registration URC (+CREG, +CGREG,
 	// +CEREG); the modem can send when any of them is registered.
 	reg map[string]Registration
-	// initDone is set once init succeeded.
-	initDone bool
 }
 
 func (m *Modem) runSession(ctx context.Context) error {
@@ -486,7 +484,6 @@ func (m *Modem) runSession(ctx context.Context) error {
 	if err := s.init(ctx); err != nil {
 		return err
 	}
-	s.initDone = true
 	gone := make(chan struct{})
 	m.serving.Store(&gone)
 	defer func() {
@@ -575,14 +572,15 @@ func (s *session) resync() {
 }
 
 // alive ends an unresponsive state once the modem answers: back to what
-// the registration says, or to starting while init still runs.
+// the registration says, or to starting while init still runs (reg fills
+// only in serve, so it is empty until init succeeded).
 func (s *session) alive() {
 	s.m.update(func(st *Status) {
 		if st.State != StateUnresponsive {
 			return
 		}
 		st.State = StateStarting
-		if s.initDone && len(s.reg) > 0 {
+		if len(s.reg) > 0 {
 			st.State = StateNotRegistered
 			if s.bestRegistration().Registered() {
 				st.State = StateReady
