@@ -751,14 +751,13 @@ func (s *session) serve(ctx context.Context) error {
 	s.health()
 	s.sweep()
 	for {
-		if s.overflow.Swap(false) {
-			m.log.Warn("indication flood: dropped some, sweeping storage instead")
+		if flood := s.overflow.Swap(false); flood || s.unread {
+			if flood {
+				m.log.Warn("indication flood: dropped some, sweeping storage instead")
+			} else {
+				m.log.Info("sweeping storage for a message that could not be read")
+			}
 			s.unread = false
-			s.sweep()
-		}
-		if s.unread {
-			s.unread = false
-			m.log.Info("sweeping storage for a message that could not be read")
 			s.sweep()
 		}
 		select {
