@@ -967,9 +967,10 @@ func (s *session) sweepMemory(mem string) {
 	}
 	// Slots handed over when the list was taken are skipped even if they
 	// are acknowledged (deleted, and maybe filled with a new message)
-	// while this loop hands over others: the listed text of such a slot is
-	// the old message, and handing it over again would lead to deleting
-	// the new one unread.
+	// while this loop hands over others (handOver serves acks): the listed
+	// text of such a slot is the old message, already acknowledged, and
+	// handing it over again would deliver it twice. (Its second ack would
+	// delete nothing: ack checks that the slot still holds it.)
 	wasHanded := maps.Clone(s.handed)
 	for _, st := range parseCMGL(l) {
 		key := mem + ":" + strconv.Itoa(st.index)
