@@ -365,9 +365,13 @@ func (m *Modem) Run(ctx context.Context) error {
 			m.setState(StateDisconnected, nil)
 			return nil
 		}
-		if errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrLastPINAttempt) {
+		refused := errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrLastPINAttempt)
+		if refused || errors.Is(err, ErrSIM) {
 			m.setState(StateSIMError, err)
 			m.log.Error("modem stopped: SIM needs attention", "err", err)
+			if !refused {
+				return err
+			}
 			select {
 			case <-ctx.Done():
 				return err
@@ -376,11 +380,6 @@ func (m *Modem) Run(ctx context.Context) error {
 				backoff, last = 100*time.Millisecond, ""
 				continue
 			}
-		}
-		if errors.Is(err, ErrSIM) {
-			m.setState(StateSIMError, err)
-			m.log.Error("modem stopped: SIM needs attention", "err", err)
-			return err
 		}
 		if errors.Is(err, ErrUnresponsive) || errors.Is(err, at.ErrDeadlineExceeded) {
 			// The port opened but the modem did not answer: it is there,
