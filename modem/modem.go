@@ -558,9 +558,9 @@ const quietTime = 200 * time.Millisecond
 // closes and reopens the port; a hung USB modem often needs the reopen.
 func (s *session) resync() {
 	s.at.Escape()
-	seq := s.w.begin("", false)
+	// Not under the watchdog: the modem is unresponsive already, and this
+	// AT has a short timeout of its own.
 	_, err := s.at.Command("", at.WithTimeout(resyncTimeout))
-	s.w.end(seq)
 	if errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed) {
 		s.lost = err
 		return
