@@ -365,9 +365,13 @@ func (m *Modem) Run(ctx context.Context) error {
 			m.setState(StateDisconnected, nil)
 			return nil
 		}
-		if errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrLastPINAttempt) {
+		refused := errors.Is(err, ErrWrongPIN) || errors.Is(err, ErrLastPINAttempt)
+		if refused || errors.Is(err, ErrSIM) {
 			m.setState(StateSIMError, err)
 			m.log.Error("modem stopped: SIM needs attention", "err", err)
+			if !refused {
+				return err
+			}
 			select {
 			case <-ctx.Done():
 				return err
@@ -376,11 +380,6 @@ func (m *Modem) Run(ctx context.Context) error {
 				backoff, last = 100*time.Millisecond, ""
 				continue
 			}
-		}
-		if errors.Is(err, ErrSIM) {
-			m.setState(StateSIMError, err)
-			m.log.Error("modem stopped: SIM needs attention", "err", err)
-			return err
 		}
 		if errors.Is(err, ErrUnresponsive) || errors.Is(err, at.ErrDeadlineExceeded) {
 			// The port opened but the modem did not answer: it is there,
@@ -446,8 +445,6 @@ type session struct {
 	// reg holds the last state of each registration URC (+CREG, +CGREG,
 	// +CEREG); the modem can send when any of them is registered.
 	reg map[string]Registration
-	// initDone is set once init succeeded.
-	initDone bool
 }
 
 func (m *Modem) runSession(ctx context.Context) error {
@@ -486,7 +483,6 @@ func (m *Modem) runSession(ctx context.Context) error {
 	if err := s.init(ctx); err != nil {
 		return err
 	}
-	s.initDone = true
 	gone := make(chan struct{})
 	m.serving.Store(&gone)
 	defer func() {
@@ -562,9 +558,9 @@ const quietTime = 200 * time.Millisecond
 // closes and reopens the port; a hung USB modem often needs the reopen.
 func (s *session) resync() {
 	s.at.Escape()
-	seq := s.w.begin("", false)
+	// Not under the watchdog: the modem is unresponsive already, and this
+	// AT has a short timeout of its own.
 	_, err := s.at.Command("", at.WithTimeout(resyncTimeout))
-	s.w.end(seq)
 	if errors.Is(err, at.ErrDeadlineExceeded) || errors.Is(err, at.ErrClosed) {
 		s.lost = err
 		return
@@ -575,14 +571,15 @@ func (s *session) resync() {
 }
 
 // alive ends an unresponsive state once the modem answers: back to what
-// the registration says, or to starting while init still runs.
+// the registration says, or to starting while init still runs (reg fills
+// only in serve, so it is empty until init succeeded).
 func (s *session) alive() {
 	s.m.update(func(st *Status) {
 		if st.State != StateUnresponsive {
 			return
 		}
 		st.State = StateStarting
-		if s.initDone && len(s.reg) > 0 {
+		if len(s.reg) > 0 {
 			st.State = StateNotRegistered
 			if s.bestRegistration().Registered() {
 				st.State = StateReady
@@ -753,14 +750,13 @@ func (s *session) serve(ctx context.Context) error {
 	s.health()
 	s.sweep()
 	for {
-		if s.overflow.Swap(false) {
-			m.log.Warn("indication flood: dropped some, sweeping storage instead")
+		if flood := s.overflow.Swap(false); flood || s.unread {
+			if flood {
+				m.log.Warn("indication flood: dropped some, sweeping storage instead")
+			} else {
+				m.log.Info("sweeping storage for a message that could not be read")
+			}
 			s.unread = false
-			s.sweep()
-		}
-		if s.unread {
-			s.unread = false
-			m.log.Info("sweeping storage for a message that could not be read")
 			s.sweep()
 		}
 		select {
@@ -970,9 +966,10 @@ func (s *session) sweepMemory(mem string) {
 	}
 	// Slots handed over when the list was taken are skipped even if they
 	// are acknowledged (deleted, and maybe filled with a new message)
-	// while this loop hands over others: the listed text of such a slot is
-	// the old message, and handing it over again would lead to deleting
-	// the new one unread.
+	// while this loop hands over others (handOver serves acks): the listed
+	// text of such a slot is the old message, already acknowledged, and
+	// handing it over again would deliver it twice. (Its second ack would
+	// delete nothing: ack checks that the slot still holds it.)
 	wasHanded := maps.Clone(s.handed)
 	for _, st := range parseCMGL(l) {
 		key := mem + ":" + strconv.Itoa(st.index)

@@ -290,15 +290,17 @@ func (n *Network) remove(m *Modem) {
 func (n *Network) Sent() []SentSMS {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.keptLocked()
+	return append([]SentSMS(nil), n.keptLocked()...)
 }
 
+// keptLocked returns the parts Sent returns, not copied: the caller copies
+// what it hands out.
 func (n *Network) keptLocked() []SentSMS {
 	kept := n.sent
 	if k := n.opts.KeepSent; k > 0 && len(kept) > k {
 		kept = kept[len(kept)-k:]
 	}
-	return append([]SentSMS(nil), kept...)
+	return kept
 }
 
 // SentAfter returns the kept parts whose Seq is greater than seq, oldest
@@ -308,10 +310,7 @@ func (n *Network) keptLocked() []SentSMS {
 func (n *Network) SentAfter(seq int) []SentSMS {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	kept := n.sent
-	if k := n.opts.KeepSent; k > 0 && len(kept) > k {
-		kept = kept[len(kept)-k:]
-	}
+	kept := n.keptLocked()
 	// Seq grows by one per part, so the first wanted part's index is known.
 	i := 0
 	if len(kept) > 0 {
@@ -334,7 +333,7 @@ func (n *Network) WaitSent(ctx context.Context, count int) ([]SentSMS, error) {
 	for {
 		n.mu.Lock()
 		if n.total >= count {
-			out := n.keptLocked()
+			out := append([]SentSMS(nil), n.keptLocked()...)
 			n.mu.Unlock()
 			return out, nil
 		}
