@@ -12,25 +12,6 @@ import (
 	"bridged/pdu"
 )
 
-// waitStateWithin is waitState with a deadline of its own, for a state that
-// must come sooner than waitState's 10 s.
-func (r *rig) waitStateWithin(want modem.State, d time.Duration) modem.Status {
-	r.t.Helper()
-	deadline := time.After(d)
-	for {
-		changed := r.drv.Changed()
-		st := r.drv.Status()
-		if st.State == want {
-			return st
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			r.t.Fatalf("modem state %q (last error %q) after %s, want %q", st.State, st.LastError, d, want)
-		}
-	}
-}
-
 // TestHungDuringSendReportedAtOnce: a send to a modem that hung while idle
 // makes it unresponsive within about command_timeout, not send_timeout;
 // the send fails as not sent (no prompt, so no PDU on the air) and the
