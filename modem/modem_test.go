@@ -99,6 +99,16 @@ func (r *rig) waitState(want modem.State) modem.Status {
 	return r.waitStateWithin(want, 10*time.Second)
 }
 
+// waitIdle waits until the driver is ready and has read the operator:
+// start-up is over then and the driver idles, so that a fault a test makes
+// next meets an idle driver, not its start-up. It returns the ready status.
+func (r *rig) waitIdle() modem.Status {
+	r.t.Helper()
+	st := r.waitState(modem.StateReady)
+	eventually(r.t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	return st
+}
+
 // waitStateWithin is waitState with a deadline of its own, for a state that
 // must come sooner than waitState's 10 s.
 func (r *rig) waitStateWithin(want modem.State, d time.Duration) modem.Status {
@@ -353,9 +363,7 @@ func TestCMSErrorsClassified(t *testing.T) {
 
 func TestHangRecoversByReopening(t *testing.T) {
 	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 300 * time.Millisecond, SendTimeout: 500 * time.Millisecond})
-	r.waitState(modem.StateReady)
-	// Once the operator is known, start-up is over and the driver idles.
-	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.waitIdle()
 	r.sim.Hang()
 	enc, _ := pdu.Submit{To: "+447700900123", Text: "during hang"}.Encode()
 	_, err := r.drv.Send(context.Background(), enc.Parts[0])
