@@ -101,7 +101,7 @@ func TestPINUnanswered(t *testing.T) {
 			if n := sim.PINTriesLeft(); n != tt.triesLeft {
 				t.Errorf("the SIM has %d tries left, want %d", n, tt.triesLeft)
 			}
-			noPINIn(t, "9999", st.LastError)
+			noPINIn(t, tt.pin, st.LastError)
 		})
 	}
 }
