@@ -387,24 +387,14 @@ func TestRateLimit(t *testing.T) {
 // not yet read the registration change, the network refusing it (+CMS
 // ERROR: 331, retried): either way the claim ends as soon as part 1 is out.
 func TestRoutedMessageTakenWhenItsModemGoesDown(t *testing.T) {
-	accepted := make(chan struct{})
-	var once sync.Once
-	simLog := slog.New(&watchLog{on: func(msg string, attrs map[string]string) {
-		if msg == "send accepted" && attrs["modem"] == "sim0" {
-			once.Do(func() { close(accepted) })
-		}
-	}})
+	simLog, waitAccepted := sendAccepted(t, "sim0")
 	b := MustBridge(t, 2, dispatch.Options{Routes: map[string]dispatch.Route{"m0": {Prefixes: []string{"+44"}}}},
 		modemsim.Options{Logger: simLog})
 	b.settle("m1")
 	b.sims[0].SetSendLatency(time.Second)
 	busy := b.enqueue(queue.NewMessage{To: "+447700900123", Text: strings.Repeat("keeps m0 busy ", 12)})[0].ID
 	// Part 1 in flight: the simulated network has the PDU and takes a second.
-	select {
-	case <-accepted:
-	case <-time.After(10 * time.Second):
-		t.Fatal("m0 never started the send")
-	}
+	waitAccepted()
 	held := b.enqueue(queue.NewMessage{To: "+447700900124", Text: "for m0's route"})[0].ID
 	// m1 woke for the enqueue and left the message to m0, which is ready
 	// but busy. m0 now loses the network.
@@ -522,6 +512,27 @@ func TestUnrecordedSendEndsWhenItsClaimRunsOut(t *testing.T) {
 	}
 	if sent := b.net.Sent(); len(sent) != 1 {
 		t.Errorf("the network got %d parts, want 1", len(sent))
+	}
+}
+
+// sendAccepted returns a simulator logger and a function that waits until
+// simulated modem sim has accepted a send: its network has the PDU, so
+// the driver's send is in flight.
+func sendAccepted(t *testing.T, sim string) (*slog.Logger, func()) {
+	accepted := make(chan struct{})
+	var once sync.Once
+	log := slog.New(&watchLog{on: func(msg string, attrs map[string]string) {
+		if msg == "send accepted" && attrs["modem"] == sim {
+			once.Do(func() { close(accepted) })
+		}
+	}})
+	return log, func() {
+		t.Helper()
+		select {
+		case <-accepted:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never started the send", sim)
+		}
 	}
 }
 

@@ -198,23 +198,13 @@ func TestRateLimitedModemLeavesWorkToIdleOne(t *testing.T) {
 // once by the store's policy (here: send again), not retried after a
 // backoff (here a minute), and the message goes through m1.
 func TestUnpluggedModemGivesClaimBack(t *testing.T) {
-	accepted := make(chan struct{})
-	var once sync.Once
-	simLog := slog.New(&watchLog{on: func(msg string, attrs map[string]string) {
-		if msg == "send accepted" && attrs["modem"] == "sim0" {
-			once.Do(func() { close(accepted) })
-		}
-	}})
+	simLog, waitAccepted := sendAccepted(t, "sim0")
 	b := mustBridgeStore(t, 2, dispatch.Options{Routes: map[string]dispatch.Route{"m0": {Prefixes: []string{"+44"}}}},
 		modemsim.Options{Logger: simLog}, queue.Options{BackoffBase: time.Minute, BackoffMax: time.Minute}, nil)
 	before := b.settle("m1")
 	b.sims[0].SetSendLatency(time.Second)
 	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "unplugged mid-send"})[0].ID
-	select {
-	case <-accepted:
-	case <-time.After(10 * time.Second):
-		t.Fatal("m0 never started the send")
-	}
+	waitAccepted()
 	b.sims[0].Unplug(time.Minute)
 	m := b.waitStatus(id, queue.StatusSent)
 	if m.SentParts[0].Modem != "m1" || m.Attempts != 2 {

@@ -24,31 +24,7 @@ func TestDiskWriteFails(t *testing.T) {
 	e := MustServe(t, Options{}, queue.Options{})
 	e.send(`{"to":"+447400123456","text":"before"}`)
 	<-e.wakes
-	fi, err := os.Stat(e.path + "-wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	// Past the limit the kernel sends SIGXFSZ, which would kill the test.
-	signal.Ignore(syscall.SIGXFSZ)
-	defer signal.Reset(syscall.SIGXFSZ)
-	lim := syscall.Rlimit{Cur: uint64(fi.Size()) + 100, Max: old.Max}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	restored := false
-	restore := func() {
-		if !restored {
-			restored = true
-			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	defer restore()
+	restore := limitFileSize(t, e.path)
 	post := e.do("POST", "/v1/messages", `{"to":"+447400123456","text":"cannot be written"}`)
 	health := e.do("GET", "/healthz", "")
 	restore()
@@ -71,4 +47,41 @@ func TestDiskWriteFails(t *testing.T) {
 		t.Errorf("wake saw %d messages, want 2", n)
 	}
 	e.must(200, "GET", "/healthz", "")
+}
+
+// limitFileSize makes the disk refuse the store's next write: the process's
+// file size limit (RLIMIT_FSIZE) is set just past the end of the WAL at
+// path, so the next commit gets EFBIG. The limit is process-wide, so the
+// caller must not be parallel. restore puts the old limit back; it may be
+// called more than once and also runs when the test ends.
+func limitFileSize(t *testing.T, path string) (restore func()) {
+	t.Helper()
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	// Past the limit the kernel sends SIGXFSZ, which would kill the test.
+	signal.Ignore(syscall.SIGXFSZ)
+	lim := syscall.Rlimit{Cur: uint64(fi.Size()) + 100, Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		signal.Reset(syscall.SIGXFSZ)
+		t.Fatal(err)
+	}
+	restored := false
+	restore = func() {
+		if restored {
+			return
+		}
+		restored = true
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+			t.Fatal(err)
+		}
+		signal.Reset(syscall.SIGXFSZ)
+	}
+	t.Cleanup(restore)
+	return restore
 }

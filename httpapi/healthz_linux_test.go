@@ -3,9 +3,6 @@
 package httpapi
 
 import (
-	"os"
-	"os/signal"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,30 +18,7 @@ func TestHealthzSeesUnwritableStoreWithinInterval(t *testing.T) {
 	clk := newHealthClock()
 	e := MustServe(t, Options{}, queue.Options{Now: clk.Now, WriteCheckInterval: 10 * time.Second})
 	e.must(200, "GET", "/healthz", "")
-	fi, err := os.Stat(e.path + "-wal")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	signal.Ignore(syscall.SIGXFSZ)
-	defer signal.Reset(syscall.SIGXFSZ)
-	lim := syscall.Rlimit{Cur: uint64(fi.Size()) + 100, Max: old.Max}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
-		t.Fatal(err)
-	}
-	restored := false
-	restore := func() {
-		if !restored {
-			restored = true
-			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	defer restore()
+	restore := limitFileSize(t, e.path)
 	// Within the interval the last answer stands (no write is made)...
 	cached := e.do("GET", "/healthz", "")
 	clk.Advance(10 * time.Second)

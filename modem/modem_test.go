@@ -40,11 +40,21 @@ func quietLogger() *slog.Logger {
 // The driver is stopped, and the network closed, when the test ends.
 func MustRig(t *testing.T, simCfg modemsim.Config, cfg modem.Config) *rig {
 	t.Helper()
+	return mustRigSetup(t, simCfg, nil, cfg)
+}
+
+// mustRigSetup is MustRig with setup, if not nil, run on the simulated
+// modem before the driver starts.
+func mustRigSetup(t *testing.T, simCfg modemsim.Config, setup func(*modemsim.Modem), cfg modem.Config) *rig {
+	t.Helper()
 	net := modemsim.NewNetwork(modemsim.Options{Dir: t.TempDir(), Logger: quietLogger()})
 	t.Cleanup(func() { net.Close() })
 	sim, err := net.AddModem(simCfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(sim)
 	}
 	r := &rig{t: t, net: net, sim: sim}
 	r.start(cfg)
@@ -86,7 +96,24 @@ func (r *rig) shutdown() {
 // waitState waits until the driver reports state, or fails the test.
 func (r *rig) waitState(want modem.State) modem.Status {
 	r.t.Helper()
-	deadline := time.After(10 * time.Second)
+	return r.waitStateWithin(want, 10*time.Second)
+}
+
+// waitIdle waits until the driver is ready and has read the operator:
+// start-up is over then and the driver idles, so that a fault a test makes
+// next meets an idle driver, not its start-up. It returns the ready status.
+func (r *rig) waitIdle() modem.Status {
+	r.t.Helper()
+	st := r.waitState(modem.StateReady)
+	eventually(r.t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	return st
+}
+
+// waitStateWithin is waitState with a deadline of its own, for a state that
+// must come sooner than waitState's 10 s.
+func (r *rig) waitStateWithin(want modem.State, d time.Duration) modem.Status {
+	r.t.Helper()
+	deadline := time.After(d)
 	for {
 		changed := r.drv.Changed()
 		st := r.drv.Status()
@@ -96,7 +123,7 @@ func (r *rig) waitState(want modem.State) modem.Status {
 		select {
 		case <-changed:
 		case <-deadline:
-			r.t.Fatalf("modem state %q (last error %q), want %q", st.State, st.LastError, want)
+			r.t.Fatalf("modem state %q (last error %q) after %s, want %q", st.State, st.LastError, d, want)
 		}
 	}
 }
@@ -336,9 +363,7 @@ func TestCMSErrorsClassified(t *testing.T) {
 
 func TestHangRecoversByReopening(t *testing.T) {
 	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 300 * time.Millisecond, SendTimeout: 500 * time.Millisecond})
-	r.waitState(modem.StateReady)
-	// Once the operator is known, start-up is over and the driver idles.
-	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.waitIdle()
 	r.sim.Hang()
 	enc, _ := pdu.Submit{To: "+447700900123", Text: "during hang"}.Encode()
 	_, err := r.drv.Send(context.Background(), enc.Parts[0])

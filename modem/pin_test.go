@@ -23,24 +23,6 @@ func (r *rig) restart(cfg modem.Config) *rig {
 	return r2
 }
 
-// mustPINRig is MustRig with setup run on the simulated modem before the
-// driver starts.
-func mustPINRig(t *testing.T, simCfg modemsim.Config, setup func(*modemsim.Modem), cfg modem.Config) *rig {
-	t.Helper()
-	net := modemsim.NewNetwork(modemsim.Options{Dir: t.TempDir(), Logger: quietLogger()})
-	t.Cleanup(func() { net.Close() })
-	sim, err := net.AddModem(simCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if setup != nil {
-		setup(sim)
-	}
-	r := &rig{t: t, net: net, sim: sim}
-	r.start(cfg)
-	return r
-}
-
 func noPINIn(t *testing.T, pin string, texts ...string) {
 	t.Helper()
 	for _, s := range texts {
@@ -102,7 +84,7 @@ func TestPINUnanswered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			journal := modem.NewMemoryPINJournal()
 			cfg := modem.Config{PIN: tt.pin, PINJournal: journal, CommandTimeout: 300 * time.Millisecond}
-			r := mustPINRig(t, tt.sim, func(s *modemsim.Modem) { s.SetPINHang(true) }, cfg)
+			r := mustRigSetup(t, tt.sim, func(s *modemsim.Modem) { s.SetPINHang(true) }, cfg)
 			sim := r.sim
 			st := r.waitState(tt.state)
 			if !strings.Contains(st.LastError, tt.lastError) {
@@ -119,7 +101,7 @@ func TestPINUnanswered(t *testing.T) {
 			if n := sim.PINTriesLeft(); n != tt.triesLeft {
 				t.Errorf("the SIM has %d tries left, want %d", n, tt.triesLeft)
 			}
-			noPINIn(t, "9999", st.LastError)
+			noPINIn(t, tt.pin, st.LastError)
 		})
 	}
 }
@@ -183,7 +165,7 @@ func TestPINClearRetriesWithoutRestart(t *testing.T) {
 func TestPINCounterQuirks(t *testing.T) {
 	for _, q := range modem.QuirksNames() {
 		t.Run(q, func(t *testing.T) {
-			r := mustPINRig(t, modemsim.Config{PIN: "1234"}, func(s *modemsim.Modem) { s.SetPINTries(2) }, modem.Config{Quirks: q})
+			r := mustRigSetup(t, modemsim.Config{PIN: "1234"}, func(s *modemsim.Modem) { s.SetPINTries(2) }, modem.Config{Quirks: q})
 			st := r.waitState(modem.StateSIMError)
 			if st.PINAttemptsLeft == nil || *st.PINAttemptsLeft != 2 {
 				t.Errorf("attempts left %v, want 2", st.PINAttemptsLeft)

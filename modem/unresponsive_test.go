@@ -12,25 +12,6 @@ import (
 	"bridged/pdu"
 )
 
-// waitStateWithin is waitState with a deadline of its own, for a state that
-// must come sooner than waitState's 10 s.
-func (r *rig) waitStateWithin(want modem.State, d time.Duration) modem.Status {
-	r.t.Helper()
-	deadline := time.After(d)
-	for {
-		changed := r.drv.Changed()
-		st := r.drv.Status()
-		if st.State == want {
-			return st
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			r.t.Fatalf("modem state %q (last error %q) after %s, want %q", st.State, st.LastError, d, want)
-		}
-	}
-}
-
 // TestHungDuringSendReportedAtOnce: a send to a modem that hung while idle
 // makes it unresponsive within about command_timeout, not send_timeout;
 // the send fails as not sent (no prompt, so no PDU on the air) and the
@@ -38,8 +19,7 @@ func (r *rig) waitStateWithin(want modem.State, d time.Duration) modem.Status {
 func TestHungDuringSendReportedAtOnce(t *testing.T) {
 	const sendTimeout = 60 * time.Second
 	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 500 * time.Millisecond, SendTimeout: sendTimeout})
-	r.waitState(modem.StateReady)
-	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.waitIdle()
 	r.sim.Hang()
 	enc, _ := pdu.Submit{To: "+447700900123", Text: "to a hung modem"}.Encode()
 	done := make(chan error, 1)
@@ -73,8 +53,7 @@ func TestHungDuringSendReportedAtOnce(t *testing.T) {
 func TestHungWhileIdleReported(t *testing.T) {
 	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 500 * time.Millisecond, SendTimeout: time.Minute,
 		HealthInterval: 300 * time.Millisecond})
-	r.waitState(modem.StateReady)
-	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.waitIdle()
 	r.sim.Hang()
 	st := r.waitStateWithin(modem.StateUnresponsive, 5*time.Second)
 	if !strings.Contains(st.LastError, "AT+CSQ") {
@@ -88,8 +67,7 @@ func TestHungWhileIdleReported(t *testing.T) {
 // command timeouts to accept leaves a modem that gave its prompt ready.
 func TestSlowNetworkIsNotUnresponsive(t *testing.T) {
 	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 200 * time.Millisecond, SendTimeout: 10 * time.Second})
-	before := r.waitState(modem.StateReady)
-	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	before := r.waitIdle()
 	r.sim.SetSendLatency(time.Second)
 	r.sendText("+447700900123", "through a slow network", false)
 	if st := r.drv.Status(); st.State != modem.StateReady || !st.Since.Equal(before.Since) || st.LastError != "" {
@@ -103,8 +81,7 @@ func TestSlowNetworkIsNotUnresponsive(t *testing.T) {
 // would stop the modem as a SIM error). The driver re-syncs and starts.
 func TestLateAnswerNotTakenForTheNext(t *testing.T) {
 	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 500 * time.Millisecond})
-	r.waitState(modem.StateReady)
-	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.waitIdle()
 	// The late answer comes half way through the next command's timeout.
 	r.sim.StallAt("+CGSN", 750*time.Millisecond)
 	r.sim.Unplug(50 * time.Millisecond) // the driver starts the modem again
@@ -122,8 +99,7 @@ func TestLateAnswerNotTakenForTheNext(t *testing.T) {
 // the send goes through once the prompt comes.
 func TestFrozenModemRecoversWithoutReopen(t *testing.T) {
 	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 300 * time.Millisecond, SendTimeout: 10 * time.Second})
-	r.waitState(modem.StateReady)
-	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.waitIdle()
 	r.sim.StallAt("+CMGS", time.Second)
 	enc, _ := pdu.Submit{To: "+447700900123", Text: "through a frozen modem"}.Encode()
 	done := make(chan error, 1)
@@ -147,8 +123,7 @@ func TestFrozenModemRecoversWithoutReopen(t *testing.T) {
 // would keep its message "sent" for the sweep interval.
 func TestUnreadIndicationSweptSoon(t *testing.T) {
 	r := MustRig(t, modemsim.Config{}, modem.Config{CommandTimeout: 300 * time.Millisecond, SweepInterval: time.Hour})
-	r.waitState(modem.StateReady)
-	eventually(t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	r.waitIdle()
 	r.sim.StallAt("+CMGR", time.Second)
 	if err := r.sim.Deliver("+15557654321", "read late"); err != nil {
 		t.Fatal(err)

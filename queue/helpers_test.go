@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,6 +77,26 @@ func MustEnqueue(tb testing.TB, s *Store, msgs ...NewMessage) []*Message {
 		tb.Fatalf("enqueue: %v", err)
 	}
 	return res.Messages
+}
+
+// MustExpire enqueues n messages of text valid for a minute, an hour ago,
+// and expires them: old messages for Prune to remove. They are enqueued
+// pruneBatch at a time, so that no one transaction holds them all.
+func MustExpire(tb testing.TB, s *Store, clk *testClock, n int, text string) {
+	tb.Helper()
+	msgs := make([]NewMessage, n)
+	for i := range msgs {
+		msgs[i] = NewMessage{To: "+1555", Text: text, ValidFor: time.Minute}
+	}
+	for chunk := range slices.Chunk(msgs, pruneBatch) {
+		if _, err := s.Enqueue(ctx, "", chunk...); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	clk.Advance(time.Hour)
+	if got, err := s.Expire(ctx); err != nil || got != n {
+		tb.Fatalf("expire %d %v, want %d", got, err, n)
+	}
 }
 
 func MustClaim(tb testing.TB, s *Store, req ClaimRequest) []*Message {

@@ -89,20 +89,11 @@ func TestPrune(t *testing.T) {
 
 func TestPruneInBatches(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{})
-	var msgs []NewMessage
-	for range pruneBatch*2 + 7 {
-		msgs = append(msgs, NewMessage{To: "+1555", Text: "x", ValidFor: time.Minute})
-	}
-	if _, err := s.Enqueue(ctx, "", msgs...); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(time.Hour)
-	if n, err := s.Expire(ctx); err != nil || n != len(msgs) {
-		t.Fatalf("expire %d %v", n, err)
-	}
+	const n = pruneBatch*2 + 7
+	MustExpire(t, s, clk, n, "x")
 	commits := s.Stats().Commits
 	p, err := s.Prune(ctx, clk.Now().Add(time.Second))
-	if err != nil || p.Messages != len(msgs) {
+	if err != nil || p.Messages != n {
 		t.Fatalf("pruned %+v %v", p, err)
 	}
 	// Three batches of messages, then one empty pass for each other kind.

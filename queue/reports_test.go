@@ -24,25 +24,28 @@ func sendAll(t *testing.T, s *Store, modem string, refs ...int) *Message {
 	return ms[0]
 }
 
+// mustReport applies a status report from modem a for +447700900123, the
+// recipient of these tests' messages.
+func mustReport(t *testing.T, s *Store, ref, st int, outcome pdu.Outcome) Reported {
+	t.Helper()
+	r, err := s.Report(ctx, Report{Modem: "a", Ref: ref, Recipient: "+447700900123", Status: st, Outcome: outcome})
+	if err != nil {
+		t.Fatalf("report ref %d: %v", ref, err)
+	}
+	return r
+}
+
 func TestReportsDeliverEveryPart(t *testing.T) {
 	s, _, _ := MustOpen(t, Options{})
 	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: strings.Repeat("z", 300), Report: true})[0].ID
 	sendAll(t, s, "a", 40, 41)
-	report := func(ref int, st int, outcome pdu.Outcome) Reported {
-		t.Helper()
-		r, err := s.Report(ctx, Report{Modem: "a", Ref: ref, Recipient: "+447700900123", Status: st, Outcome: outcome})
-		if err != nil {
-			t.Fatalf("report ref %d: %v", ref, err)
-		}
-		return r
-	}
-	if r := report(41, 0x20, pdu.OutcomePending); r.MessageID != id || r.Seq != 2 || r.Status != StatusSent {
+	if r := mustReport(t, s, 41, 0x20, pdu.OutcomePending); r.MessageID != id || r.Seq != 2 || r.Status != StatusSent {
 		t.Fatalf("pending: %+v", r)
 	}
-	if r := report(40, 0x00, pdu.OutcomeDelivered); r.Status != StatusSent {
+	if r := mustReport(t, s, 40, 0x00, pdu.OutcomeDelivered); r.Status != StatusSent {
 		t.Fatalf("one of two parts delivered: %+v", r)
 	}
-	if r := report(41, 0x00, pdu.OutcomeDelivered); r.Seq != 2 || r.Status != StatusDelivered {
+	if r := mustReport(t, s, 41, 0x00, pdu.OutcomeDelivered); r.Seq != 2 || r.Status != StatusDelivered {
 		t.Fatalf("both delivered: %+v", r)
 	}
 	m := MustGet(t, s, id)
@@ -229,21 +232,13 @@ func TestReportFailedWhileSending(t *testing.T) {
 	if m.Parts != 4 {
 		t.Fatalf("%d parts", m.Parts)
 	}
-	report := func(ref, st int, outcome pdu.Outcome) Reported {
-		t.Helper()
-		r, err := s.Report(ctx, Report{Modem: "a", Ref: ref, Recipient: "+447700900123", Status: st, Outcome: outcome})
-		if err != nil {
-			t.Fatalf("report ref %d: %v", ref, err)
-		}
-		return r
-	}
 	for seq, ref := range map[int]int{1: 10, 2: 11} {
 		if err := s.PartSent(ctx, *m.Lease, seq, ref); err != nil {
 			t.Fatal(err)
 		}
 	}
-	report(10, 0x00, pdu.OutcomeDelivered)
-	if r := report(11, 0x41, pdu.OutcomeFailed); r.Seq != 2 || r.Status != StatusSending {
+	mustReport(t, s, 10, 0x00, pdu.OutcomeDelivered)
+	if r := mustReport(t, s, 11, 0x41, pdu.OutcomeFailed); r.Seq != 2 || r.Status != StatusSending {
 		t.Fatalf("failed report while sending: %+v, want the message still sending", r)
 	}
 	// The worker keeps its claim: the next part is recorded.
@@ -255,7 +250,7 @@ func TestReportFailedWhileSending(t *testing.T) {
 	if err := s.Retry(ctx, *m.Lease, Error{Code: "cms_42", Message: "part 4: congestion"}); err != nil {
 		t.Fatal(err)
 	}
-	if r := report(12, 0x45, pdu.OutcomeFailed); r.Status != StatusQueued {
+	if r := mustReport(t, s, 12, 0x45, pdu.OutcomeFailed); r.Status != StatusQueued {
 		t.Fatalf("failed report while queued: %+v", r)
 	}
 	got := MustGet(t, s, id)
@@ -285,7 +280,7 @@ func TestReportFailedWhileSending(t *testing.T) {
 	wantParts[3].Status = PartSent
 	checkParts(t, got.PartDetails(), wantParts)
 	// A late report for the last part changes nothing.
-	if r := report(13, 0x00, pdu.OutcomeDelivered); r.Status != StatusFailed {
+	if r := mustReport(t, s, 13, 0x00, pdu.OutcomeDelivered); r.Status != StatusFailed {
 		t.Errorf("late delivered report: %+v", r)
 	}
 }

@@ -119,28 +119,16 @@ func dbFileSize(t *testing.T, path string) int64 {
 // pruned, measured on the file system, not in SQLite's page counts.
 func TestPruneShrinksFile(t *testing.T) {
 	s, clk, path := MustOpen(t, Options{})
-	text := strings.Repeat("x", 600)
-	var msgs []NewMessage
-	for range 3000 {
-		msgs = append(msgs, NewMessage{To: "+447700900123", Text: text, ValidFor: time.Minute})
-	}
-	for i := 0; i < len(msgs); i += 500 {
-		if _, err := s.Enqueue(ctx, "", msgs[i:i+500]...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	const n = 3000
+	MustExpire(t, s, clk, n, strings.Repeat("x", 600))
 	kept := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "kept"})[0].ID
-	clk.Advance(time.Hour)
-	if n, err := s.Expire(ctx); err != nil || n != len(msgs) {
-		t.Fatalf("expire %d %v", n, err)
-	}
 	if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		t.Fatal(err)
 	}
 	full := dbFileSize(t, path)
 	clk.Advance(pruneMonth + time.Minute)
 	p, err := s.PruneOlder(ctx, pruneMonth)
-	if err != nil || p.Messages != len(msgs) || p.PagesFreed == 0 {
+	if err != nil || p.Messages != n || p.PagesFreed == 0 {
 		t.Fatalf("pruned %+v %v", p, err)
 	}
 	sp, err := s.Space(ctx)
@@ -164,17 +152,8 @@ func TestPruneShrinksFile(t *testing.T) {
 // enqueue is durable, which it could not be if Prune held the writer.
 func TestPruneLetsWritesThrough(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{})
-	var msgs []NewMessage
-	for range pruneBatch*4 + 1 {
-		msgs = append(msgs, NewMessage{To: "+1555", Text: "x", ValidFor: time.Minute})
-	}
-	if _, err := s.Enqueue(ctx, "", msgs...); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(time.Hour)
-	if _, err := s.Expire(ctx); err != nil {
-		t.Fatal(err)
-	}
+	const n = pruneBatch*4 + 1
+	MustExpire(t, s, clk, n, "x")
 	clk.Advance(pruneMonth + time.Minute)
 	var mu sync.Mutex
 	var between []int64
@@ -192,7 +171,7 @@ func TestPruneLetsWritesThrough(t *testing.T) {
 	}
 	p, err := s.PruneOlder(ctx, pruneMonth)
 	s.pruneBatchDone = nil
-	if err != nil || p.Messages != len(msgs) {
+	if err != nil || p.Messages != n {
 		t.Fatalf("pruned %+v %v", p, err)
 	}
 	// Five batches of messages, then the vacuum's steps.

@@ -105,15 +105,26 @@ func TestClaimFailover(t *testing.T) {
 // matches, failed on a, goes to a peer even if that peer has routes of its
 // own, and is retried by a when no peer is ready.
 func TestClaimUnroutedRetryGoesToAnyPeer(t *testing.T) {
-	s, _, _ := MustOpen(t, Options{BackoffBase: 1, BackoffMax: 1})
-	MustEnqueue(t, s, NewMessage{To: "+15551234567", Text: "x"})
-	got := MustClaim(t, s, ClaimRequest{Modem: "a", Routes: []string{"+44"}})
-	if err := s.Retry(t.Context(), *got[0].Lease, Error{Code: "cms_42", Message: "congestion"}); err != nil {
-		t.Fatal(err)
+	failedOnA := func() *Store {
+		s, _, _ := MustOpen(t, Options{BackoffBase: 1, BackoffMax: 1})
+		MustEnqueue(t, s, NewMessage{To: "+15551234567", Text: "x"})
+		got := MustClaim(t, s, ClaimRequest{Modem: "a", Routes: []string{"+44"}})
+		if len(got) != 1 {
+			t.Fatalf("a claimed %d", len(got))
+		}
+		if err := s.Retry(t.Context(), *got[0].Lease, Error{Code: "cms_42", Message: "congestion"}); err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
+	s := failedOnA()
 	if got := MustClaim(t, s, ClaimRequest{Modem: "a", Routes: []string{"+44"}, Peers: []Peer{{Modem: "b", Routes: []string{"+86"}}}}); len(got) != 0 {
 		t.Fatalf("a claimed its own retry while b could take it")
 	}
+	if got := MustClaim(t, s, ClaimRequest{Modem: "b", Routes: []string{"+86"}, Peers: []Peer{{Modem: "a", Routes: []string{"+44"}}}}); len(got) != 1 {
+		t.Fatalf("b, routed to +86, claimed %d, want a's unrouted retry", len(got))
+	}
+	s = failedOnA()
 	if got := MustClaim(t, s, ClaimRequest{Modem: "a", Routes: []string{"+44"}}); len(got) != 1 {
 		t.Fatalf("a alone claimed %d, want its retry", len(got))
 	}
