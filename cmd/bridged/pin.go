@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"bridged/config"
 	"bridged/modem"
 	"bridged/queue"
 )
@@ -76,11 +75,11 @@ func (c *modemsCommand) clearPIN(ctx context.Context, args []string) error {
 		return usageErrorf("modems clear-pin: want one modem id (or ICCID), got %d arguments", len(rest))
 	}
 	id := rest[0]
-	cfg := config.Default()
-	if *path != "" {
-		if cfg, err = config.Load(*path); err != nil {
-			return err
-		}
+	// Through the loader serve uses: without -config, the daemon's token
+	// may come from BRIDGED_TOKENS alone.
+	cfg, err := loadServeConfig(*path)
+	if err != nil {
+		return err
 	}
 	base := *api
 	if base == "" {
