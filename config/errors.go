@@ -72,16 +72,19 @@ func (ps problems) err() error {
 	return &ValidationError{Problems: ps}
 }
 
-// secretKeys are the TOML names of the fields tagged bridged:"secret"
-// (tokens, pin): their values are never quoted in a problem.
-var secretKeys = func() map[string]bool {
-	keys := map[string]bool{}
+// isSecret reports whether f is tagged bridged:"secret" (tokens, pin): its
+// value is masked by Write and never quoted in a problem.
+func isSecret(f reflect.StructField) bool { return f.Tag.Get("bridged") == "secret" }
+
+// secretKeys maps the TOML names of the secret fields to their types.
+var secretKeys = func() map[string]reflect.Type {
+	keys := map[string]reflect.Type{}
 	var walk func(t reflect.Type)
 	walk = func(t reflect.Type) {
 		for i := range t.NumField() {
 			f := t.Field(i)
-			if f.Tag.Get("bridged") == "secret" {
-				keys[f.Tag.Get("toml")] = true
+			if isSecret(f) {
+				keys[f.Tag.Get("toml")] = f.Type
 			}
 			switch ft := f.Type; {
 			case ft.Kind() == reflect.Struct:
@@ -117,7 +120,7 @@ func secretSpans(doc string) []secretSpan {
 		if j := strings.LastIndexByte(k, '.'); j >= 0 {
 			k = strings.Trim(k[j+1:], `"'`)
 		}
-		if !secretKeys[k] {
+		if secretKeys[k] == nil {
 			continue
 		}
 		sp := secretSpan{key: k, first: i + 1, last: i + 1, value: v}
@@ -153,7 +156,7 @@ func maskParseError(doc string, p Problem) Problem {
 	for _, sp := range spans {
 		if p.Line >= sp.first && p.Line <= sp.last {
 			how := `a quoted string`
-			if sp.key == "tokens" {
+			if secretKeys[sp.key].Kind() == reflect.Slice {
 				how = `an array of quoted strings`
 			}
 			p.Message = fmt.Sprintf("invalid TOML in the value of %s (a secret: the value is not shown): write it as %s", sp.key, how)

@@ -192,8 +192,7 @@ func decodeTable(ps *problems, path string, raw map[string]any, v reflect.Value)
 			ps.add(kp, "unknown %s%s", what, suggest(key, v.Type()))
 			continue
 		}
-		secret := v.Type().Field(i).Tag.Get("bridged") == "secret"
-		decodeValue(ps, kp, key, raw[key], v.Field(i), secret)
+		decodeValue(ps, kp, key, raw[key], v.Field(i), isSecret(v.Type().Field(i)))
 	}
 	if v.Type() == modemType && v.FieldByName("Device").String() != SimDevice {
 		for _, key := range slices.Sorted(maps.Keys(raw)) {

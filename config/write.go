@@ -56,7 +56,7 @@ func writeTable(w io.Writer, v reflect.Value) {
 		if name == "" || sf.Tag.Get("bridged") == "sim" && !sim {
 			continue
 		}
-		fmt.Fprintf(w, "%s = %s\n", name, formatValue(v.Field(i), sf.Tag.Get("bridged") == "secret"))
+		fmt.Fprintf(w, "%s = %s\n", name, formatValue(v.Field(i), isSecret(sf)))
 	}
 }
 

@@ -20,8 +20,8 @@
 // program, and field (when the error is about one) names it the way the
 // request spelt it, such as "to[1]". Status (the function) gives each code
 // its HTTP status: 400 invalid_json or invalid_field (also for an unknown
-// body field or query parameter), 401 unauthorized, 404 not_found, 405
-// method_not_allowed, 403 host_not_allowed (see Host below), 408
+// body field or query parameter), 401 unauthorized, 403 host_not_allowed
+// (see Host below), 404 not_found, 405 method_not_allowed, 408
 // request_timeout (the body did not arrive within the server's read
 // timeout), 409 idempotency_conflict or not_cancellable, 413
 // body_too_large, 415 unsupported_media_type (a body must be

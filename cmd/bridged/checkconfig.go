@@ -43,15 +43,7 @@ func (c *checkConfigCommand) Run(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("check-config: unexpected argument %q (the file goes after -config)", fs.Arg(0))
 	}
-	var (
-		cfg *config.Config
-		err error
-	)
-	if *path == "" {
-		cfg, err = config.LoadDefault()
-	} else {
-		cfg, err = config.Load(*path)
-	}
+	cfg, err := loadServeConfig(*path)
 	if err != nil {
 		return configError(err)
 	}

@@ -16,13 +16,15 @@ import (
 	"syscall"
 	"time"
 
-	"bridged/config"
 	"bridged/modem"
 	"bridged/queue"
 )
 
 // pinJournal keeps the drivers' PIN attempts in the queue's database: the
-// driver does not import queue, nor queue the driver.
+// driver does not import queue, nor queue the driver. modem.PINRecord and
+// queue.PINAttempt have the same fields, so a conversion maps one to the
+// other, and a field added to only one of them stops the build here
+// instead of being dropped on the way to the database.
 type pinJournal struct{ s *queue.Store }
 
 func (j pinJournal) LoadPIN(ctx context.Context, key string) (modem.PINRecord, bool, error) {
@@ -30,13 +32,11 @@ func (j pinJournal) LoadPIN(ctx context.Context, key string) (modem.PINRecord, b
 	if err != nil || !found {
 		return modem.PINRecord{}, found, err
 	}
-	return modem.PINRecord{Key: a.Key, Modem: a.Modem, ICCID: a.ICCID, Salt: a.Salt, Hash: a.Hash,
-		Refused: a.Refused, AttemptsLeft: a.AttemptsLeft, At: a.At}, true, nil
+	return modem.PINRecord(a), true, nil
 }
 
 func (j pinJournal) SavePIN(ctx context.Context, r modem.PINRecord) error {
-	return j.s.SavePINAttempt(ctx, queue.PINAttempt{Key: r.Key, Modem: r.Modem, ICCID: r.ICCID, Salt: r.Salt, Hash: r.Hash,
-		Refused: r.Refused, AttemptsLeft: r.AttemptsLeft, At: r.At})
+	return j.s.SavePINAttempt(ctx, queue.PINAttempt(r))
 }
 
 func (j pinJournal) DeletePIN(ctx context.Context, key string) error {
@@ -75,11 +75,11 @@ func (c *modemsCommand) clearPIN(ctx context.Context, args []string) error {
 		return usageErrorf("modems clear-pin: want one modem id (or ICCID), got %d arguments", len(rest))
 	}
 	id := rest[0]
-	cfg := config.Default()
-	if *path != "" {
-		if cfg, err = config.Load(*path); err != nil {
-			return err
-		}
+	// Through the loader serve uses: without -config, the daemon's token
+	// may come from BRIDGED_TOKENS alone.
+	cfg, err := loadServeConfig(*path)
+	if err != nil {
+		return err
 	}
 	base := *api
 	if base == "" {

@@ -72,7 +72,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 
 // loadServeConfig reads the file at path, or the built-in default when
 // path is "", with the environment's secrets applied either way: tokens
-// given in BRIDGED_TOKENS must never be ignored.
+// given in BRIDGED_TOKENS must never be ignored. check-config and
+// modems clear-pin read their -config through it too, so that they see
+// the configuration serve runs on.
 func loadServeConfig(path string) (*config.Config, error) {
 	if path == "" {
 		return config.LoadDefault()
