@@ -114,8 +114,9 @@ type Dispatcher struct {
 	log    *slog.Logger
 
 	wakes []chan struct{} // one per worker, capacity 1
-	// limited holds, per worker, the UnixNano time until which it waits
-	// for its rate limit (written by that worker, read by the others).
+	// limited holds, per worker, its next (the UnixNano time before which
+	// its rate limit lets no part out), for the others' peers: written
+	// by that worker wherever it sets next, read by the others.
 	limited []atomic.Int64
 	// touched tells the maintainer that something with a deadline may have
 	// been written; capacity 1.
@@ -312,7 +313,7 @@ type worker struct {
 	wake  chan struct{}
 	route Route
 	log   *slog.Logger
-	next  time.Time // rate limit: earliest time of the next part
+	next  time.Time // rate limit: earliest time of the next part; see limited
 	// sending is held from the start of a part's AT+CMGS until its
 	// message reference is on disk. A status report can arrive right after
 	// +CMGS answers; the receiver takes sending before matching one, so that
@@ -338,7 +339,6 @@ func (w *worker) send(ctx context.Context) {
 		// the messages it would hold meanwhile go through an idle modem
 		// allowed to send them; it tells the others it holds nothing back.
 		if wait := time.Until(w.next); wait > 0 {
-			w.d.limited[w.i].Store(w.next.UnixNano())
 			w.d.wakeOthers(w.i)
 			idle.Reset(wait)
 			select {
@@ -563,7 +563,6 @@ func (w *worker) limit(ctx context.Context) error {
 	}
 	now := time.Now()
 	if wait := w.next.Sub(now); wait > 0 {
-		w.d.limited[w.i].Store(w.next.UnixNano())
 		w.d.wakeOthers(w.i)
 		t := time.NewTimer(wait)
 		defer t.Stop()
@@ -584,6 +583,9 @@ func (w *worker) limit(ctx context.Context) error {
 		now = w.next
 	}
 	w.next = now.Add(time.Minute / time.Duration(w.route.PerMinute))
+	// next keeps the monotonic clock for this worker's own waits; the
+	// others compare the wall time.
+	w.d.limited[w.i].Store(w.next.UnixNano())
 	return nil
 }
 
