@@ -134,6 +134,12 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 	if opts.Maintenance <= 0 {
 		opts.Maintenance = time.Second
 	}
+	if opts.PruneDelay <= 0 {
+		opts.PruneDelay = DefaultPruneDelay
+	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = DefaultPruneInterval
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -38,14 +38,7 @@ func (d *Dispatcher) prune(ctx context.Context) {
 	if !ok || d.opts.Retention <= 0 {
 		return
 	}
-	delay, every := d.opts.PruneDelay, d.opts.PruneInterval
-	if delay <= 0 {
-		delay = DefaultPruneDelay
-	}
-	if every <= 0 {
-		every = DefaultPruneInterval
-	}
-	t := time.NewTimer(delay)
+	t := time.NewTimer(d.opts.PruneDelay)
 	defer t.Stop()
 	for {
 		select {
@@ -65,7 +58,7 @@ func (d *Dispatcher) prune(ctx context.Context) {
 				"messages", p.Messages, "inbound_parts", p.InboundParts, "webhook_deliveries", p.WebhookDeliveries,
 				"idempotency_keys", p.IdempotencyKeys, "pages_freed", p.PagesFreed, "took", time.Since(start).Round(time.Millisecond))
 		}
-		t.Reset(every)
+		t.Reset(d.opts.PruneInterval)
 	}
 }
 
