@@ -2,11 +2,9 @@ package queue
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -210,14 +208,9 @@ func ensureIncrementalVacuum(db *sql.DB) error {
 // modem's successful delete; a part never acknowledged is kept. It fails with
 // ErrNotFound when no such part is stored.
 func (s *Store) Acked(ctx context.Context, in Incoming) error {
-	hexPDU := strings.ToUpper(strings.TrimSpace(in.PDU))
-	sum := sha256.Sum256([]byte(hexPDU))
-	storage := ""
-	if !in.Direct {
-		storage = in.Storage
-	}
+	hexPDU, hash, storage := dedupeKey(in)
 	err := s.write(ctx, func(w *wtx) error {
-		id, err := w.findDuplicate(in, storage, hexPDU, sum[:16])
+		id, err := w.findDuplicate(in, storage, hexPDU, hash)
 		if err != nil {
 			return err
 		}
