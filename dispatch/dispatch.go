@@ -620,6 +620,13 @@ func (w *worker) receive(ctx context.Context) {
 	}
 }
 
+// incoming is what the store keeps of a received part. Receive and
+// Acked both take it, and Acked finds the part by it.
+func incoming(in *modem.Inbound) queue.Incoming {
+	// A part without storage came directly (+CMT), not from a slot.
+	return queue.Incoming{Modem: in.Modem, PDU: in.PDU, Direct: in.Storage == "", Storage: in.Storage, Slot: in.Index}
+}
+
 func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
 	if in.Message != nil && in.Message.Type == pdu.TypeStatusReport {
 		r, err := queue.ReportFromPDU(in.Modem, in.Message)
@@ -639,7 +646,7 @@ func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
 		}
 		return err
 	}
-	rec, err := w.d.store.Receive(ctx, queue.Incoming{Modem: in.Modem, PDU: in.PDU, Direct: in.Storage == "", Storage: in.Storage, Slot: in.Index})
+	rec, err := w.d.store.Receive(ctx, incoming(in))
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func (d *Dispatcher) acked(ctx context.Context, in *modem.Inbound) {
 	if !ok || in.Message != nil && in.Message.Type == pdu.TypeStatusReport {
 		return
 	}
-	err := pr.Acked(ctx, queue.Incoming{Modem: in.Modem, PDU: in.PDU, Direct: in.Storage == "", Storage: in.Storage, Slot: in.Index})
+	err := pr.Acked(ctx, incoming(in))
 	if err != nil && ctx.Err() == nil {
 		d.log.Warn("could not record that the modem deleted a stored message; it is kept until it is deleted again", "storage", in.Storage, "index", in.Index, "err", err)
 	}
