@@ -114,8 +114,9 @@ type Dispatcher struct {
 	log    *slog.Logger
 
 	wakes []chan struct{} // one per worker, capacity 1
-	// limited holds, per worker, the UnixNano time until which it waits
-	// for its rate limit (written by that worker, read by the others).
+	// limited holds, per worker, its next (the UnixNano time before which
+	// its rate limit lets no part out), for the others' peers: written
+	// by that worker wherever it sets next, read by the others.
 	limited []atomic.Int64
 	// touched tells the maintainer that something with a deadline may have
 	// been written; capacity 1.
@@ -132,6 +133,12 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 	}
 	if opts.Maintenance <= 0 {
 		opts.Maintenance = time.Second
+	}
+	if opts.PruneDelay <= 0 {
+		opts.PruneDelay = DefaultPruneDelay
+	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = DefaultPruneInterval
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -312,7 +319,7 @@ type worker struct {
 	wake  chan struct{}
 	route Route
 	log   *slog.Logger
-	next  time.Time // rate limit: earliest time of the next part
+	next  time.Time // rate limit: earliest time of the next part; see limited
 	// sending is held from the start of a part's AT+CMGS until its
 	// message reference is on disk. A status report can arrive right after
 	// +CMGS answers; the receiver takes sending before matching one, so that
@@ -338,7 +345,6 @@ func (w *worker) send(ctx context.Context) {
 		// the messages it would hold meanwhile go through an idle modem
 		// allowed to send them; it tells the others it holds nothing back.
 		if wait := time.Until(w.next); wait > 0 {
-			w.d.limited[w.i].Store(w.next.UnixNano())
 			w.d.wakeOthers(w.i)
 			idle.Reset(wait)
 			select {
@@ -563,7 +569,6 @@ func (w *worker) limit(ctx context.Context) error {
 	}
 	now := time.Now()
 	if wait := w.next.Sub(now); wait > 0 {
-		w.d.limited[w.i].Store(w.next.UnixNano())
 		w.d.wakeOthers(w.i)
 		t := time.NewTimer(wait)
 		defer t.Stop()
@@ -584,6 +589,9 @@ func (w *worker) limit(ctx context.Context) error {
 		now = w.next
 	}
 	w.next = now.Add(time.Minute / time.Duration(w.route.PerMinute))
+	// next keeps the monotonic clock for this worker's own waits; the
+	// others compare the wall time.
+	w.d.limited[w.i].Store(w.next.UnixNano())
 	return nil
 }
 
@@ -612,6 +620,13 @@ func (w *worker) receive(ctx context.Context) {
 	}
 }
 
+// incoming is what the store keeps of a received part. Receive and
+// Acked both take it, and Acked finds the part by it.
+func incoming(in *modem.Inbound) queue.Incoming {
+	// A part without storage came directly (+CMT), not from a slot.
+	return queue.Incoming{Modem: in.Modem, PDU: in.PDU, Direct: in.Storage == "", Storage: in.Storage, Slot: in.Index}
+}
+
 func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
 	if in.Message != nil && in.Message.Type == pdu.TypeStatusReport {
 		r, err := queue.ReportFromPDU(in.Modem, in.Message)
@@ -631,7 +646,7 @@ func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
 		}
 		return err
 	}
-	rec, err := w.d.store.Receive(ctx, queue.Incoming{Modem: in.Modem, PDU: in.PDU, Direct: in.Storage == "", Storage: in.Storage, Slot: in.Index})
+	rec, err := w.d.store.Receive(ctx, incoming(in))
 	if err != nil {
 		return err
 	}

@@ -38,14 +38,7 @@ func (d *Dispatcher) prune(ctx context.Context) {
 	if !ok || d.opts.Retention <= 0 {
 		return
 	}
-	delay, every := d.opts.PruneDelay, d.opts.PruneInterval
-	if delay <= 0 {
-		delay = DefaultPruneDelay
-	}
-	if every <= 0 {
-		every = DefaultPruneInterval
-	}
-	t := time.NewTimer(delay)
+	t := time.NewTimer(d.opts.PruneDelay)
 	defer t.Stop()
 	for {
 		select {
@@ -65,7 +58,7 @@ func (d *Dispatcher) prune(ctx context.Context) {
 				"messages", p.Messages, "inbound_parts", p.InboundParts, "webhook_deliveries", p.WebhookDeliveries,
 				"idempotency_keys", p.IdempotencyKeys, "pages_freed", p.PagesFreed, "took", time.Since(start).Round(time.Millisecond))
 		}
-		t.Reset(every)
+		t.Reset(d.opts.PruneInterval)
 	}
 }
 
@@ -77,7 +70,7 @@ func (d *Dispatcher) acked(ctx context.Context, in *modem.Inbound) {
 	if !ok || in.Message != nil && in.Message.Type == pdu.TypeStatusReport {
 		return
 	}
-	err := pr.Acked(ctx, queue.Incoming{Modem: in.Modem, PDU: in.PDU, Direct: in.Storage == "", Storage: in.Storage, Slot: in.Index})
+	err := pr.Acked(ctx, incoming(in))
 	if err != nil && ctx.Err() == nil {
 		d.log.Warn("could not record that the modem deleted a stored message; it is kept until it is deleted again", "storage", in.Storage, "index", in.Index, "err", err)
 	}

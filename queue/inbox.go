@@ -93,21 +93,17 @@ func (s *Store) Receive(ctx context.Context, in Incoming) (Received, error) {
 	if in.Modem == "" {
 		return Received{}, fmt.Errorf("receive: modem is required: %w", ErrInvalid)
 	}
-	hexPDU := strings.ToUpper(strings.TrimSpace(in.PDU))
+	hexPDU, hash, storage := dedupeKey(in)
 	if hexPDU == "" {
 		return Received{}, fmt.Errorf("receive: empty PDU: %w", ErrInvalid)
 	}
-	sum := sha256.Sum256([]byte(hexPDU))
-	hash := sum[:16]
 	msg, decErr := pdu.Decode(hexPDU)
 	if decErr == nil && msg.Type != pdu.TypeDeliver {
 		return Received{}, fmt.Errorf("receive: a %s PDU is not a received message: %w", msg.Type, ErrInvalid)
 	}
 	var slot sql.NullInt64
-	storage := ""
 	if !in.Direct {
 		slot = sql.NullInt64{Int64: int64(in.Slot), Valid: true}
-		storage = in.Storage
 	}
 	var out Received
 	err := s.write(ctx, func(w *wtx) error {
@@ -155,6 +151,19 @@ func (s *Store) Receive(ctx context.Context, in Incoming) (Received, error) {
 		return Received{}, fmt.Errorf("receive: %w", err)
 	}
 	return out, nil
+}
+
+// dedupeKey is what findDuplicate matches a part by: the PDU as stored
+// (upper-case hex), its hash, and the storage of a part read from one ("",
+// delivered directly). Receive and Acked must derive it alike, or Acked
+// would not find the part Receive stored.
+func dedupeKey(in Incoming) (hexPDU string, hash []byte, storage string) {
+	hexPDU = strings.ToUpper(strings.TrimSpace(in.PDU))
+	sum := sha256.Sum256([]byte(hexPDU))
+	if !in.Direct {
+		storage = in.Storage
+	}
+	return hexPDU, sum[:16], storage
 }
 
 func (w *wtx) findDuplicate(in Incoming, storage, hexPDU string, hash []byte) (int64, error) {

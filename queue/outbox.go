@@ -319,18 +319,18 @@ func claimFilter(req ClaimRequest) (string, []any) {
 			general = true
 			continue
 		}
-		// Left to the peer the recipient is routed to, unless it is one of
-		// this modem's own routes too, or it just failed there and this
-		// modem, without routes, may retry it.
-		cond := "modem IS NULL AND " + match(p.Routes)
-		if own := match(req.Routes); own != "" {
-			cond += " AND NOT " + own
-		}
 		if len(req.Routes) == 0 {
-			cond += " AND NOT " + failedOn
+			// Left to the peer the recipient is routed to, unless it just
+			// failed there: this modem, without routes, may retry it.
+			q += " AND NOT (modem IS NULL AND " + match(p.Routes) + " AND NOT " + failedOn + ")"
 			args = append(args, p.Modem)
 		}
-		q += " AND NOT (" + cond + ")"
+	}
+	if len(req.Routes) > 0 && len(peerRoutes) > 0 {
+		// Left to the peers the recipient is routed to, unless it is one
+		// of this modem's own routes too. One condition for all peers:
+		// the exception does not depend on the peer.
+		q += " AND NOT (modem IS NULL AND " + match(peerRoutes) + " AND NOT " + match(req.Routes) + ")"
 	}
 	switch {
 	case general:

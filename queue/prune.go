@@ -2,11 +2,9 @@ package queue
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -206,18 +204,13 @@ func ensureIncrementalVacuum(db *sql.DB) error {
 
 // Acked records that the modem deleted (+CMGD) or acknowledged (+CNMA) the
 // part in, which Receive stored: it can no longer be read again, so Prune
-// may remove it after the retention. The modem driver calls it after a
-// successful delete; a part never acknowledged is kept. It fails with
+// may remove it after the retention. The dispatcher calls it after the
+// modem's successful delete; a part never acknowledged is kept. It fails with
 // ErrNotFound when no such part is stored.
 func (s *Store) Acked(ctx context.Context, in Incoming) error {
-	hexPDU := strings.ToUpper(strings.TrimSpace(in.PDU))
-	sum := sha256.Sum256([]byte(hexPDU))
-	storage := ""
-	if !in.Direct {
-		storage = in.Storage
-	}
+	hexPDU, hash, storage := dedupeKey(in)
 	err := s.write(ctx, func(w *wtx) error {
-		id, err := w.findDuplicate(in, storage, hexPDU, sum[:16])
+		id, err := w.findDuplicate(in, storage, hexPDU, hash)
 		if err != nil {
 			return err
 		}

@@ -58,6 +58,12 @@ var sqliteDialect = &dialect{
 			// them all at Open, bench/README.md). Larger than the number
 			// of distinct writer statements, so none is evicted.
 			v.Set("_stmt_cache_size", "128")
+			// The driver sets this before journal_mode, whose switch to
+			// WAL writes the header of a new database: only then does a
+			// new database take the mode without the VACUUM that
+			// ensureIncrementalVacuum runs for an older one. On an
+			// existing database it changes nothing by itself.
+			v.Set("_auto_vacuum", "incremental")
 		}
 		if readOnly {
 			v.Set("_query_only", "1")
