@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -54,7 +53,9 @@ func TestE2EFaultMatrix(t *testing.T) {
 		every, faultFor, finalWait = 70*time.Millisecond, 5*time.Second, 4*time.Minute
 	}
 	w := mustWorld(t, 2, modemsim.Options{SendLatency: 30 * time.Millisecond})
-	d := startDaemon(t, faultConfig(w))
+	// The world's configuration suits the faults: a hung modem shows within
+	// its 2 s command timeout, and a send cut off without a prompt ends 2 s later.
+	d := startDaemon(t, w.config(""))
 	waitModems(t, d, "both modems ready", 20*time.Second, allReady("m0", "m1"))
 	l := startLoad(t, d, every)
 	m0, m1 := w.sims[0], w.sims[1]
@@ -174,19 +175,6 @@ func TestE2EFaultMatrix(t *testing.T) {
 		t.Fatalf("the daemon exited during the faults: %v", d.err)
 	default:
 	}
-}
-
-// faultConfig is the world's configuration: a hung modem shows within the
-// 2 s command timeout, and a send cut off without a prompt ends 2 s later.
-func faultConfig(w *world) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"10s\"\n")
-	fmt.Fprintf(&b, "[store]\npath = %q\n", filepath.Join(w.dir, "bridged.db"))
-	fmt.Fprintf(&b, "[log]\nlevel = \"debug\"\n")
-	for i, s := range w.sims {
-		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, s.Path())
-	}
-	return b.String()
 }
 
 type modemState struct {
