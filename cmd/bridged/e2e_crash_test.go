@@ -541,24 +541,6 @@ func (w *crashWorld) syncSent() error {
 
 var mayHaveBeenSentRE = regexp.MustCompile(`part (\d+) of \d+ may have been sent`)
 
-type crashMessage struct {
-	ID       int64  `json:"id"`
-	To       string `json:"to"`
-	Text     string `json:"text"`
-	Status   string `json:"status"`
-	Parts    int    `json:"parts"`
-	Report   bool   `json:"report"`
-	Attempts int    `json:"attempts"`
-	Error    *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-	Events []struct {
-		Status string `json:"status"`
-		Detail string `json:"detail"`
-	} `json:"events"`
-}
-
 // drain waits until every message is final and every report and inbound
 // SMS is in, then checks everything against what the clients were told
 // and what the network saw.
@@ -578,19 +560,19 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 	// asked for and the network delivers. Polled as a client would. A
 	// loaded machine drains a backlog slowly, so what fails is a drain that
 	// stops: a minute without a message becoming final.
-	final := map[int64]crashMessage{}
+	final := map[int64]apiMessage{}
 	const stall = time.Minute
 	progress := time.Now()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		pending := 0
-		var last crashMessage
+		var last apiMessage
 		for _, r := range reqs {
 			if _, ok := final[r.id]; ok {
 				continue
 			}
-			var m crashMessage
+			var m apiMessage
 			if code := d.get(client, fmt.Sprintf("/v1/messages/%d", r.id), &m); code != http.StatusOK {
 				t.Fatalf("GET message %d: %d", r.id, code)
 			}
@@ -618,11 +600,11 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 	}
 
 	// No message the clients were not answered for, and none twice.
-	var listed []crashMessage
+	var listed []apiMessage
 	for cursor := ""; ; {
 		var page struct {
-			Messages   []crashMessage `json:"messages"`
-			NextCursor string         `json:"next_cursor"`
+			Messages   []apiMessage `json:"messages"`
+			NextCursor string       `json:"next_cursor"`
 		}
 		d.get(client, "/v1/messages?limit=1000&cursor="+cursor, &page)
 		listed = append(listed, page.Messages...)

@@ -238,6 +238,7 @@ type apiMessage struct {
 	Status   string `json:"status"`
 	Encoding string `json:"encoding"`
 	Parts    int    `json:"parts"`
+	Report   bool   `json:"report"`
 	Modem    string `json:"modem"`
 	Attempts int    `json:"attempts"`
 	Error    *struct {
