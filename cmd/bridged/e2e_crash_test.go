@@ -869,27 +869,17 @@ func startCrashDaemon(t *testing.T, bin, cfg string, log io.Writer, seen func(re
 	}
 	pw.Close()
 	up := make(chan string, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			d.out.add(line)
-			fmt.Fprintln(log, line)
-			if m := upRE.FindStringSubmatch(line); m != nil {
-				up <- m[1]
-			}
-			switch {
-			case rereadRE.MatchString(line):
-				seen(true)
-			case unmatchedRE.MatchString(line):
-				seen(false)
-			}
+	scanned := scanOutput(pr, d.out, log, func(line string) {
+		if m := upRE.FindStringSubmatch(line); m != nil {
+			up <- m[1]
 		}
-		pr.Close()
-	}()
+		switch {
+		case rereadRE.MatchString(line):
+			seen(true)
+		case unmatchedRE.MatchString(line):
+			seen(false)
+		}
+	})
 	go func() { d.cmd.Wait(); <-scanned; close(d.exited) }()
 	t.Cleanup(func() { d.kill() })
 	timer := time.NewTimer(30 * time.Second)
@@ -976,6 +966,26 @@ func (d *crashDaemon) get(client *http.Client, path string, out any) int {
 	return resp.StatusCode
 }
 
+// scanOutput reads a process's output a line at a time into out and log,
+// calls each for every line, and closes the channel it returns once r is
+// drained, so that a waiter for the exit has every line.
+func scanOutput(r io.ReadCloser, out *tailBuffer, log io.Writer, each func(line string)) <-chan struct{} {
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		defer r.Close()
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			out.add(line)
+			fmt.Fprintln(log, line)
+			each(line)
+		}
+	}()
+	return scanned
+}
+
 // tailBuffer keeps the last lines of a process's output.
 type tailBuffer struct {
 	mu    sync.Mutex
@@ -1040,24 +1050,14 @@ func startSimProcess(t *testing.T, bin, dir string, log io.Writer, args ...strin
 		t.Fatal(err)
 	}
 	pw.Close()
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.out.add(line)
-			fmt.Fprintln(log, line)
-			switch {
-			case simSendRE.MatchString(line):
-				s.sends.add()
-			case simReadRE.MatchString(line):
-				s.reads.add()
-			}
+	scanned := scanOutput(pr, s.out, log, func(line string) {
+		switch {
+		case simSendRE.MatchString(line):
+			s.sends.add()
+		case simReadRE.MatchString(line):
+			s.reads.add()
 		}
-		pr.Close()
-	}()
+	})
 	go func() { s.cmd.Wait(); <-scanned; close(s.exited) }()
 	t.Cleanup(func() {
 		if s.conn != nil {
