@@ -210,16 +210,14 @@ func sameStates(a, b map[string]modemState) bool {
 // two agree, /readyz must be 200 exactly when one of them is ready.
 func waitModems(t *testing.T, d *daemon, what string, timeout time.Duration, cond func(map[string]modemState) bool) map[string]modemState {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var after map[string]modemState
+	if !poll(timeout, 20*time.Millisecond, func() bool {
 		before := d.modemStates()
 		var ready struct {
 			ModemsReady int `json:"modems_ready"`
 		}
 		code := d.do("GET", "/readyz", nil, &ready)
-		after := d.modemStates()
+		after = d.modemStates()
 		if sameStates(before, after) {
 			n := 0
 			for _, m := range after {
@@ -231,14 +229,11 @@ func waitModems(t *testing.T, d *daemon, what string, timeout time.Duration, con
 				t.Errorf("/readyz %d (%d ready) while the modems are %v", code, ready.ModemsReady, after)
 			}
 		}
-		if cond(after) {
-			return after
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v; modems %v", what, timeout, after)
-		}
-		<-tick.C
+		return cond(after)
+	}) {
+		t.Fatalf("%s: not within %v; modems %v", what, timeout, after)
 	}
+	return after
 }
 
 func stateIs(id, state string) func(map[string]modemState) bool {
@@ -259,25 +254,22 @@ func allReady(ids ...string) func(map[string]modemState) bool {
 // waitInbox waits until a received message with this text is in the inbox.
 func waitInbox(t *testing.T, d *daemon, text string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var out struct {
-			Messages []struct {
-				Text string `json:"text"`
-			} `json:"messages"`
-		}
+	var out struct {
+		Messages []struct {
+			Text string `json:"text"`
+		} `json:"messages"`
+	}
+	if !poll(20*time.Second, 20*time.Millisecond, func() bool {
+		out.Messages = nil
 		d.do("GET", "/v1/inbox?limit=100", nil, &out)
 		for _, m := range out.Messages {
 			if m.Text == text {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%q never reached the inbox: %+v", text, out.Messages)
-		}
-		<-tick.C
+		return false
+	}) {
+		t.Fatalf("%q never reached the inbox: %+v", text, out.Messages)
 	}
 }
 

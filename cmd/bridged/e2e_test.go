@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -272,23 +273,31 @@ func (d *daemon) send(body map[string]any, headers ...string) []apiMessage {
 	return out.Messages
 }
 
-// waitStatus polls GET /v1/messages/{id} until its status is one of want.
-func (d *daemon) waitStatus(id int64, want ...string) apiMessage {
-	d.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
+// poll calls cond every interval until it holds, and reports whether it
+// did before the timeout; the caller says what it last saw.
+func poll(timeout, interval time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	for {
-		var m apiMessage
-		d.do("GET", fmt.Sprintf("/v1/messages/%d", id), nil, &m)
-		for _, w := range want {
-			if m.Status == w {
-				return m
-			}
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			d.t.Fatalf("message %d is %q (%+v), want %v", id, m.Status, m, want)
+			return false
 		}
 		<-tick.C
 	}
+	return true
+}
+
+// waitStatus polls GET /v1/messages/{id} until its status is one of want.
+func (d *daemon) waitStatus(id int64, want ...string) apiMessage {
+	d.t.Helper()
+	var m apiMessage
+	if !poll(20*time.Second, 10*time.Millisecond, func() bool {
+		m = apiMessage{}
+		d.do("GET", fmt.Sprintf("/v1/messages/%d", id), nil, &m)
+		return slices.Contains(want, m.Status)
+	}) {
+		d.t.Fatalf("message %d is %q (%+v), want %v", id, m.Status, m, want)
+	}
+	return m
 }

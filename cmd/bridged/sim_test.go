@@ -38,12 +38,8 @@ func (s *syncBuffer) String() string {
 // eventually polls cond until it holds or five seconds pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll(5*time.Second, 5*time.Millisecond, cond) {
+		t.Fatalf("%s: not within 5s", what)
 	}
 }
 
