@@ -414,29 +414,23 @@ func (l *load) waitSome(t *testing.T, d *daemon, n int) {
 // waitFinal waits until every message of ids is final.
 func (l *load) waitFinal(t *testing.T, ids []int64) {
 	t.Helper()
-	deadline := time.Now().Add(finalWait)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var open []int64
+	if !poll(finalWait, 50*time.Millisecond, func() bool {
 		l.finalCount(t)
-		var open []int64
+		open = nil
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		for _, id := range ids {
 			if _, ok := l.final[id]; !ok {
 				open = append(open, id)
 			}
 		}
+		return len(open) == 0
+	}) {
+		l.mu.Lock()
+		example := l.seen[open[0]]
 		l.mu.Unlock()
-		if len(open) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			l.mu.Lock()
-			example := l.seen[open[0]]
-			l.mu.Unlock()
-			t.Fatalf("%d messages not final after %v, for example %+v", len(open), finalWait, example)
-		}
-		<-tick.C
+		t.Fatalf("%d messages not final after %v, for example %+v", len(open), finalWait, example)
 	}
 }
 

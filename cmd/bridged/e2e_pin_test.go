@@ -52,24 +52,24 @@ type apiModem struct {
 // condition more (nil: none) holds too.
 func (d *daemon) waitModem(id, state string, more func(apiModem) bool) apiModem {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var out struct {
-			Modems []apiModem `json:"modems"`
-		}
+	var out struct {
+		Modems []apiModem `json:"modems"`
+	}
+	var found apiModem
+	if !poll(30*time.Second, 10*time.Millisecond, func() bool {
+		out.Modems = nil
 		d.do("GET", "/v1/modems", nil, &out)
 		for _, m := range out.Modems {
 			if m.ID == id && m.State == state && (more == nil || more(m)) {
-				return m
+				found = m
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("modem %s is not %s: %+v", id, state, out.Modems)
-		}
-		<-tick.C
+		return false
+	}) {
+		d.t.Fatalf("modem %s is not %s: %+v", id, state, out.Modems)
 	}
+	return found
 }
 
 // wantEntries checks the PINs the simulated SIM got with AT+CPIN=.
