@@ -282,19 +282,13 @@ func (w *crashWorld) outOfStep(d *crashDaemon, tot *crashTotals) *crashDaemon {
 }
 
 func (w *crashWorld) writeConfig() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"10s\"\n")
-	fmt.Fprintf(&b, "[store]\npath = %q\n", w.db)
-	fmt.Fprintf(&b, "[log]\nlevel = \"debug\"\n")
-	fmt.Fprintf(&b, "[sms]\ninterrupted_send = \"retry\"\n")
-	for i, p := range w.sim.paths {
-		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, p)
-		if *crashSweep > 0 {
-			fmt.Fprintf(&b, "sweep_interval = %q\n", crashSweep.String())
-		}
+	var sweep func(int) string
+	if *crashSweep > 0 {
+		sweep = func(int) string { return fmt.Sprintf("sweep_interval = %q\n", crashSweep.String()) }
 	}
+	cfg := daemonConfig(w.db, w.sim.paths, sweep, "[sms]\ninterrupted_send = \"retry\"\n")
 	path := filepath.Join(w.dir, "bridged.toml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
 	return path

@@ -120,12 +120,35 @@ func mustWorld(t *testing.T, n int, opts modemsim.Options) *world {
 
 // config returns a configuration for a daemon using the world's modems.
 func (w *world) config(extra string) string {
+	return daemonConfig(w.db(), w.devices(), nil, extra)
+}
+
+func (w *world) db() string { return filepath.Join(w.dir, "bridged.db") }
+
+// devices returns the paths of the world's modems, in the order of m0, m1 ...
+func (w *world) devices() []string {
+	var d []string
+	for _, s := range w.sims {
+		d = append(d, s.Path())
+	}
+	return d
+}
+
+// daemonConfig is the configuration every end-to-end daemon starts from:
+// the API on a free port of 127.0.0.1, debug logs, and one [[modem]] m0,
+// m1 ... per device, whose 2 s command timeout shows a hung modem quickly;
+// modemExtra (if not nil) adds lines to modem i's table, and extra follows
+// the last one.
+func daemonConfig(db string, devices []string, modemExtra func(i int) string, extra string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"10s\"\n")
-	fmt.Fprintf(&b, "[store]\npath = %q\n", filepath.Join(w.dir, "bridged.db"))
+	fmt.Fprintf(&b, "[store]\npath = %q\n", db)
 	fmt.Fprintf(&b, "[log]\nlevel = \"debug\"\n")
-	for i, s := range w.sims {
-		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, s.Path())
+	for i, dev := range devices {
+		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, dev)
+		if modemExtra != nil {
+			b.WriteString(modemExtra(i))
+		}
 	}
 	b.WriteString(extra)
 	return b.String()
