@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,17 +21,7 @@ import (
 // mustPINWorld is mustWorld with a configuration per simulated modem.
 func mustPINWorld(t *testing.T, cfgs ...modemsim.Config) *world {
 	t.Helper()
-	w := &world{dir: t.TempDir()}
-	w.net = modemsim.NewNetwork(modemsim.Options{Dir: w.dir, Logger: slog.New(slog.DiscardHandler)})
-	t.Cleanup(func() { w.net.Close() })
-	for _, c := range cfgs {
-		s, err := w.net.AddModem(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.sims = append(w.sims, s)
-	}
-	return w
+	return mustWorldOf(t, modemsim.Options{}, cfgs...)
 }
 
 // pinConfig is the world's configuration with pin set for modem m0 (the

@@ -103,13 +103,19 @@ type world struct {
 
 func mustWorld(t *testing.T, n int, opts modemsim.Options) *world {
 	t.Helper()
+	return mustWorldOf(t, opts, make([]modemsim.Config, n)...)
+}
+
+// mustWorldOf is mustWorld with a configuration per simulated modem.
+func mustWorldOf(t *testing.T, opts modemsim.Options, cfgs ...modemsim.Config) *world {
+	t.Helper()
 	w := &world{dir: t.TempDir()}
 	opts.Dir = w.dir
 	opts.Logger = slog.New(slog.DiscardHandler)
 	w.net = modemsim.NewNetwork(opts)
 	t.Cleanup(func() { w.net.Close() })
-	for range n {
-		s, err := w.net.AddModem(modemsim.Config{})
+	for _, c := range cfgs {
+		s, err := w.net.AddModem(c)
 		if err != nil {
 			t.Fatal(err)
 		}
