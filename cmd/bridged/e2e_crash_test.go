@@ -240,10 +240,8 @@ func crashBatchRun(t *testing.T, bin string, batch, kills int, tot *crashTotals)
 func (w *crashWorld) outOfStep(d *crashDaemon, tot *crashTotals) *crashDaemon {
 	client := &http.Client{Timeout: 20 * time.Second}
 	for try := 0; try < 3; try++ {
-		deadline := time.Now().Add(30 * time.Second)
-		tick := time.NewTicker(50 * time.Millisecond)
 		stuck := ""
-		for time.Now().Before(deadline) {
+		poll(30*time.Second, 50*time.Millisecond, func() bool {
 			var ms struct {
 				Modems []struct {
 					ID        string `json:"id"`
@@ -262,12 +260,8 @@ func (w *crashWorld) outOfStep(d *crashDaemon, tot *crashTotals) *crashDaemon {
 					stuck = fmt.Sprintf("%s: %s (%s)", m.ID, m.State, m.LastError)
 				}
 			}
-			if ready == len(ms.Modems) || stuck != "" {
-				break
-			}
-			<-tick.C
-		}
-		tick.Stop()
+			return ready == len(ms.Modems) || stuck != ""
+		})
 		if stuck == "" || *crashDesync {
 			return d
 		}
@@ -712,7 +706,8 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 		Text       string `json:"text"`
 		Incomplete bool   `json:"incomplete"`
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; {
+	// Not fatal when it times out: the checks below say what is missing.
+	poll(60*time.Second, 50*time.Millisecond, func() bool {
 		inbox = inbox[:0]
 		for cursor := ""; ; {
 			var page struct {
@@ -729,11 +724,8 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 			}
 			cursor = page.NextCursor
 		}
-		if len(inbox) >= injected || time.Now().After(deadline) {
-			break
-		}
-		<-tick.C
-	}
+		return len(inbox) >= injected
+	})
 	seen := map[string]int{}
 	for _, m := range inbox {
 		seen[m.Text]++
