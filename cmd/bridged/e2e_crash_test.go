@@ -81,6 +81,7 @@ type crashTotals struct {
 	dupByOtherKill  int // extra copies caused by another kill
 	failedMaybeSent int // messages failed by the policy after MaxAttempts interrupted sends
 	delivered       int // messages with a report, delivered
+	lost            int // parts of messages sent or delivered that never left the network
 	injected        int // inbound messages injected
 	injectedParts   int
 	stored          int // inbound messages in the inbox
@@ -111,11 +112,11 @@ func TestCrashNothingLost(t *testing.T) {
 	}
 	slices.Sort(modes)
 	t.Logf("crash totals in %v: kills %d (%s), restarts %d; outbound: %d messages accepted (%d parts), %d parts left the network, "+
-		"%d extra copies (%d after a kill inside AT+CMGS, %d after another kill), %d failed as may_have_been_sent, %d delivered as reported, 0 lost; "+
+		"%d extra copies (%d after a kill inside AT+CMGS, %d after another kill), %d failed as may_have_been_sent, %d delivered as reported, %d lost; "+
 		"inbound: %d injected (%d parts), %d in the inbox once each, %d parts read again after a kill and deduplicated; "+
 		"%d status reports held as matching no recorded part; %d integrity checks ok; %d last starts redone for a modem stopped out of step",
 		time.Since(start).Round(time.Second), sumKills(tot.kills), strings.Join(modes, ", "), tot.restarts,
-		tot.accepted, tot.parts, tot.partsOnNetwork, tot.duplicates, tot.dupByKillInSend, tot.dupByOtherKill, tot.failedMaybeSent, tot.delivered,
+		tot.accepted, tot.parts, tot.partsOnNetwork, tot.duplicates, tot.dupByKillInSend, tot.dupByOtherKill, tot.failedMaybeSent, tot.delivered, tot.lost,
 		tot.injected, tot.injectedParts, tot.stored, tot.redundantReads, tot.unmatched, tot.integrityChecks, tot.desync)
 }
 
@@ -673,6 +674,7 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 				if len(copies[seq]) == 0 {
 					t.Errorf("message %d (%s) is %s, but its part %d of %d never left the network (events %+v)", r.id, r.to, m.Status, seq, r.parts, m.Events)
 					missing = true
+					tot.lost++
 				}
 			}
 			if !missing && !phoneReads(copies, r.parts, r.text) {
