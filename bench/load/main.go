@@ -453,10 +453,10 @@ func mixed(bin string, n int) {
 		if time.Now().After(deadline) {
 			log.Fatal("mixed: messages not final 5 minutes after the last part left")
 		}
-		if count(r.addr, "queued") > 0 || count(r.addr, "sending") > 0 || delivered(r.addr) < int(reports.Load()) {
+		if count(r.addr, "queued") > 0 || count(r.addr, "sending") > 0 || total(r.addr, "/v1/messages?limit=1000&status=delivered") < int(reports.Load()) {
 			continue
 		}
-		if inbox(r.addr) < len(injected) {
+		if total(r.addr, "/v1/inbox?limit=1000") < len(injected) {
 			continue
 		}
 		break
@@ -509,36 +509,22 @@ func count(addr, status string) int {
 	return len(page.Messages)
 }
 
-// delivered returns how many messages are delivered.
-func delivered(addr string) int {
+// total pages through a listing (path with its query, cursor added) and
+// returns how many entries it holds. The inbox sets next_cursor on every
+// page that has entries, the outbox only when there may be more, so either
+// end stops.
+func total(addr, path string) int {
 	n := 0
 	for cursor := ""; ; {
 		var page struct {
 			Messages   []struct{} `json:"messages"`
 			NextCursor string     `json:"next_cursor"`
 		}
-		getJSON(addr, "/v1/messages?limit=1000&status=delivered&cursor="+cursor, &page)
+		getJSON(addr, path+"&cursor="+cursor, &page)
 		n += len(page.Messages)
 		if page.NextCursor == "" || len(page.Messages) == 0 {
 			return n
 		}
-		cursor = page.NextCursor
-	}
-}
-
-// inbox returns how many messages the inbox holds.
-func inbox(addr string) int {
-	n := 0
-	for cursor := ""; ; {
-		var page struct {
-			Messages   []struct{} `json:"messages"`
-			NextCursor string     `json:"next_cursor"`
-		}
-		getJSON(addr, "/v1/inbox?limit=1000&cursor="+cursor, &page)
-		if len(page.Messages) == 0 {
-			return n
-		}
-		n += len(page.Messages)
 		cursor = page.NextCursor
 	}
 }

@@ -81,6 +81,7 @@ type crashTotals struct {
 	dupByOtherKill  int // extra copies caused by another kill
 	failedMaybeSent int // messages failed by the policy after MaxAttempts interrupted sends
 	delivered       int // messages with a report, delivered
+	lost            int // parts of messages sent or delivered that never left the network
 	injected        int // inbound messages injected
 	injectedParts   int
 	stored          int // inbound messages in the inbox
@@ -111,11 +112,11 @@ func TestCrashNothingLost(t *testing.T) {
 	}
 	slices.Sort(modes)
 	t.Logf("crash totals in %v: kills %d (%s), restarts %d; outbound: %d messages accepted (%d parts), %d parts left the network, "+
-		"%d extra copies (%d after a kill inside AT+CMGS, %d after another kill), %d failed as may_have_been_sent, %d delivered as reported, 0 lost; "+
+		"%d extra copies (%d after a kill inside AT+CMGS, %d after another kill), %d failed as may_have_been_sent, %d delivered as reported, %d lost; "+
 		"inbound: %d injected (%d parts), %d in the inbox once each, %d parts read again after a kill and deduplicated; "+
 		"%d status reports held as matching no recorded part; %d integrity checks ok; %d last starts redone for a modem stopped out of step",
 		time.Since(start).Round(time.Second), sumKills(tot.kills), strings.Join(modes, ", "), tot.restarts,
-		tot.accepted, tot.parts, tot.partsOnNetwork, tot.duplicates, tot.dupByKillInSend, tot.dupByOtherKill, tot.failedMaybeSent, tot.delivered,
+		tot.accepted, tot.parts, tot.partsOnNetwork, tot.duplicates, tot.dupByKillInSend, tot.dupByOtherKill, tot.failedMaybeSent, tot.delivered, tot.lost,
 		tot.injected, tot.injectedParts, tot.stored, tot.redundantReads, tot.unmatched, tot.integrityChecks, tot.desync)
 }
 
@@ -152,6 +153,7 @@ type crashWorld struct {
 	upCh      chan struct{} // closed and replaced when a daemon is up
 	reread    int
 	unmatched int
+	checksOK  int // integrity checks passed, for the totals
 	killsBy   map[string]int
 }
 
@@ -228,7 +230,7 @@ func crashBatchRun(t *testing.T, bin string, batch, kills int, tot *crashTotals)
 		tot.kills[m] += n
 	}
 	tot.restarts += kills + 1
-	tot.integrityChecks += kills + 1
+	tot.integrityChecks += w.checksOK
 }
 
 // outOfStep works around a known defect, unless -crash.desync: after a
@@ -240,10 +242,8 @@ func crashBatchRun(t *testing.T, bin string, batch, kills int, tot *crashTotals)
 func (w *crashWorld) outOfStep(d *crashDaemon, tot *crashTotals) *crashDaemon {
 	client := &http.Client{Timeout: 20 * time.Second}
 	for try := 0; try < 3; try++ {
-		deadline := time.Now().Add(30 * time.Second)
-		tick := time.NewTicker(50 * time.Millisecond)
 		stuck := ""
-		for time.Now().Before(deadline) {
+		poll(30*time.Second, 50*time.Millisecond, func() bool {
 			var ms struct {
 				Modems []struct {
 					ID        string `json:"id"`
@@ -262,12 +262,8 @@ func (w *crashWorld) outOfStep(d *crashDaemon, tot *crashTotals) *crashDaemon {
 					stuck = fmt.Sprintf("%s: %s (%s)", m.ID, m.State, m.LastError)
 				}
 			}
-			if ready == len(ms.Modems) || stuck != "" {
-				break
-			}
-			<-tick.C
-		}
-		tick.Stop()
+			return ready == len(ms.Modems) || stuck != ""
+		})
 		if stuck == "" || *crashDesync {
 			return d
 		}
@@ -282,19 +278,13 @@ func (w *crashWorld) outOfStep(d *crashDaemon, tot *crashTotals) *crashDaemon {
 }
 
 func (w *crashWorld) writeConfig() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"10s\"\n")
-	fmt.Fprintf(&b, "[store]\npath = %q\n", w.db)
-	fmt.Fprintf(&b, "[log]\nlevel = \"debug\"\n")
-	fmt.Fprintf(&b, "[sms]\ninterrupted_send = \"retry\"\n")
-	for i, p := range w.sim.paths {
-		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, p)
-		if *crashSweep > 0 {
-			fmt.Fprintf(&b, "sweep_interval = %q\n", crashSweep.String())
-		}
+	var sweep func(int) string
+	if *crashSweep > 0 {
+		sweep = func(int) string { return fmt.Sprintf("sweep_interval = %q\n", crashSweep.String()) }
 	}
+	cfg := daemonConfig(w.db, w.sim.paths, sweep, "[sms]\ninterrupted_send = \"retry\"\n")
 	path := filepath.Join(w.dir, "bridged.toml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
 	return path
@@ -391,7 +381,9 @@ func (w *crashWorld) checkIntegrity() {
 	}
 	if len(out) != 1 || out[0] != "ok" {
 		w.t.Errorf("PRAGMA integrity_check after a kill: %v", out)
+		return
 	}
+	w.checksOK++
 }
 
 // post is one HTTP client: it posts messages, each to its own recipient
@@ -541,24 +533,6 @@ func (w *crashWorld) syncSent() error {
 
 var mayHaveBeenSentRE = regexp.MustCompile(`part (\d+) of \d+ may have been sent`)
 
-type crashMessage struct {
-	ID       int64  `json:"id"`
-	To       string `json:"to"`
-	Text     string `json:"text"`
-	Status   string `json:"status"`
-	Parts    int    `json:"parts"`
-	Report   bool   `json:"report"`
-	Attempts int    `json:"attempts"`
-	Error    *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-	Events []struct {
-		Status string `json:"status"`
-		Detail string `json:"detail"`
-	} `json:"events"`
-}
-
 // drain waits until every message is final and every report and inbound
 // SMS is in, then checks everything against what the clients were told
 // and what the network saw.
@@ -578,19 +552,19 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 	// asked for and the network delivers. Polled as a client would. A
 	// loaded machine drains a backlog slowly, so what fails is a drain that
 	// stops: a minute without a message becoming final.
-	final := map[int64]crashMessage{}
+	final := map[int64]apiMessage{}
 	const stall = time.Minute
 	progress := time.Now()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		pending := 0
-		var last crashMessage
+		var last apiMessage
 		for _, r := range reqs {
 			if _, ok := final[r.id]; ok {
 				continue
 			}
-			var m crashMessage
+			var m apiMessage
 			if code := d.get(client, fmt.Sprintf("/v1/messages/%d", r.id), &m); code != http.StatusOK {
 				t.Fatalf("GET message %d: %d", r.id, code)
 			}
@@ -618,11 +592,11 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 	}
 
 	// No message the clients were not answered for, and none twice.
-	var listed []crashMessage
+	var listed []apiMessage
 	for cursor := ""; ; {
 		var page struct {
-			Messages   []crashMessage `json:"messages"`
-			NextCursor string         `json:"next_cursor"`
+			Messages   []apiMessage `json:"messages"`
+			NextCursor string       `json:"next_cursor"`
 		}
 		d.get(client, "/v1/messages?limit=1000&cursor="+cursor, &page)
 		listed = append(listed, page.Messages...)
@@ -703,6 +677,7 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 				if len(copies[seq]) == 0 {
 					t.Errorf("message %d (%s) is %s, but its part %d of %d never left the network (events %+v)", r.id, r.to, m.Status, seq, r.parts, m.Events)
 					missing = true
+					tot.lost++
 				}
 			}
 			if !missing && !phoneReads(copies, r.parts, r.text) {
@@ -736,7 +711,8 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 		Text       string `json:"text"`
 		Incomplete bool   `json:"incomplete"`
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; {
+	// Not fatal when it times out: the checks below say what is missing.
+	poll(60*time.Second, 50*time.Millisecond, func() bool {
 		inbox = inbox[:0]
 		for cursor := ""; ; {
 			var page struct {
@@ -753,11 +729,8 @@ func (w *crashWorld) drain(d *crashDaemon, tot *crashTotals) {
 			}
 			cursor = page.NextCursor
 		}
-		if len(inbox) >= injected || time.Now().After(deadline) {
-			break
-		}
-		<-tick.C
-	}
+		return len(inbox) >= injected
+	})
 	seen := map[string]int{}
 	for _, m := range inbox {
 		seen[m.Text]++
@@ -887,27 +860,17 @@ func startCrashDaemon(t *testing.T, bin, cfg string, log io.Writer, seen func(re
 	}
 	pw.Close()
 	up := make(chan string, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			d.out.add(line)
-			fmt.Fprintln(log, line)
-			if m := upRE.FindStringSubmatch(line); m != nil {
-				up <- m[1]
-			}
-			switch {
-			case rereadRE.MatchString(line):
-				seen(true)
-			case unmatchedRE.MatchString(line):
-				seen(false)
-			}
+	scanned := scanOutput(pr, d.out, log, func(line string) {
+		if m := upRE.FindStringSubmatch(line); m != nil {
+			up <- m[1]
 		}
-		pr.Close()
-	}()
+		switch {
+		case rereadRE.MatchString(line):
+			seen(true)
+		case unmatchedRE.MatchString(line):
+			seen(false)
+		}
+	})
 	go func() { d.cmd.Wait(); <-scanned; close(d.exited) }()
 	t.Cleanup(func() { d.kill() })
 	timer := time.NewTimer(30 * time.Second)
@@ -994,6 +957,26 @@ func (d *crashDaemon) get(client *http.Client, path string, out any) int {
 	return resp.StatusCode
 }
 
+// scanOutput reads a process's output a line at a time into out and log,
+// calls each for every line, and closes the channel it returns once r is
+// drained, so that a waiter for the exit has every line.
+func scanOutput(r io.ReadCloser, out *tailBuffer, log io.Writer, each func(line string)) <-chan struct{} {
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		defer r.Close()
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64*1024), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			out.add(line)
+			fmt.Fprintln(log, line)
+			each(line)
+		}
+	}()
+	return scanned
+}
+
 // tailBuffer keeps the last lines of a process's output.
 type tailBuffer struct {
 	mu    sync.Mutex
@@ -1058,24 +1041,14 @@ func startSimProcess(t *testing.T, bin, dir string, log io.Writer, args ...strin
 		t.Fatal(err)
 	}
 	pw.Close()
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.out.add(line)
-			fmt.Fprintln(log, line)
-			switch {
-			case simSendRE.MatchString(line):
-				s.sends.add()
-			case simReadRE.MatchString(line):
-				s.reads.add()
-			}
+	scanned := scanOutput(pr, s.out, log, func(line string) {
+		switch {
+		case simSendRE.MatchString(line):
+			s.sends.add()
+		case simReadRE.MatchString(line):
+			s.reads.add()
 		}
-		pr.Close()
-	}()
+	})
 	go func() { s.cmd.Wait(); <-scanned; close(s.exited) }()
 	t.Cleanup(func() {
 		if s.conn != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -54,7 +53,9 @@ func TestE2EFaultMatrix(t *testing.T) {
 		every, faultFor, finalWait = 70*time.Millisecond, 5*time.Second, 4*time.Minute
 	}
 	w := mustWorld(t, 2, modemsim.Options{SendLatency: 30 * time.Millisecond})
-	d := startDaemon(t, faultConfig(w))
+	// The world's configuration suits the faults: a hung modem shows within
+	// its 2 s command timeout, and a send cut off without a prompt ends 2 s later.
+	d := startDaemon(t, w.config(""))
 	waitModems(t, d, "both modems ready", 20*time.Second, allReady("m0", "m1"))
 	l := startLoad(t, d, every)
 	m0, m1 := w.sims[0], w.sims[1]
@@ -176,19 +177,6 @@ func TestE2EFaultMatrix(t *testing.T) {
 	}
 }
 
-// faultConfig is the world's configuration: a hung modem shows within the
-// 2 s command timeout, and a send cut off without a prompt ends 2 s later.
-func faultConfig(w *world) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"10s\"\n")
-	fmt.Fprintf(&b, "[store]\npath = %q\n", filepath.Join(w.dir, "bridged.db"))
-	fmt.Fprintf(&b, "[log]\nlevel = \"debug\"\n")
-	for i, s := range w.sims {
-		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, s.Path())
-	}
-	return b.String()
-}
-
 type modemState struct {
 	State       string     `json:"state"`
 	LastError   string     `json:"last_error"`
@@ -222,16 +210,14 @@ func sameStates(a, b map[string]modemState) bool {
 // two agree, /readyz must be 200 exactly when one of them is ready.
 func waitModems(t *testing.T, d *daemon, what string, timeout time.Duration, cond func(map[string]modemState) bool) map[string]modemState {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var after map[string]modemState
+	if !poll(timeout, 20*time.Millisecond, func() bool {
 		before := d.modemStates()
 		var ready struct {
 			ModemsReady int `json:"modems_ready"`
 		}
 		code := d.do("GET", "/readyz", nil, &ready)
-		after := d.modemStates()
+		after = d.modemStates()
 		if sameStates(before, after) {
 			n := 0
 			for _, m := range after {
@@ -243,14 +229,11 @@ func waitModems(t *testing.T, d *daemon, what string, timeout time.Duration, con
 				t.Errorf("/readyz %d (%d ready) while the modems are %v", code, ready.ModemsReady, after)
 			}
 		}
-		if cond(after) {
-			return after
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v; modems %v", what, timeout, after)
-		}
-		<-tick.C
+		return cond(after)
+	}) {
+		t.Fatalf("%s: not within %v; modems %v", what, timeout, after)
 	}
+	return after
 }
 
 func stateIs(id, state string) func(map[string]modemState) bool {
@@ -271,25 +254,22 @@ func allReady(ids ...string) func(map[string]modemState) bool {
 // waitInbox waits until a received message with this text is in the inbox.
 func waitInbox(t *testing.T, d *daemon, text string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var out struct {
-			Messages []struct {
-				Text string `json:"text"`
-			} `json:"messages"`
-		}
+	var out struct {
+		Messages []struct {
+			Text string `json:"text"`
+		} `json:"messages"`
+	}
+	if !poll(20*time.Second, 20*time.Millisecond, func() bool {
+		out.Messages = nil
 		d.do("GET", "/v1/inbox?limit=100", nil, &out)
 		for _, m := range out.Messages {
 			if m.Text == text {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%q never reached the inbox: %+v", text, out.Messages)
-		}
-		<-tick.C
+		return false
+	}) {
+		t.Fatalf("%q never reached the inbox: %+v", text, out.Messages)
 	}
 }
 
@@ -434,29 +414,23 @@ func (l *load) waitSome(t *testing.T, d *daemon, n int) {
 // waitFinal waits until every message of ids is final.
 func (l *load) waitFinal(t *testing.T, ids []int64) {
 	t.Helper()
-	deadline := time.Now().Add(finalWait)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	var open []int64
+	if !poll(finalWait, 50*time.Millisecond, func() bool {
 		l.finalCount(t)
-		var open []int64
+		open = nil
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		for _, id := range ids {
 			if _, ok := l.final[id]; !ok {
 				open = append(open, id)
 			}
 		}
+		return len(open) == 0
+	}) {
+		l.mu.Lock()
+		example := l.seen[open[0]]
 		l.mu.Unlock()
-		if len(open) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			l.mu.Lock()
-			example := l.seen[open[0]]
-			l.mu.Unlock()
-			t.Fatalf("%d messages not final after %v, for example %+v", len(open), finalWait, example)
-		}
-		<-tick.C
+		t.Fatalf("%d messages not final after %v, for example %+v", len(open), finalWait, example)
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,17 +21,7 @@ import (
 // mustPINWorld is mustWorld with a configuration per simulated modem.
 func mustPINWorld(t *testing.T, cfgs ...modemsim.Config) *world {
 	t.Helper()
-	w := &world{dir: t.TempDir()}
-	w.net = modemsim.NewNetwork(modemsim.Options{Dir: w.dir, Logger: slog.New(slog.DiscardHandler)})
-	t.Cleanup(func() { w.net.Close() })
-	for _, c := range cfgs {
-		s, err := w.net.AddModem(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.sims = append(w.sims, s)
-	}
-	return w
+	return mustWorldOf(t, modemsim.Options{}, cfgs...)
 }
 
 // pinConfig is the world's configuration with pin set for modem m0 (the
@@ -52,24 +41,24 @@ type apiModem struct {
 // condition more (nil: none) holds too.
 func (d *daemon) waitModem(id, state string, more func(apiModem) bool) apiModem {
 	d.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var out struct {
-			Modems []apiModem `json:"modems"`
-		}
+	var out struct {
+		Modems []apiModem `json:"modems"`
+	}
+	var found apiModem
+	if !poll(30*time.Second, 10*time.Millisecond, func() bool {
+		out.Modems = nil
 		d.do("GET", "/v1/modems", nil, &out)
 		for _, m := range out.Modems {
 			if m.ID == id && m.State == state && (more == nil || more(m)) {
-				return m
+				found = m
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("modem %s is not %s: %+v", id, state, out.Modems)
-		}
-		<-tick.C
+		return false
+	}) {
+		d.t.Fatalf("modem %s is not %s: %+v", id, state, out.Modems)
 	}
+	return found
 }
 
 // wantEntries checks the PINs the simulated SIM got with AT+CPIN=.

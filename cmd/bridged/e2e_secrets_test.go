@@ -105,16 +105,13 @@ func TestE2ENoSecretPrinted(t *testing.T) {
 	)
 	w.sims[2].SetPINHang(true)
 	pins := []string{pinOK, pinBad, pinHang, ""}
-	var b strings.Builder
-	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"10s\"\ntokens = [\"%s\"]\n", tokFile)
-	fmt.Fprintf(&b, "[store]\npath = %q\n[log]\nlevel = \"debug\"\n", filepath.Join(w.dir, "bridged.db"))
-	for i, s := range w.sims {
-		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, s.Path())
-		if pins[i] != "" {
-			fmt.Fprintf(&b, "pin = %q\n", pins[i])
+	cfg := daemonConfig(w.db(), w.devices(), func(i int) string {
+		if pins[i] == "" {
+			return ""
 		}
-	}
-	cfg := b.String()
+		return fmt.Sprintf("pin = %q\n", pins[i])
+	}, "")
+	cfg = strings.Replace(cfg, "[http]\n", fmt.Sprintf("[http]\ntokens = [\"%s\"]\n", tokFile), 1)
 	t.Setenv("BRIDGED_PIN_M3", pinEnv)
 
 	var printed strings.Builder // everything but the HTTP answers

@@ -303,37 +303,25 @@ func TestE2EStoreFullAndReadOnly(t *testing.T) {
 // waitModemRegistration polls GET /v1/modems until the first modem's registration is want.
 func waitModemRegistration(t *testing.T, d *daemon, want string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		var out struct {
-			Modems []struct {
-				State        string `json:"state"`
-				Registration string `json:"registration"`
-			} `json:"modems"`
-		}
+	var out struct {
+		Modems []struct {
+			State        string `json:"state"`
+			Registration string `json:"registration"`
+		} `json:"modems"`
+	}
+	if !poll(20*time.Second, 10*time.Millisecond, func() bool {
+		out.Modems = nil
 		d.do("GET", "/v1/modems", nil, &out)
-		if len(out.Modems) > 0 && out.Modems[0].Registration == want && out.Modems[0].State != "ready" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("modem %+v, want registration %q", out.Modems, want)
-		}
-		<-tick.C
+		return len(out.Modems) > 0 && out.Modems[0].Registration == want && out.Modems[0].State != "ready"
+	}) {
+		t.Fatalf("modem %+v, want registration %q", out.Modems, want)
 	}
 }
 
 // waitHealthz polls /healthz until it answers 200.
 func waitHealthz(t *testing.T, d *daemon) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for d.do("GET", "/healthz", nil, nil) != 200 {
-		if time.Now().After(deadline) {
-			t.Fatal("/healthz did not recover within 10s of the disk taking writes again")
-		}
-		<-tick.C
+	if !poll(10*time.Second, 10*time.Millisecond, func() bool { return d.do("GET", "/healthz", nil, nil) == 200 }) {
+		t.Fatal("/healthz did not recover within 10s of the disk taking writes again")
 	}
 }

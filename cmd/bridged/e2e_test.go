@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -102,13 +103,19 @@ type world struct {
 
 func mustWorld(t *testing.T, n int, opts modemsim.Options) *world {
 	t.Helper()
+	return mustWorldOf(t, opts, make([]modemsim.Config, n)...)
+}
+
+// mustWorldOf is mustWorld with a configuration per simulated modem.
+func mustWorldOf(t *testing.T, opts modemsim.Options, cfgs ...modemsim.Config) *world {
+	t.Helper()
 	w := &world{dir: t.TempDir()}
 	opts.Dir = w.dir
 	opts.Logger = slog.New(slog.DiscardHandler)
 	w.net = modemsim.NewNetwork(opts)
 	t.Cleanup(func() { w.net.Close() })
-	for range n {
-		s, err := w.net.AddModem(modemsim.Config{})
+	for _, c := range cfgs {
+		s, err := w.net.AddModem(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,12 +126,35 @@ func mustWorld(t *testing.T, n int, opts modemsim.Options) *world {
 
 // config returns a configuration for a daemon using the world's modems.
 func (w *world) config(extra string) string {
+	return daemonConfig(w.db(), w.devices(), nil, extra)
+}
+
+func (w *world) db() string { return filepath.Join(w.dir, "bridged.db") }
+
+// devices returns the paths of the world's modems, in the order of m0, m1 ...
+func (w *world) devices() []string {
+	var d []string
+	for _, s := range w.sims {
+		d = append(d, s.Path())
+	}
+	return d
+}
+
+// daemonConfig is the configuration every end-to-end daemon starts from:
+// the API on a free port of 127.0.0.1, debug logs, and one [[modem]] m0,
+// m1 ... per device, whose 2 s command timeout shows a hung modem quickly;
+// modemExtra (if not nil) adds lines to modem i's table, and extra follows
+// the last one.
+func daemonConfig(db string, devices []string, modemExtra func(i int) string, extra string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:0\"\nshutdown_timeout = \"10s\"\n")
-	fmt.Fprintf(&b, "[store]\npath = %q\n", filepath.Join(w.dir, "bridged.db"))
+	fmt.Fprintf(&b, "[store]\npath = %q\n", db)
 	fmt.Fprintf(&b, "[log]\nlevel = \"debug\"\n")
-	for i, s := range w.sims {
-		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, s.Path())
+	for i, dev := range devices {
+		fmt.Fprintf(&b, "[[modem]]\nid = \"m%d\"\ndevice = %q\ncommand_timeout = \"2s\"\nsend_timeout = \"5s\"\n", i, dev)
+		if modemExtra != nil {
+			b.WriteString(modemExtra(i))
+		}
 	}
 	b.WriteString(extra)
 	return b.String()
@@ -238,6 +268,7 @@ type apiMessage struct {
 	Status   string `json:"status"`
 	Encoding string `json:"encoding"`
 	Parts    int    `json:"parts"`
+	Report   bool   `json:"report"`
 	Modem    string `json:"modem"`
 	Attempts int    `json:"attempts"`
 	Error    *struct {
@@ -271,23 +302,31 @@ func (d *daemon) send(body map[string]any, headers ...string) []apiMessage {
 	return out.Messages
 }
 
-// waitStatus polls GET /v1/messages/{id} until its status is one of want.
-func (d *daemon) waitStatus(id int64, want ...string) apiMessage {
-	d.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
+// poll calls cond every interval until it holds, and reports whether it
+// did before the timeout; the caller says what it last saw.
+func poll(timeout, interval time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	for {
-		var m apiMessage
-		d.do("GET", fmt.Sprintf("/v1/messages/%d", id), nil, &m)
-		for _, w := range want {
-			if m.Status == w {
-				return m
-			}
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			d.t.Fatalf("message %d is %q (%+v), want %v", id, m.Status, m, want)
+			return false
 		}
 		<-tick.C
 	}
+	return true
+}
+
+// waitStatus polls GET /v1/messages/{id} until its status is one of want.
+func (d *daemon) waitStatus(id int64, want ...string) apiMessage {
+	d.t.Helper()
+	var m apiMessage
+	if !poll(20*time.Second, 10*time.Millisecond, func() bool {
+		m = apiMessage{}
+		d.do("GET", fmt.Sprintf("/v1/messages/%d", id), nil, &m)
+		return slices.Contains(want, m.Status)
+	}) {
+		d.t.Fatalf("message %d is %q (%+v), want %v", id, m.Status, m, want)
+	}
+	return m
 }

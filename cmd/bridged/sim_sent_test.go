@@ -8,10 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-
-	"go.bug.st/serial"
 
 	"bridged/pdu"
 )
@@ -22,26 +19,7 @@ import (
 func TestSimCommandSentCursor(t *testing.T) {
 	dir := t.TempDir()
 	_, addr := runSim(t, "-dir", dir, "-control", "127.0.0.1:0", "-latency", "0", "-keep-sent", "2")
-	port, err := serial.Open(filepath.Join(dir, "bridged-sim0"), &serial.Mode{BaudRate: 115200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer port.Close()
-	var mu sync.Mutex
-	var received []byte
-	go func() {
-		b := make([]byte, 1024)
-		for {
-			n, err := port.Read(b)
-			mu.Lock()
-			received = append(received, b[:n]...)
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	got := func() string { mu.Lock(); defer mu.Unlock(); return string(received) }
+	port, got, reset := openSimPort(t, filepath.Join(dir, "bridged-sim0"))
 	port.Write([]byte("ATE0\r"))
 	eventually(t, "ATE0 answered", func() bool { return strings.Contains(got(), "OK") })
 	for i := 1; i <= 3; i++ {
@@ -49,9 +27,7 @@ func TestSimCommandSentCursor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mu.Lock()
-		received = nil
-		mu.Unlock()
+		reset()
 		port.Write([]byte("AT+CMGS=" + strconv.Itoa(enc.Parts[0].Length) + "\r"))
 		eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
 		port.Write([]byte(enc.Parts[0].PDU + "\x1a"))

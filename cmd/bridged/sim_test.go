@@ -38,12 +38,8 @@ func (s *syncBuffer) String() string {
 // eventually polls cond until it holds or five seconds pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !poll(5*time.Second, 5*time.Millisecond, cond) {
+		t.Fatalf("%s: not within 5s", what)
 	}
 }
 
@@ -68,6 +64,35 @@ func runSim(t *testing.T, args ...string) (*syncBuffer, string) {
 	return stdout, addr
 }
 
+// openSimPort opens a simulated modem's pty as bridged would and reads it
+// from a goroutine: got returns what arrived since the last reset. The port
+// is closed when the test ends.
+func openSimPort(t *testing.T, path string) (port serial.Port, got func() string, reset func()) {
+	t.Helper()
+	port, err := serial.Open(path, &serial.Mode{BaudRate: 115200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { port.Close() })
+	var mu sync.Mutex
+	var received []byte
+	go func() {
+		b := make([]byte, 1024)
+		for {
+			n, err := port.Read(b)
+			mu.Lock()
+			received = append(received, b[:n]...)
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	got = func() string { mu.Lock(); defer mu.Unlock(); return string(received) }
+	reset = func() { mu.Lock(); defer mu.Unlock(); received = nil }
+	return port, got, reset
+}
+
 func ctl(t *testing.T, addr string, args ...string) (string, int) {
 	t.Helper()
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -88,26 +113,7 @@ func TestSimCommand(t *testing.T) {
 		t.Errorf("ctl list: %d %q", code, got)
 	}
 
-	port, err := serial.Open(filepath.Join(dir, "bridged-sim0"), &serial.Mode{BaudRate: 115200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer port.Close()
-	var mu sync.Mutex
-	var received []byte
-	go func() {
-		b := make([]byte, 1024)
-		for {
-			n, err := port.Read(b)
-			mu.Lock()
-			received = append(received, b[:n]...)
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	got := func() string { mu.Lock(); defer mu.Unlock(); return string(received) }
+	port, got, reset := openSimPort(t, filepath.Join(dir, "bridged-sim0"))
 	port.Write([]byte("ATE0+CMEE=1\r"))
 	eventually(t, "ATE0 answered", func() bool { return strings.Contains(got(), "OK") })
 
@@ -128,9 +134,7 @@ func TestSimCommand(t *testing.T) {
 	// printed, as it left the network.
 	enc, _ := pdu.Submit{To: "+447700900999", Text: "out we go"}.Encode()
 	send := func() {
-		mu.Lock()
-		received = nil
-		mu.Unlock()
+		reset()
 		port.Write([]byte("AT+CMGS=" + strconv.Itoa(enc.Parts[0].Length) + "\r"))
 		eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
 		port.Write([]byte(enc.Parts[0].PDU + "\x1a"))
@@ -152,9 +156,7 @@ func TestSimCommand(t *testing.T) {
 	if out, code := ctl(t, addr, "garbage", "sim0", `"\x00JUNK"`); code != 0 {
 		t.Fatalf("ctl garbage: %d %q", code, out)
 	}
-	mu.Lock()
-	received = nil
-	mu.Unlock()
+	reset()
 	port.Write([]byte("AT\r"))
 	eventually(t, "AT answered", func() bool { return strings.HasSuffix(got(), "OK\r\n") })
 	if got() != "\x00JUNK\r\nOK\r\n" {
