@@ -1,0 +1,40 @@
+package testutil
+
+import (
+	"fmt"
+	"regexp"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestUntil(t *testing.T) {
+	var n atomic.Int32
+	go func() {
+		for range 3 {
+			n.Add(1)
+		}
+	}()
+	if !Until(Timeout, func() bool { return n.Load() == 3 }) {
+		t.Fatalf("Until gave up with n = %d", n.Load())
+	}
+	if Until(20*time.Millisecond, func() bool { return false }) {
+		t.Fatal("Until reported a condition that never held")
+	}
+}
+
+func TestBufferWaitMatch(t *testing.T) {
+	var b Buffer
+	go func() {
+		for i := range 5 {
+			fmt.Fprintf(&b, "line %d\n", i)
+		}
+	}()
+	m := b.WaitMatch(t, regexp.MustCompile(`line (4)`), Timeout)
+	if m[1] != "4" {
+		t.Fatalf("submatch %q", m[1])
+	}
+	if got := b.String(); got != "line 0\nline 1\nline 2\nline 3\nline 4\n" {
+		t.Fatalf("String() = %q", got)
+	}
+}
