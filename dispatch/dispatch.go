@@ -28,7 +28,7 @@ type Store interface {
 	Release(ctx context.Context, l queue.Lease) error
 	Fail(ctx context.Context, l queue.Lease, e queue.Error) error
 	Interrupted(ctx context.Context, l queue.Lease, why string) error
-	Receive(ctx context.Context, in queue.Incoming) (queue.Received, error)
+	Receive(ctx context.Context, in pdu.Received) (queue.Received, error)
 	Report(ctx context.Context, r queue.Report) (queue.Reported, error)
 	Expire(ctx context.Context) (int, error)
 	ReleaseIncomplete(ctx context.Context) ([]*queue.InboxMessage, error)
@@ -604,31 +604,24 @@ func (w *worker) receive(ctx context.Context) {
 			return
 		case in = <-w.m.Inbound():
 		}
-		if err := w.store1(ctx, in); err != nil {
+		if err := w.store1(ctx, in.Received); err != nil {
 			// Not acknowledged: the message stays on the modem and comes
 			// again with the next sweep.
-			w.log.Error("could not store a received message; it stays on the modem", "storage", in.Storage, "index", in.Index, "err", err)
+			w.log.Error("could not store a received message; it stays on the modem", "storage", in.Storage, "index", in.Slot, "err", err)
 			continue
 		}
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		if err := in.Ack(actx); err != nil && ctx.Err() == nil {
-			w.log.Warn("stored, but the modem could not delete it; it will be read again and deduplicated", "storage", in.Storage, "index", in.Index, "err", err)
+			w.log.Warn("stored, but the modem could not delete it; it will be read again and deduplicated", "storage", in.Storage, "index", in.Slot, "err", err)
 		} else if err == nil {
-			w.d.acked(ctx, in)
+			w.d.acked(ctx, in.Received)
 		}
 		cancel()
 	}
 }
 
-// incoming is what the store keeps of a received part. Receive and
-// Acked both take it, and Acked finds the part by it.
-func incoming(in *modem.Inbound) queue.Incoming {
-	// A part without storage came directly (+CMT), not from a slot.
-	return queue.Incoming{Modem: in.Modem, PDU: in.PDU, Direct: in.Storage == "", Storage: in.Storage, Slot: in.Index}
-}
-
-func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
-	if in.Message != nil && in.Message.Type == pdu.TypeStatusReport {
+func (w *worker) store1(ctx context.Context, in pdu.Received) error {
+	if in.StatusReport() {
 		r, err := queue.ReportFromPDU(in.Modem, in.Message)
 		if err != nil {
 			return err
@@ -646,13 +639,13 @@ func (w *worker) store1(ctx context.Context, in *modem.Inbound) error {
 		}
 		return err
 	}
-	rec, err := w.d.store.Receive(ctx, incoming(in))
+	rec, err := w.d.store.Receive(ctx, in)
 	if err != nil {
 		return err
 	}
 	switch {
-	case rec.DecodeError != nil:
-		w.log.Warn("received a PDU that does not decode; stored raw", "part", rec.PartID, "err", rec.DecodeError)
+	case in.DecodeErr != nil:
+		w.log.Warn("received a PDU that does not decode; stored raw", "part", rec.PartID, "err", in.DecodeErr)
 	case rec.Duplicate:
 		w.log.Debug("received a part already stored", "part", rec.PartID)
 	case rec.Message != nil:

@@ -326,9 +326,9 @@ func TestInboundUndecodable(t *testing.T) {
 	}
 	eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
 	// Stored raw: the same PDU handed over again is a duplicate.
-	rec, err := b.store.Receive(context.Background(), queue.Incoming{Modem: "m0", PDU: "0003DEADBEEF", Storage: "SM", Slot: 1})
-	if err != nil || !rec.Duplicate || rec.DecodeError == nil {
-		t.Errorf("receive again: %+v, %v; want a duplicate with its decode error", rec, err)
+	rec, err := b.store.Receive(context.Background(), pdu.DecodeReceived("m0", "0003DEADBEEF", "SM", 1))
+	if err != nil || !rec.Duplicate || rec.Message != nil {
+		t.Errorf("receive again: %+v, %v; want a duplicate, not in the inbox", rec, err)
 	}
 }
 

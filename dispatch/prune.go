@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"bridged/modem"
 	"bridged/pdu"
 	"bridged/queue"
 )
@@ -27,7 +26,7 @@ type Pruner interface {
 	PruneOlder(ctx context.Context, age time.Duration) (queue.Pruned, error)
 	// Acked records that the modem deleted or acknowledged a received
 	// part, which only then becomes prunable.
-	Acked(ctx context.Context, in queue.Incoming) error
+	Acked(ctx context.Context, in pdu.Received) error
 }
 
 // prune runs the retention until ctx ends: after PruneDelay, then every
@@ -64,14 +63,14 @@ func (d *Dispatcher) prune(ctx context.Context) {
 
 // acked tells the store that the modem no longer holds in. A failure only
 // keeps the part longer: it is logged, not retried.
-func (d *Dispatcher) acked(ctx context.Context, in *modem.Inbound) {
+func (d *Dispatcher) acked(ctx context.Context, in pdu.Received) {
 	// Status reports are matched, not stored as parts.
 	pr, ok := d.store.(Pruner)
-	if !ok || in.Message != nil && in.Message.Type == pdu.TypeStatusReport {
+	if !ok || in.StatusReport() {
 		return
 	}
-	err := pr.Acked(ctx, incoming(in))
+	err := pr.Acked(ctx, in)
 	if err != nil && ctx.Err() == nil {
-		d.log.Warn("could not record that the modem deleted a stored message; it is kept until it is deleted again", "storage", in.Storage, "index", in.Index, "err", err)
+		d.log.Warn("could not record that the modem deleted a stored message; it is kept until it is deleted again", "storage", in.Storage, "index", in.Slot, "err", err)
 	}
 }

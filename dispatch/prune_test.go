@@ -9,6 +9,7 @@ import (
 
 	"bridged/dispatch"
 	"bridged/modem/modemsim"
+	"bridged/pdu"
 	"bridged/queue"
 )
 
@@ -44,7 +45,7 @@ type recordingPruner struct {
 // Acked passes through and counts, so that the test moves the clock only
 // after the store has recorded the delete: recorded later, the part would
 // be young by the moved clock.
-func (p *recordingPruner) Acked(ctx context.Context, in queue.Incoming) error {
+func (p *recordingPruner) Acked(ctx context.Context, in pdu.Received) error {
 	err := p.Store.Acked(ctx, in)
 	p.mu.Lock()
 	defer p.mu.Unlock()

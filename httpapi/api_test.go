@@ -387,7 +387,7 @@ func TestInboxIncomplete(t *testing.T) {
 		t.Fatalf("encode: %v", err)
 	}
 	ctx := context.Background()
-	if _, err := e.store.Receive(ctx, queue.Incoming{Modem: "m1", PDU: enc.Parts[0].PDU, Direct: true}); err != nil {
+	if _, err := e.store.Receive(ctx, pdu.DecodeReceived("m1", enc.Parts[0].PDU, "", -1)); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.must(200, "GET", "/v1/inbox", ""); len(messages(r)) != 0 {

@@ -209,7 +209,7 @@ func (e *testEnv) receive(from, text string, at time.Time) *queue.InboxMessage {
 	}
 	var im *queue.InboxMessage
 	for _, p := range enc.Parts {
-		res, err := e.store.Receive(context.Background(), queue.Incoming{Modem: "m1", PDU: p.PDU, Direct: true})
+		res, err := e.store.Receive(context.Background(), pdu.DecodeReceived("m1", p.PDU, "", -1))
 		if err != nil {
 			e.t.Fatalf("receive: %v", err)
 		}

@@ -168,34 +168,14 @@ var (
 	ErrSIM = errors.New("SIM not usable")
 )
 
-// Kind says what an Inbound carries.
-type Kind string
-
-// The kinds of Inbound.
-const (
-	KindDeliver      Kind = "deliver"
-	KindStatusReport Kind = "status-report"
-)
-
-// Inbound is a message or status report the modem received. The caller
-// stores it durably and then calls Ack, which deletes it from the modem's
-// memory (or acknowledges a directly routed one with AT+CNMA). Without
-// an Ack it stays on the SIM and is handed over again by the next sweep.
+// Inbound is a message or status report the modem received, decoded once
+// (pdu.Received says what it carries and where the modem holds it). The
+// caller stores it durably and then calls Ack, which deletes it from the
+// modem's memory (or acknowledges a directly routed one with AT+CNMA).
+// Without an Ack it stays on the SIM and is handed over again by the next
+// sweep.
 type Inbound struct {
-	Modem string
-	Kind  Kind
-	// PDU is the hex exactly as the modem printed it.
-	PDU string
-	// Message is the decoded PDU, nil when it did not decode; DecodeErr
-	// says why. An undecodable PDU is still handed over, raw, so that it is
-	// stored and reported rather than dropped.
-	Message   *pdu.Message
-	DecodeErr error
-	// Storage and Index locate a stored message ("SM", 3); Storage is
-	// empty for one routed directly (+CMT, +CDS).
-	Storage string
-	Index   int
-	At      time.Time
+	pdu.Received
 
 	m *Modem
 }
@@ -847,7 +827,7 @@ func (s *session) handleURC(lines []string) {
 	case urcStored:
 		s.readStored(u.mem, u.index)
 	case urcDirect:
-		s.handOver(u.msgKind, u.pdu, "", -1)
+		s.handOver(u.pdu, "", -1)
 	case urcRegistration:
 		s.reg[u.prefix] = u.reg
 		s.setRegistration(s.bestRegistration())
@@ -895,28 +875,17 @@ func (s *session) handOverStored(mem string, st stored) {
 	if st.stat == 2 || st.stat == 3 {
 		return // our own unsent/sent messages, not inbound
 	}
-	kind := KindDeliver
-	if mem == "SR" {
-		kind = KindStatusReport
-	}
 	s.handed[mem+":"+strconv.Itoa(st.index)] = true
-	s.handOver(kind, st.pdu, mem, st.index)
+	s.handOver(st.pdu, mem, st.index)
 }
 
-// handOver decodes a PDU and queues it for the caller. The type in the PDU
-// wins over where it was found: a status report stored in "SM" is one.
-func (s *session) handOver(kind Kind, hexPDU, mem string, idx int) {
+// handOver decodes a PDU, the one time it is decoded, and queues it for the
+// caller.
+func (s *session) handOver(hexPDU, mem string, idx int) {
 	m := s.m
-	in := &Inbound{Modem: m.cfg.ID, Kind: kind, PDU: hexPDU, Storage: mem, Index: idx, At: time.Now(), m: m}
-	msg, err := pdu.Decode(hexPDU)
-	if err != nil {
-		in.DecodeErr = err
-		m.log.Warn("received a PDU that does not decode; handing it over raw", "storage", mem, "index", idx, "err", err)
-	} else {
-		in.Message = msg
-		if msg.Type == pdu.TypeStatusReport {
-			in.Kind = KindStatusReport
-		}
+	in := &Inbound{Received: pdu.DecodeReceived(m.cfg.ID, hexPDU, mem, idx), m: m}
+	if in.DecodeErr != nil {
+		m.log.Warn("received a PDU that does not decode; handing it over raw", "storage", mem, "index", idx, "err", in.DecodeErr)
 	}
 	m.received.Add(1)
 	// Waiting here holds up reading, which is the right pressure: the
@@ -992,7 +961,7 @@ func (s *session) selectReading(mem string) error {
 
 // ack deletes a stored message or acknowledges a direct one.
 func (s *session) ack(in *Inbound) error {
-	if in.Storage == "" {
+	if in.Direct() {
 		if !s.cnma {
 			return nil
 		}
@@ -1013,24 +982,24 @@ func (s *session) ack(in *Inbound) error {
 	// acknowledged twice, and by the second time the slot may hold a new
 	// message that nobody has read. Only the message handed over is
 	// deleted.
-	key := in.Storage + ":" + strconv.Itoa(in.Index)
-	l, err := s.cmd(fmt.Sprintf("+CMGR=%d", in.Index))
+	key := in.Storage + ":" + strconv.Itoa(in.Slot)
+	l, err := s.cmd(fmt.Sprintf("+CMGR=%d", in.Slot))
 	if err != nil {
 		return err
 	}
-	st, ok := parseCMGR(l, in.Index)
+	st, ok := parseCMGR(l, in.Slot)
 	if !ok {
 		delete(s.handed, key) // already deleted
 		return nil
 	}
 	if !strings.EqualFold(strings.TrimSpace(st.pdu), strings.TrimSpace(in.PDU)) {
-		s.m.log.Info("slot holds another message by now; not deleting it", "storage", in.Storage, "index", in.Index)
+		s.m.log.Info("slot holds another message by now; not deleting it", "storage", in.Storage, "index", in.Slot)
 		return nil
 	}
 	// Whatever the outcome, the slot may be handed over again by a sweep:
 	// if the delete failed, the message is still there to be acknowledged.
 	delete(s.handed, key)
-	_, err = s.cmd(fmt.Sprintf("+CMGD=%d", in.Index))
+	_, err = s.cmd(fmt.Sprintf("+CMGD=%d", in.Slot))
 	return err
 }
 

@@ -242,7 +242,7 @@ func TestReceiveStoredAndAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := r.next()
-	if in.Kind != modem.KindDeliver || in.Message == nil || in.Message.Text != "incoming text" || in.Message.From != "+15557654321" {
+	if in.StatusReport() || in.Message == nil || in.Message.Text != "incoming text" || in.Message.From != "+15557654321" {
 		t.Fatalf("inbound %+v (message %+v)", in, in.Message)
 	}
 	if in.Storage != "SM" {
@@ -295,7 +295,7 @@ func TestDirectStatusReports(t *testing.T) {
 	r.waitState(modem.StateReady)
 	mrs := r.sendText("+447700900123", "report me", true)
 	in := r.next()
-	if in.Kind != modem.KindStatusReport || in.Message == nil || in.Storage != "" {
+	if !in.StatusReport() || in.Message == nil || in.Storage != "" {
 		t.Fatalf("inbound %+v", in)
 	}
 	m := in.Message
@@ -568,7 +568,7 @@ func TestStoredStatusReports(t *testing.T) {
 	r.waitState(modem.StateReady)
 	mrs := r.sendText("+447700900123", "report me later", true)
 	in := r.next()
-	if in.Kind != modem.KindStatusReport || in.Storage == "" || in.Message == nil || *in.Message.MessageRef != mrs[0] {
+	if !in.StatusReport() || in.Storage == "" || in.Message == nil || *in.Message.MessageRef != mrs[0] {
 		t.Fatalf("inbound %+v", in)
 	}
 	if n := len(r.sim.Stored(in.Storage)); n != 1 {
@@ -713,7 +713,7 @@ func TestReportMemorySwept(t *testing.T) {
 	r2 := &rig{t: t, net: net, sim: sim}
 	r2.start(modem.Config{ID: "again"})
 	in := r2.next()
-	if in.Kind != modem.KindStatusReport || in.Storage != "SR" || in.Message == nil || *in.Message.MessageRef != mr {
+	if !in.StatusReport() || in.Storage != "SR" || in.Message == nil || *in.Message.MessageRef != mr {
 		t.Fatalf("inbound %+v", in)
 	}
 	ack(t, in)

@@ -318,14 +318,13 @@ const (
 
 // urc is one unsolicited result code, read.
 type urc struct {
-	kind    urcKind
-	why     string
-	mem     string
-	index   int
-	msgKind Kind
-	pdu     string
-	prefix  string
-	reg     Registration
+	kind   urcKind
+	why    string
+	mem    string
+	index  int
+	pdu    string
+	prefix string
+	reg    Registration
 }
 
 // parseURC reads the lines of one indication as the AT engine hands them
@@ -347,11 +346,7 @@ func parseURC(lines []string) urc {
 		if len(lines) < 2 || !isHex(strings.TrimSpace(lines[1])) {
 			return urc{kind: urcBad, why: "direct message without a PDU line"}
 		}
-		kind := KindDeliver
-		if strings.HasPrefix(head, "+CDS:") {
-			kind = KindStatusReport
-		}
-		return urc{kind: urcDirect, msgKind: kind, pdu: strings.TrimSpace(lines[1])}
+		return urc{kind: urcDirect, pdu: strings.TrimSpace(lines[1])}
 	}
 	for _, p := range []string{"+CREG", "+CGREG", "+CEREG"} {
 		if r, ok := parseCREG(head, p, isQueryAnswer(head, p)); ok {

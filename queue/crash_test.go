@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bridged/pdu"
 )
 
 var crashIterations = flag.Int("crash.iterations", 20, "SIGKILLs in TestCrashKeepsAcknowledgedEnqueues")
@@ -52,7 +54,7 @@ func crashChild(path string) {
 	go func() {
 		for n := 0; ; n++ {
 			p := deliverPDU("+447700900999", fmt.Sprintf("in %d %d", pid, n), time.Unix(int64(n), 0), 0, 1, 1)
-			r, err := s.Receive(context.Background(), Incoming{Modem: "crash", PDU: p, Storage: "SM", Slot: n % 50})
+			r, err := s.Receive(context.Background(), pdu.DecodeReceived("crash", p, "SM", n%50))
 			if err != nil || r.Message == nil {
 				fmt.Fprintln(os.Stderr, "child receive:", err, r.Duplicate)
 				os.Exit(5)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"bridged/pdu"
 	"bridged/queue"
 )
 
@@ -58,8 +59,7 @@ func Example() {
 	// The modem driver: a +CDS status report, then a received SMS.
 	r, _ := s.Report(ctx, queue.Report{Modem: "modem-1", Ref: 42, Recipient: "447700900123", Outcome: "delivered"})
 	fmt.Println("report:", r.Status)
-	in, err := s.Receive(ctx, queue.Incoming{Modem: "modem-1", Storage: "SM", Slot: 3,
-		PDU: "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37"})
+	in, err := s.Receive(ctx, pdu.DecodeReceived("modem-1", "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37", "SM", 3))
 	if err != nil {
 		fmt.Println(err) // keep it on the SIM; it is read again later
 		return

@@ -14,21 +14,6 @@ import (
 	"bridged/pdu"
 )
 
-// Incoming is one received PDU as the modem driver hands it over, before it
-// deletes it from the modem (+CMGD) or acknowledges it (+CNMA).
-type Incoming struct {
-	Modem string
-	// PDU is the hex the modem printed, SMSC field first.
-	PDU string
-	// Direct is true for a +CMT that was never stored on the modem; Storage
-	// and Slot are then ignored.
-	Direct bool
-	// Storage ("SM", "ME", ...) and Slot (the +CMGL/+CMTI index) say where
-	// the modem holds the message.
-	Storage string
-	Slot    int
-}
-
 // Received says what Receive did with a part.
 type Received struct {
 	// PartID is the stored part (the earlier copy for a duplicate).
@@ -37,12 +22,9 @@ type Received struct {
 	// delete or acknowledge it again, nothing new was written.
 	Duplicate bool
 	// Message is the inbox message this part completed, or nil while parts
-	// of a multipart message are missing.
+	// of a multipart message are missing, or when the PDU did not decode
+	// (it is stored raw all the same, so the modem may delete it).
 	Message *InboxMessage
-	// DecodeError is set when the PDU did not decode. It is stored raw all
-	// the same, so the modem may delete it; nothing reaches the inbox, and
-	// ListUndecoded lists it.
-	DecodeError error
 }
 
 // InboxMessage is a received SMS, its parts joined.
@@ -74,7 +56,9 @@ const (
 )
 
 // Receive stores a received part durably, then returns; only then may the
-// modem delete or acknowledge it. A part stored before is recognised and not
+// modem delete or acknowledge it. The part comes decoded
+// (pdu.DecodeReceived) and is not decoded again; one that did not decode
+// is stored raw, with its DecodeErr. A part stored before is recognised and not
 // stored twice; a multipart message is joined when its last part arrives,
 // in whatever order.
 //
@@ -89,26 +73,29 @@ const (
 //
 // Two identical texts sent at different seconds differ in their time stamp,
 // hence in their PDU, and are both kept.
-func (s *Store) Receive(ctx context.Context, in Incoming) (Received, error) {
+func (s *Store) Receive(ctx context.Context, in pdu.Received) (Received, error) {
 	if in.Modem == "" {
 		return Received{}, fmt.Errorf("receive: modem is required: %w", ErrInvalid)
 	}
-	hexPDU, hash, storage := dedupeKey(in)
+	hexPDU, hash := dedupeKey(in)
 	if hexPDU == "" {
 		return Received{}, fmt.Errorf("receive: empty PDU: %w", ErrInvalid)
 	}
-	msg, decErr := pdu.Decode(hexPDU)
-	if decErr == nil && msg.Type != pdu.TypeDeliver {
+	msg, decErr := in.Message, in.DecodeErr
+	switch {
+	case decErr == nil && msg == nil:
+		return Received{}, fmt.Errorf("receive: the PDU was not decoded: %w", ErrInvalid)
+	case decErr == nil && msg.Type != pdu.TypeDeliver:
 		return Received{}, fmt.Errorf("receive: a %s PDU is not a received message: %w", msg.Type, ErrInvalid)
 	}
 	var slot sql.NullInt64
-	if !in.Direct {
+	if !in.Direct() {
 		slot = sql.NullInt64{Int64: int64(in.Slot), Valid: true}
 	}
 	var out Received
 	err := s.write(ctx, func(w *wtx) error {
-		out = Received{DecodeError: decErr}
-		dup, err := w.findDuplicate(in, storage, hexPDU, hash)
+		out = Received{}
+		dup, err := w.findDuplicate(in, hexPDU, hash)
 		if err != nil {
 			return err
 		}
@@ -123,7 +110,7 @@ func (s *Store) Receive(ctx context.Context, in Incoming) (Received, error) {
 		if decErr != nil {
 			decText = sql.NullString{String: decErr.Error(), Valid: true}
 		}
-		res, err := w.exec(qInsertInPart, in.Modem, storage, slot, hexPDU, hash, nanos(w.now), decText)
+		res, err := w.exec(qInsertInPart, in.Modem, in.Storage, slot, hexPDU, hash, nanos(w.now), decText)
 		if err != nil {
 			return err
 		}
@@ -153,20 +140,49 @@ func (s *Store) Receive(ctx context.Context, in Incoming) (Received, error) {
 	return out, nil
 }
 
-// dedupeKey is what findDuplicate matches a part by: the PDU as stored
-// (upper-case hex), its hash, and the storage of a part read from one ("",
-// delivered directly). Receive and Acked must derive it alike, or Acked
-// would not find the part Receive stored.
-func dedupeKey(in Incoming) (hexPDU string, hash []byte, storage string) {
+// dedupeKey is what findDuplicate matches a part by, with its modem,
+// storage and slot: the PDU as stored (upper-case hex) and its hash.
+// Receive and Acked must derive it alike, or Acked would not find the part
+// Receive stored.
+func dedupeKey(in pdu.Received) (hexPDU string, hash []byte) {
 	hexPDU = strings.ToUpper(strings.TrimSpace(in.PDU))
 	sum := sha256.Sum256([]byte(hexPDU))
-	if !in.Direct {
-		storage = in.Storage
-	}
-	return hexPDU, sum[:16], storage
+	return hexPDU, sum[:16]
 }
 
-func (w *wtx) findDuplicate(in Incoming, storage, hexPDU string, hash []byte) (int64, error) {
+// Acked records that the modem deleted (+CMGD) or acknowledged (+CNMA) the
+// part in, which Receive stored: it can no longer be read again, so Prune
+// may remove it after the retention. The dispatcher calls it after the
+// modem's successful delete; a part never acknowledged is kept. It fails with
+// ErrNotFound when no such part is stored.
+func (s *Store) Acked(ctx context.Context, in pdu.Received) error {
+	hexPDU, hash := dedupeKey(in)
+	err := s.write(ctx, func(w *wtx) error {
+		id, err := w.findDuplicate(in, hexPDU, hash)
+		if err != nil {
+			return err
+		}
+		if id == 0 {
+			return ErrNotFound
+		}
+		_, err = w.exec(qAcked, nanos(w.now), id)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("acked: part from modem %s slot %d: %w", in.Modem, in.Slot, err)
+	}
+	if err != nil {
+		return fmt.Errorf("acked: %w", err)
+	}
+	return nil
+}
+
+const (
+	qAcked   = `UPDATE inbound_parts SET acked_at = ? WHERE id = ?`
+	qUnacked = `UPDATE inbound_parts SET acked_at = NULL WHERE id = ?`
+)
+
+func (w *wtx) findDuplicate(in pdu.Received, hexPDU string, hash []byte) (int64, error) {
 	rows, err := w.query(qDedupe, in.Modem, hash)
 	if err != nil {
 		return 0, err
@@ -185,13 +201,13 @@ func (w *wtx) findDuplicate(in Incoming, storage, hexPDU string, hash []byte) (i
 		if p != hexPDU {
 			continue
 		}
-		if in.Direct {
+		if in.Direct() {
 			if !slot.Valid && w.now.Sub(fromNanos(received)) <= w.s.opts.RedeliveryWindow {
 				return id, nil
 			}
 			continue
 		}
-		if slot.Valid && int(slot.Int64) == in.Slot && st == storage {
+		if slot.Valid && int(slot.Int64) == in.Slot && st == in.Storage {
 			return id, nil
 		}
 	}

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // readmePDU is the README's example: "hellohello" from 27838890001, GSM 7-bit.
 const readmePDU = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37"
 
-func mustReceive(t *testing.T, s *Store, in Incoming) Received {
+func mustReceive(t *testing.T, s *Store, in pdu.Received) Received {
 	t.Helper()
 	r, err := s.Receive(ctx, in)
 	if err != nil {
@@ -33,8 +34,8 @@ func inboxCount(t *testing.T, s *Store) int {
 
 func TestReceiveSinglePart(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{})
-	r := mustReceive(t, s, Incoming{Modem: "a", PDU: strings.ToLower(readmePDU), Storage: "SM", Slot: 1})
-	if r.Duplicate || r.Message == nil || r.DecodeError != nil {
+	r := mustReceive(t, s, pdu.DecodeReceived("a", strings.ToLower(readmePDU), "SM", 1))
+	if r.Duplicate || r.Message == nil {
 		t.Fatalf("%+v", r)
 	}
 	m, err := s.GetInbox(ctx, r.Message.ID)
@@ -67,7 +68,7 @@ func TestReceiveMultipartOutOfOrderWithDuplicates(t *testing.T) {
 		{2, 4, true, false}, // and again after the message was complete
 	}
 	for i, st := range steps {
-		r := mustReceive(t, s, Incoming{Modem: "a", PDU: pdus[st.seq-1], Storage: "SM", Slot: st.slot})
+		r := mustReceive(t, s, pdu.DecodeReceived("a", pdus[st.seq-1], "SM", st.slot))
 		if r.Duplicate != st.dup || (r.Message != nil) != st.done {
 			t.Fatalf("step %d (part %d): duplicate %v message %v", i, st.seq, r.Duplicate, r.Message)
 		}
@@ -90,15 +91,15 @@ func TestReceiveKeepsIdenticalTexts(t *testing.T) {
 	later := deliverPDU("+447700900123", "POS 51.5,-0.1", at.Add(time.Second), 0, 1, 1)
 	steps := []struct {
 		name string
-		in   Incoming
+		in   pdu.Received
 		dup  bool
 	}{
-		{"first", Incoming{Modem: "a", PDU: same, Storage: "SM", Slot: 1}, false},
-		{"same PDU side by side in another slot", Incoming{Modem: "a", PDU: same, Storage: "SM", Slot: 2}, false},
-		{"same PDU same slot other storage", Incoming{Modem: "a", PDU: same, Storage: "ME", Slot: 1}, false},
-		{"slot 1 read again", Incoming{Modem: "a", PDU: same, Storage: "SM", Slot: 1}, true},
-		{"same words a second later in a reused slot", Incoming{Modem: "a", PDU: later, Storage: "SM", Slot: 1}, false},
-		{"same PDU on another modem", Incoming{Modem: "b", PDU: same, Storage: "SM", Slot: 1}, false},
+		{"first", pdu.DecodeReceived("a", same, "SM", 1), false},
+		{"same PDU side by side in another slot", pdu.DecodeReceived("a", same, "SM", 2), false},
+		{"same PDU same slot other storage", pdu.DecodeReceived("a", same, "ME", 1), false},
+		{"slot 1 read again", pdu.DecodeReceived("a", same, "SM", 1), true},
+		{"same words a second later in a reused slot", pdu.DecodeReceived("a", later, "SM", 1), false},
+		{"same PDU on another modem", pdu.DecodeReceived("b", same, "SM", 1), false},
 	}
 	want := 0
 	for _, st := range steps {
@@ -118,15 +119,15 @@ func TestReceiveKeepsIdenticalTexts(t *testing.T) {
 func TestReceiveDirectRedelivery(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{RedeliveryWindow: 10 * time.Minute})
 	p := deliverPDU("+447700900123", "direct", clk.Now(), 0, 1, 1)
-	if r := mustReceive(t, s, Incoming{Modem: "a", PDU: p, Direct: true}); r.Duplicate {
+	if r := mustReceive(t, s, pdu.DecodeReceived("a", p, "", -1)); r.Duplicate {
 		t.Fatal("first +CMT is a duplicate")
 	}
 	clk.Advance(9 * time.Minute)
-	if r := mustReceive(t, s, Incoming{Modem: "a", PDU: p, Direct: true}); !r.Duplicate {
+	if r := mustReceive(t, s, pdu.DecodeReceived("a", p, "", -1)); !r.Duplicate {
 		t.Fatal("redelivery within the window was kept twice")
 	}
 	clk.Advance(2 * time.Minute)
-	if r := mustReceive(t, s, Incoming{Modem: "a", PDU: p, Direct: true}); r.Duplicate {
+	if r := mustReceive(t, s, pdu.DecodeReceived("a", p, "", -1)); r.Duplicate {
 		t.Fatal("a +CMT outside the window was dropped")
 	}
 	if n := inboxCount(t, s); n != 2 {
@@ -137,8 +138,8 @@ func TestReceiveDirectRedelivery(t *testing.T) {
 func TestReassemblyTimeout(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{ReassemblyTimeout: time.Hour})
 	at := clk.Now()
-	mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+447700900123", "one ", at, 9, 3, 1), Slot: 1})
-	mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+447700900123", "three", at, 9, 3, 3), Slot: 2})
+	mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+447700900123", "one ", at, 9, 3, 1), "SM", 1))
+	mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+447700900123", "three", at, 9, 3, 3), "SM", 2))
 	clk.Advance(59 * time.Minute)
 	if got, err := s.ReleaseIncomplete(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("released early: %v %v", got, err)
@@ -158,7 +159,7 @@ func TestReassemblyTimeout(t *testing.T) {
 	}
 	// The missing part turns up late: it starts a message of its own
 	// rather than being lost or joined to a message already delivered.
-	r := mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+447700900123", "two ", at, 9, 3, 2), Slot: 3})
+	r := mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+447700900123", "two ", at, 9, 3, 2), "SM", 3))
 	if r.Message != nil || r.Duplicate {
 		t.Fatalf("late part: %+v", r)
 	}
@@ -171,14 +172,14 @@ func TestReassemblyTimeout(t *testing.T) {
 func TestReceiveReusedReference(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{})
 	at := clk.Now()
-	mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+447700900123", "old 1", at, 7, 2, 1), Slot: 1})
+	mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+447700900123", "old 1", at, 7, 2, 1), "SM", 1))
 	// Part 1 of a new message with the same reference: the old one is
 	// released incomplete, the new one starts.
-	r := mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+447700900123", "new 1", at.Add(time.Hour), 7, 2, 1), Slot: 2})
+	r := mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+447700900123", "new 1", at.Add(time.Hour), 7, 2, 1), "SM", 2))
 	if r.Message != nil {
 		t.Fatalf("%+v", r)
 	}
-	r = mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+447700900123", "new 2", at.Add(time.Hour), 7, 2, 2), Slot: 3})
+	r = mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+447700900123", "new 2", at.Add(time.Hour), 7, 2, 2), "SM", 3))
 	if r.Message == nil || r.Message.Text != "new 1new 2" {
 		t.Fatalf("new message: %+v", r.Message)
 	}
@@ -190,26 +191,45 @@ func TestReceiveReusedReference(t *testing.T) {
 
 func TestReceiveUndecodableAndWrongType(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{})
-	r := mustReceive(t, s, Incoming{Modem: "a", PDU: "0004ZZ", Slot: 1})
-	if r.DecodeError == nil || r.PartID == 0 || r.Message != nil {
+	bad := pdu.DecodeReceived("a", "0004ZZ", "SM", 1)
+	if bad.DecodeErr == nil {
+		t.Fatal("0004ZZ decoded")
+	}
+	r := mustReceive(t, s, bad)
+	if r.PartID == 0 || r.Message != nil {
 		t.Fatalf("undecodable: %+v", r)
 	}
-	if again := mustReceive(t, s, Incoming{Modem: "a", PDU: "0004zz", Slot: 1}); !again.Duplicate {
+	if again := mustReceive(t, s, pdu.DecodeReceived("a", "0004zz", "SM", 1)); !again.Duplicate {
 		t.Fatal("undecodable part stored twice")
 	}
 	if n := inboxCount(t, s); n != 0 {
 		t.Fatalf("%d inbox messages", n)
 	}
-	raw, err := s.ListUndecoded(ctx, 0, 0)
-	if err != nil || len(raw) != 1 || raw[0].PDU != "0004ZZ" || raw[0].Slot == nil || *raw[0].Slot != 1 ||
-		raw[0].Modem != "a" || raw[0].Error == "" || raw[0].ID != r.PartID {
-		t.Fatalf("undecoded: %+v %v", raw, err)
+	// Stored raw, as the modem printed it, with the reason: what a person
+	// needs to look at it later.
+	var (
+		modem, storage, raw, why string
+		slot                     sql.NullInt64
+		acked                    sql.NullInt64
+	)
+	err := s.rdb.QueryRowContext(ctx, `SELECT modem, storage, slot, pdu, decode_error, acked_at FROM inbound_parts WHERE id = ?`, r.PartID).
+		Scan(&modem, &storage, &slot, &raw, &why, &acked)
+	if err != nil || modem != "a" || storage != "SM" || !slot.Valid || slot.Int64 != 1 || raw != "0004ZZ" || why != bad.DecodeErr.Error() || acked.Valid {
+		t.Fatalf("stored part %s %s %v %s %q acked %v: %v", modem, storage, slot, raw, why, acked, err)
 	}
-	if raw, _ := s.ListUndecoded(ctx, r.PartID, 0); len(raw) != 0 {
-		t.Fatalf("after the last: %+v", raw)
+	// Stored, so the modem may free the SIM slot; the part is then found
+	// by its dedupe key like any other.
+	if err := s.Acked(ctx, bad); err != nil {
+		t.Fatalf("acked: %v", err)
 	}
-	if _, err := s.Receive(ctx, Incoming{Modem: "a", PDU: statusReportPDU(1, "+1555", clk.Now(), 0)}); !errors.Is(err, ErrInvalid) {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT acked_at FROM inbound_parts WHERE id = ?`, r.PartID).Scan(&acked); err != nil || !acked.Valid {
+		t.Fatalf("acked_at %v: %v", acked, err)
+	}
+	if _, err := s.Receive(ctx, pdu.DecodeReceived("a", statusReportPDU(1, "+1555", clk.Now(), 0), "SM", 0)); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("status report: %v, want ErrInvalid", err)
+	}
+	if _, err := s.Receive(ctx, pdu.Received{Modem: "a", PDU: readmePDU, Storage: "SM", Slot: 2}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a PDU never decoded: %v, want ErrInvalid", err)
 	}
 }
 
@@ -218,7 +238,7 @@ func TestInboxListDelete(t *testing.T) {
 	var ids []int64
 	for i := range 7 {
 		from := "+1555000" + fmt.Sprint(i%2)
-		r := mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU(from, fmt.Sprint(i), clk.Now(), 0, 1, 1), Slot: i})
+		r := mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU(from, fmt.Sprint(i), clk.Now(), 0, 1, 1), "SM", i))
 		ids = append(ids, r.Message.ID)
 		clk.Advance(time.Minute)
 	}
@@ -244,7 +264,7 @@ func TestInboxListDelete(t *testing.T) {
 		t.Fatalf("walk %v, want %v (oldest first)", got, ids)
 	}
 	// A poller resuming from the last cursor sees only what is new.
-	r := mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+15550009", "new", clk.Now(), 0, 1, 1), Slot: 9})
+	r := mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+15550009", "new", clk.Now(), 0, 1, 1), "SM", 9))
 	p, _ := s.ListInbox(ctx, InboxFilter{Cursor: cursor})
 	if len(p.Messages) != 1 || p.Messages[0].ID != r.Message.ID {
 		t.Fatalf("poll: %+v", p.Messages)
@@ -272,7 +292,7 @@ func TestInboxListDelete(t *testing.T) {
 	}
 	// The raw part is kept: the same SMS read again from its slot is not
 	// delivered a second time.
-	again := mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+15550000", "0", newClock().Now(), 0, 1, 1), Slot: 0})
+	again := mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+15550000", "0", newClock().Now(), 0, 1, 1), "SM", 0))
 	if !again.Duplicate {
 		t.Fatal("deleted message came back")
 	}

@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -201,38 +200,6 @@ func ensureIncrementalVacuum(db *sql.DB) error {
 	}
 	return nil
 }
-
-// Acked records that the modem deleted (+CMGD) or acknowledged (+CNMA) the
-// part in, which Receive stored: it can no longer be read again, so Prune
-// may remove it after the retention. The dispatcher calls it after the
-// modem's successful delete; a part never acknowledged is kept. It fails with
-// ErrNotFound when no such part is stored.
-func (s *Store) Acked(ctx context.Context, in Incoming) error {
-	hexPDU, hash, storage := dedupeKey(in)
-	err := s.write(ctx, func(w *wtx) error {
-		id, err := w.findDuplicate(in, storage, hexPDU, hash)
-		if err != nil {
-			return err
-		}
-		if id == 0 {
-			return ErrNotFound
-		}
-		_, err = w.exec(qAcked, nanos(w.now), id)
-		return err
-	})
-	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("acked: part from modem %s slot %d: %w", in.Modem, in.Slot, err)
-	}
-	if err != nil {
-		return fmt.Errorf("acked: %w", err)
-	}
-	return nil
-}
-
-const (
-	qAcked   = `UPDATE inbound_parts SET acked_at = ? WHERE id = ?`
-	qUnacked = `UPDATE inbound_parts SET acked_at = NULL WHERE id = ?`
-)
 
 // Space describes the database file, for logs and measurements.
 type Space struct {

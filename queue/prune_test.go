@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"bridged/pdu"
 )
 
 func TestPrune(t *testing.T) {
@@ -26,13 +28,13 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	oldQueued := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "old but still queued", SendAt: clk.Now().Add(90 * 24 * time.Hour)})[0].ID
-	inPart := Incoming{Modem: "a", PDU: deliverPDU("+447700900999", "old inbound", clk.Now(), 0, 1, 1), Slot: 1}
+	inPart := pdu.DecodeReceived("a", deliverPDU("+447700900999", "old inbound", clk.Now(), 0, 1, 1), "SM", 1)
 	in := mustReceive(t, s, inPart)
 	// Deleted from the SIM: prunable after the retention.
 	if err := s.Acked(ctx, inPart); err != nil {
 		t.Fatal(err)
 	}
-	half := mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+447700900999", "waiting for part 2", clk.Now(), 5, 2, 1), Slot: 2})
+	half := mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+447700900999", "waiting for part 2", clk.Now(), 5, 2, 1), "SM", 2))
 	ds, err := s.ClaimWebhooks(ctx, "e", 100, time.Minute)
 	if err != nil || len(ds) < 6 {
 		t.Fatalf("webhooks %d %v", len(ds), err)

@@ -53,9 +53,8 @@ const (
 	(SELECT min(expires_at) FROM messages WHERE status = 'queued' AND expires_at IS NOT NULL),
 	(SELECT min(lease_until) FROM messages WHERE status = 'sending'),
 	(SELECT min(first_at) FROM inbound_groups WHERE state = 'open')`
-	qUndecoded = `SELECT id, modem, storage, slot, pdu, received_at, decode_error FROM inbound_parts WHERE decode_error IS NOT NULL AND id > ? ORDER BY id LIMIT ?`
-	qStatusOf  = `SELECT status FROM messages WHERE id = ?`
-	qSentSeqs  = `SELECT seq FROM message_parts WHERE message_id = ? ORDER BY seq`
+	qStatusOf = `SELECT status FROM messages WHERE id = ?`
+	qSentSeqs = `SELECT seq FROM message_parts WHERE message_id = ? ORDER BY seq`
 
 	qReportCandidates = `SELECT message_id, seq, recipient FROM message_parts WHERE modem = ? AND ref = ? AND sent_at >= ? ORDER BY sent_at DESC`
 	qReportSet        = `UPDATE message_parts SET report_status = ?, report_outcome = ?, reported_at = ? WHERE message_id = ? AND seq = ?`
@@ -121,7 +120,6 @@ var queryPlans = map[string]string{
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
 	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
 	"statusOf":      qStatusOf,
-	"undecoded":     qUndecoded,
 	"nextDue":       qNextDue + qNextDueOrder,
 	"nextDeadline":  qNextDeadline,
 	"pruneMessages": qPruneMessageIDs, "pruneWebhooks": qPruneWebhookIDs, "pruneParts": qPrunePartIDs,

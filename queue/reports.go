@@ -101,21 +101,6 @@ func (s *Store) Report(ctx context.Context, r Report) (Reported, error) {
 	return out, nil
 }
 
-// ReportPDU decodes a status-report PDU (hex as +CDS or +CMGR print it)
-// and applies it with Report. A PDU that does not decode, or is not a
-// status report, is an error and nothing is stored.
-func (s *Store) ReportPDU(ctx context.Context, modem, hexPDU string) (Reported, error) {
-	m, err := pdu.Decode(hexPDU)
-	if err != nil {
-		return Reported{}, fmt.Errorf("report: %w", err)
-	}
-	r, err := ReportFromPDU(modem, m)
-	if err != nil {
-		return Reported{}, err
-	}
-	return s.Report(ctx, r)
-}
-
 // applyReport records r on part seq of message id and moves the message
 // on; it returns the message's status afterwards.
 func (w *wtx) applyReport(id int64, seq int, r Report) (Status, error) {

@@ -202,23 +202,6 @@ func TestReportBeforePartSentIsHeld(t *testing.T) {
 	}
 }
 
-func TestReportPDU(t *testing.T) {
-	s, clk, _ := MustOpen(t, Options{})
-	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi", Report: true})[0].ID
-	sendAll(t, s, "a", 12)
-	r, err := s.ReportPDU(ctx, "a", statusReportPDU(12, "+447700900123", clk.Now(), 0x46))
-	if err != nil || r.MessageID != id || r.Status != StatusFailed {
-		t.Fatalf("%+v %v", r, err)
-	}
-	if _, err := s.ReportPDU(ctx, "a", readmePDU); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("a deliver PDU as report: %v", err)
-	}
-	var de *pdu.DecodeError
-	if _, err := s.ReportPDU(ctx, "a", "00"); !errors.As(err, &de) {
-		t.Fatalf("bad PDU: %v", err)
-	}
-}
-
 // TestReportFailedWhileSending: a failed report on part 2 of 4 arrives
 // while parts 3 and 4 are still to be sent, and another on part 3 while the
 // rest waits for a retry. The lease holds, every part is recorded, and the

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bridged/pdu"
 )
 
 const pruneMonth = 30 * 24 * time.Hour
@@ -19,13 +21,13 @@ const pruneMonth = 30 * 24 * time.Hour
 // and reading it again takes the mark away.
 func TestPruneKeepsPartsStillOnModem(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{})
-	stuck := Incoming{Modem: "a", PDU: deliverPDU("+447700900999", "its +CMGD failed", clk.Now(), 0, 1, 1), Storage: "SM", Slot: 3}
-	gone := Incoming{Modem: "a", PDU: deliverPDU("+447700900998", "deleted from the SIM", clk.Now(), 0, 1, 1), Storage: "SM", Slot: 4}
-	reread := Incoming{Modem: "a", PDU: deliverPDU("+447700900997", "deleted, then read again", clk.Now(), 0, 1, 1), Storage: "SM", Slot: 5}
+	stuck := pdu.DecodeReceived("a", deliverPDU("+447700900999", "its +CMGD failed", clk.Now(), 0, 1, 1), "SM", 3)
+	gone := pdu.DecodeReceived("a", deliverPDU("+447700900998", "deleted from the SIM", clk.Now(), 0, 1, 1), "SM", 4)
+	reread := pdu.DecodeReceived("a", deliverPDU("+447700900997", "deleted, then read again", clk.Now(), 0, 1, 1), "SM", 5)
 	r := mustReceive(t, s, stuck)
 	mustReceive(t, s, gone)
 	mustReceive(t, s, reread)
-	for _, in := range []Incoming{gone, reread} {
+	for _, in := range []pdu.Received{gone, reread} {
 		if err := s.Acked(ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +50,7 @@ func TestPruneKeepsPartsStillOnModem(t *testing.T) {
 		t.Fatalf("pruned %+v, want only the part deleted from the SIM", p)
 	}
 	before := inboxCount(t, s)
-	for _, in := range []Incoming{stuck, reread} {
+	for _, in := range []pdu.Received{stuck, reread} {
 		if d := mustReceive(t, s, in); !d.Duplicate || d.Message != nil {
 			t.Errorf("%s read again after the retention: %+v, want a duplicate", in.PDU[:20], d)
 		}
@@ -64,7 +66,7 @@ func TestPruneKeepsPartsStillOnModem(t *testing.T) {
 	if p, err := s.PruneOlder(ctx, pruneMonth); err != nil || p.InboundParts != 1 {
 		t.Fatalf("prune after the ack: %+v %v", p, err)
 	}
-	if err := s.Acked(ctx, Incoming{Modem: "a", PDU: "0011", Storage: "SM", Slot: 9}); !errors.Is(err, ErrNotFound) {
+	if err := s.Acked(ctx, pdu.DecodeReceived("a", "0011", "SM", 9)); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("ack of an unknown part: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package queue
 import (
 	"testing"
 	"time"
+
+	"bridged/pdu"
 )
 
 func TestSubscribeWakesOnClaimableWork(t *testing.T) {
@@ -127,7 +129,7 @@ func TestNextDeadline(t *testing.T) {
 		t.Fatalf("lease: %v %v, want 10m1ns", d, ok)
 	}
 	// An incomplete multipart message is released an hour after its first part.
-	mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+8613800138000", "part", clk.Now(), 7, 2, 1), Storage: "SM", Slot: 1})
+	mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+8613800138000", "part", clk.Now(), 7, 2, 1), "SM", 1))
 	clk.Advance(time.Minute)
 	// Lease ends in 9m, release in 59m, validity in 2h59m.
 	if d, ok := deadline(); !ok || d != 9*time.Minute+time.Nanosecond {

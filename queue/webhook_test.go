@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"bridged/pdu"
 )
 
 func TestWebhookDeliveries(t *testing.T) {
@@ -13,7 +15,7 @@ func TestWebhookDeliveries(t *testing.T) {
 		WebhookAttempts:  3, BackoffBase: 10 * time.Second, BackoffMax: time.Minute,
 	})
 	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})[0].ID
-	mustReceive(t, s, Incoming{Modem: "a", PDU: deliverPDU("+447700900999", "inbound", clk.Now(), 0, 1, 1), Slot: 1})
+	mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+447700900999", "inbound", clk.Now(), 0, 1, 1), "SM", 1))
 
 	for _, ep := range []string{"https://a.example/hook", "https://b.example/hook"} {
 		ds, err := s.ClaimWebhooks(ctx, ep, 10, time.Minute)
