@@ -60,14 +60,19 @@ func signalDBm(lines []string) (dbm int, ok bool) {
 // Registration is the network registration state of TS 27.007 7.2.
 type Registration string
 
-// Registration states, named for people and the HTTP API.
+// Registration states, named for people and the HTTP API: the two in
+// which the modem can send (see Registered),
+const (
+	RegHome    Registration = "home"
+	RegRoaming Registration = "roaming"
+)
+
+// and those in which it cannot.
 const (
 	RegNotRegistered Registration = "not-registered"
-	RegHome          Registration = "home"
 	RegSearching     Registration = "searching"
 	RegDenied        Registration = "denied"
 	RegUnknown       Registration = "unknown"
-	RegRoaming       Registration = "roaming"
 )
 
 // Registered reports whether the modem can send: home or roaming

@@ -6,7 +6,6 @@ import "strings"
 // needs that others do not lives in this table rather than in conditions
 // spread through the driver.
 type quirks struct {
-	name string
 	// cnmi lists AT+CNMI settings to try in order (TS 27.005 3.4.1):
 	// <mode>,<mt>,<bm>,<ds>,<bfr>. mt=1 stores each message and indicates
 	// it with +CMTI, and ds=2 does the same for status reports (+CDSI), so
@@ -29,7 +28,6 @@ type quirks struct {
 
 var quirksTable = map[string]quirks{
 	"generic": {
-		name:              "generic",
 		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,2,0", "1,1,0,1,0", "2,1,0,0,0"},
 		extraRegistration: []string{"+CGREG"},
 		iccid:             []string{"+CCID", "+ICCID"},
@@ -37,7 +35,6 @@ var quirksTable = map[string]quirks{
 	},
 	// SIMCom SIM800 (2G only): no +CEREG.
 	"simcom": {
-		name:              "simcom",
 		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "2,1,0,0,0"},
 		extraRegistration: []string{"+CGREG"},
 		// SIM800 prints the bare number to AT+CCID; SIM7600 answers
@@ -47,7 +44,6 @@ var quirksTable = map[string]quirks{
 	},
 	// Quectel EC25/EG25 and SIMCom SIM7600 are LTE modems.
 	"quectel": {
-		name:              "quectel",
 		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,1,0"},
 		extraRegistration: []string{"+CGREG", "+CEREG"},
 		iccid:             []string{"+QCCID", "+CCID"},
@@ -55,7 +51,6 @@ var quirksTable = map[string]quirks{
 	},
 	// Huawei E3372/E173 refuse mode 2 in some firmware.
 	"huawei": {
-		name:              "huawei",
 		cnmi:              []string{"2,1,0,2,0", "2,1,0,1,0", "1,1,0,2,0", "1,1,0,1,0"},
 		extraRegistration: []string{"+CGREG"},
 		iccid:             []string{"^ICCID?", "+CCID"},
