@@ -67,25 +67,25 @@ func (s *Store) Report(ctx context.Context, r Report) (Reported, error) {
 		if err != nil {
 			return err
 		}
+		type candidate struct {
+			id   int64
+			seq  int
+			recp string
+		}
+		cands, err := collect(rows, func(r rowScanner) (candidate, error) {
+			var c candidate
+			err := r.Scan(&c.id, &c.seq, &c.recp)
+			return c, err
+		})
+		if err != nil {
+			return err
+		}
 		found := false
-		for rows.Next() {
-			var (
-				id   int64
-				seq  int
-				recp string
-			)
-			if err := rows.Scan(&id, &seq, &recp); err != nil {
-				rows.Close()
-				return err
-			}
-			if sameNumber(recp, want) {
-				out.MessageID, out.Seq, found = id, seq, true
+		for _, c := range cands {
+			if sameNumber(c.recp, want) {
+				out.MessageID, out.Seq, found = c.id, c.seq, true
 				break
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		if !found {
 			out.Held = true

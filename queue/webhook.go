@@ -70,16 +70,7 @@ func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, l
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			d, err := scanWebhook(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if out, err = collect(rows, scanWebhook); err != nil {
 			return err
 		}
 		for _, d := range out {
@@ -99,22 +90,16 @@ func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, l
 
 // WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
 func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
-	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec(qWebhookDone, nanos(w.now), id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("webhook delivered: %w", err)
-	}
-	return nil
+	return wrapOp("webhook delivered", s.write(ctx, func(w *wtx) error {
+		return w.execOne(fmt.Sprintf("webhook delivery %d pending", id), qWebhookDone, nanos(w.now), id)
+	}))
+}
+
+// RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
+func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
+	return wrapOp("requeue webhook", s.write(ctx, func(w *wtx) error {
+		return w.execOne(fmt.Sprintf("dead webhook delivery %d", id), qWebhookRevive, nanos(w.now), nanos(w.now), id)
+	}))
 }
 
 // WebhookFailed records a failed attempt: the delivery comes due again
@@ -143,26 +128,6 @@ func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dea
 		return false, fmt.Errorf("webhook failed: %w", err)
 	}
 	return dead, nil
-}
-
-// RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
-func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
-	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec(qWebhookRevive, nanos(w.now), nanos(w.now), id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("dead webhook delivery %d: %w", id, ErrNotFound)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("requeue webhook: %w", err)
-	}
-	return nil
 }
 
 // ListWebhooks returns deliveries in state, oldest first, after the id in
