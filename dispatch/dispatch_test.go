@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"bridged/dispatch"
+	"bridged/internal/testutil"
 	"bridged/modem"
 	"bridged/modem/modemsim"
 	"bridged/pdu"
@@ -127,7 +128,7 @@ func waitReady(t *testing.T, m *modem.Modem) {
 func (b *bridge) offNetwork(i int) {
 	b.t.Helper()
 	b.sims[i].SetRegistration(modemsim.RegSearching)
-	eventually(b.t, "the modem off the network", func() bool { return b.mods[i].Status().State != modem.StateReady })
+	testutil.Eventually(b.t, "the modem off the network", func() bool { return b.mods[i].Status().State != modem.StateReady })
 }
 
 func (b *bridge) enqueue(msgs ...queue.NewMessage) []*queue.Message {
@@ -225,7 +226,7 @@ func TestInbound(t *testing.T) {
 		t.Fatal(err)
 	}
 	var page queue.InboxPage
-	eventually(t, "two messages in the inbox", func() bool {
+	testutil.Eventually(t, "two messages in the inbox", func() bool {
 		var err error
 		page, err = b.store.ListInbox(context.Background(), queue.InboxFilter{})
 		return err == nil && len(page.Messages) == 2
@@ -241,24 +242,7 @@ func TestInbound(t *testing.T) {
 		t.Errorf("inbox %v", got)
 	}
 	// Acknowledged, hence deleted from the SIM.
-	eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
-}
-
-// eventually polls cond every few milliseconds until it holds, failing the
-// test after 10s: for state that changes without a notification.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting until %s", what)
-		case <-tick.C:
-		}
-	}
+	testutil.Eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
 }
 
 func TestPermanentErrorFails(t *testing.T) {
@@ -324,7 +308,7 @@ func TestInboundUndecodable(t *testing.T) {
 	if err := b.sims[0].DeliverCorrupt("0003DEADBEEF"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
+	testutil.Eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
 	// Stored raw: the same PDU handed over again is a duplicate.
 	rec, err := b.store.Receive(context.Background(), pdu.DecodeReceived("m0", "0003DEADBEEF", "SM", 1))
 	if err != nil || !rec.Duplicate || rec.Message != nil {
@@ -427,7 +411,7 @@ func TestIncompleteReleasedOnTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	var page queue.InboxPage
-	eventually(t, "the incomplete message in the inbox", func() bool {
+	testutil.Eventually(t, "the incomplete message in the inbox", func() bool {
 		page, err = b.store.ListInbox(context.Background(), queue.InboxFilter{})
 		return err == nil && len(page.Messages) == 1
 	})
@@ -504,7 +488,7 @@ func TestUnrecordedSendEndsWhenItsClaimRunsOut(t *testing.T) {
 	b.offNetwork(0)
 	looked := fs.looks.Load()
 	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "sent, not recorded"})[0].ID
-	eventually(t, "the maintainer's look after the enqueue", func() bool { return fs.looks.Load() > looked })
+	testutil.Eventually(t, "the maintainer's look after the enqueue", func() bool { return fs.looks.Load() > looked })
 	b.sims[0].SetRegistration(modemsim.RegHome)
 	m := b.waitStatus(id, queue.StatusFailed)
 	if m.Error == nil || m.Error.Code != queue.CodeMayHaveBeenSent {

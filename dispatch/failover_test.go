@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"bridged/dispatch"
+	"bridged/internal/testutil"
 	"bridged/modem"
 	"bridged/modem/modemsim"
 	"bridged/queue"
@@ -64,7 +65,7 @@ func TestMultipartFailedReportSendsEveryPart(t *testing.T) {
 		t.Errorf("part 1 reported at %v, part 6 sent at %v: the report did not come mid-send", r, m.SentParts[5].SentAt)
 	}
 	// The other parts' reports still land on their parts.
-	eventually(t, "parts 2-6 reported delivered", func() bool {
+	testutil.Eventually(t, "parts 2-6 reported delivered", func() bool {
 		got, err := b.store.Get(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
@@ -234,7 +235,7 @@ func TestUnpluggedBetweenPartsReleases(t *testing.T) {
 		modemsim.Options{})
 	before := b.settle("m1")
 	id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: strings.Repeat("two parts ", 20)})[0].ID
-	eventually(t, "part 1 recorded", func() bool {
+	testutil.Eventually(t, "part 1 recorded", func() bool {
 		m, err := b.store.Get(context.Background(), id)
 		return err == nil && len(m.SentParts) == 1
 	})

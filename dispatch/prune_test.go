@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"bridged/dispatch"
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 	"bridged/pdu"
 	"bridged/queue"
@@ -96,17 +97,17 @@ func TestRetention(t *testing.T) {
 	if err := b.sims[0].Deliver("+15557770001", "received a month ago"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
-	eventually(t, "the delete recorded", func() bool { return p.ackedCount() == 1 })
+	testutil.Eventually(t, "the SIM emptied", func() bool { return len(b.sims[0].Stored("SM")) == 0 })
+	testutil.Eventually(t, "the delete recorded", func() bool { return p.ackedCount() == 1 })
 	// Rounds run meanwhile and find nothing old enough.
-	eventually(t, "two prune rounds", func() bool { _, n := p.get(); return n >= 2 })
+	testutil.Eventually(t, "two prune rounds", func() bool { _, n := p.get(); return n >= 2 })
 	if got, _ := p.get(); got != (queue.Pruned{}) {
 		t.Fatalf("pruned %+v before the retention", got)
 	}
 	clk.Advance(month + time.Hour)
 	young := b.enqueue(queue.NewMessage{To: "+447700900124", Text: "sent today"})[0].ID
 	b.waitStatus(young, queue.StatusSent)
-	eventually(t, "the old message and part pruned", func() bool {
+	testutil.Eventually(t, "the old message and part pruned", func() bool {
 		got, _ := p.get()
 		return got.Messages == 1 && got.InboundParts == 1
 	})

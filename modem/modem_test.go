@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/modem"
 	"bridged/modem/modemsim"
 	"bridged/pdu"
@@ -105,7 +106,7 @@ func (r *rig) waitState(want modem.State) modem.Status {
 func (r *rig) waitIdle() modem.Status {
 	r.t.Helper()
 	st := r.waitState(modem.StateReady)
-	eventually(r.t, "operator read", func() bool { return r.drv.Status().Operator != "" })
+	testutil.Eventually(r.t, "operator read", func() bool { return r.drv.Status().Operator != "" })
 	return st
 }
 
@@ -159,23 +160,6 @@ func (r *rig) sendText(to, text string, report bool) []int {
 	return mrs
 }
 
-// eventually polls cond until it holds, failing the test after 10s. It is
-// for state that changes without a notification (Status fields).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out waiting until %s", what)
-		case <-tick.C:
-		}
-	}
-}
-
 func ack(t *testing.T, in *modem.Inbound) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -194,7 +178,7 @@ func TestStartIdentifyAndStatus(t *testing.T) {
 	if st.Registration != modem.RegHome {
 		t.Errorf("registration %q", st.Registration)
 	}
-	eventually(t, "signal and operator read", func() bool {
+	testutil.Eventually(t, "signal and operator read", func() bool {
 		st = r.drv.Status()
 		return st.SignalDBm != nil && st.Operator != ""
 	})
@@ -651,45 +635,25 @@ func TestSendDuringShutdownDoesNotWait(t *testing.T) {
 // TestMissingDeviceLoggedOnce: a modem that is not there is retried with
 // backoff, and the same failure is not logged at Warn on every attempt.
 func TestMissingDeviceLoggedOnce(t *testing.T) {
-	var buf lockedLog
+	var buf testutil.Buffer
 	cfg := modem.Config{ID: "gone", Device: filepath.Join(t.TempDir(), "nothing"), ReconnectMax: 10 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	d := modem.New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
-	eventually(t, "ten repeated attempts", func() bool {
-		return buf.count("level=DEBUG msg=\"modem still disconnected\"") >= 10
+	testutil.Eventually(t, "ten repeated attempts", func() bool {
+		return strings.Count(buf.String(), "level=DEBUG msg=\"modem still disconnected\"") >= 10
 	})
 	cancel()
 	<-done
-	if n := buf.count("level=WARN"); n != 1 {
+	if n := strings.Count(buf.String(), "level=WARN"); n != 1 {
 		t.Errorf("%d warnings for the same failure, want 1:\n%s", n, buf.String())
 	}
 	if d.Status().State != modem.StateDisconnected {
 		t.Errorf("state %s", d.Status().State)
 	}
 }
-
-// lockedLog is a log destination the test reads while the driver writes.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedLog) count(s string) int { return strings.Count(l.String(), s) }
 
 // TestReportMemorySwept: a modem that keeps status reports in "SR" has the
 // ones that arrived while bridged was down read by the start-up sweep.
