@@ -72,7 +72,8 @@
 //
 // # Inbox
 //
-// Receive stores each received part, raw PDU included, and returns only after
+// Receive stores each received part (a pdu.Received, decoded once by the
+// modem driver and not again here), raw PDU included, and returns only after
 // the commit: the modem driver deletes (+CMGD) or acknowledges (+CNMA) the
 // part after that. The dedupe key is (modem, raw PDU, place): the same PDU
 // from the same storage slot is one part (read again after a crash between
@@ -84,8 +85,8 @@
 // pdu.Reassemble when the last part arrives, in any order, per (modem,
 // sender, reference, total); ReleaseIncomplete delivers what has waited
 // longer than Options.ReassemblyTimeout, marked incomplete. A PDU that does
-// not decode is stored raw (so the modem may delete it) and reported in
-// Received.DecodeError.
+// not decode is stored raw, with the reason in its DecodeErr, so that the
+// modem may delete it.
 //
 // # Webhooks
 //
