@@ -100,6 +100,13 @@ func (w *watchdog) end(seq uint64) (pduSent bool) {
 	return w.pduSent
 }
 
+// cutOff reports whether the watchdog closed the port.
+func (w *watchdog) cutOff() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.cut
+}
+
 // waitQuiet returns once the modem has sent nothing for quiet, or after
 // limit, or when ctx ends.
 func (w *watchdog) waitQuiet(ctx context.Context, quiet, limit time.Duration) {
@@ -119,13 +126,6 @@ func (w *watchdog) waitQuiet(ctx context.Context, quiet, limit time.Duration) {
 			return
 		}
 	}
-}
-
-// cutOff reports whether the watchdog closed the port.
-func (w *watchdog) cutOff() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.cut
 }
 
 // check runs on a timer goroutine when command seq may be overdue.
