@@ -35,7 +35,7 @@ func mustServe(t *testing.T, cfg *config.Config) *inProcess {
 	log := slog.New(slog.NewTextHandler(p.out, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, log) }()
+	go func() { done <- serve(ctx, cfg, log, "") }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
