@@ -25,12 +25,19 @@ const tick = 5 * time.Millisecond
 // timeout. Callers that want to say what they last saw use it; the others
 // use Eventually or Wait.
 func Until(timeout time.Duration, cond func() bool) bool {
+	return UntilEvery(timeout, tick, cond)
+}
+
+// UntilEvery is Until looking at cond every interval: a condition that
+// costs a few HTTP requests is not asked 200 times a second on a machine
+// the daemon under test shares.
+func UntilEvery(timeout, interval time.Duration, cond func() bool) bool {
 	if cond() {
 		return true
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	t := time.NewTicker(tick)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
