@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"strings"
@@ -69,15 +66,12 @@ func mixed(bin string, n int) {
 					p = 2
 				}
 				report := i%4 == 0
-				body, _ := json.Marshal(map[string]any{"to": fmt.Sprintf("+44741%07d", i), "text": text, "report": report})
-				resp, err := client.Post("http://"+r.addr+"/v1/messages", "application/json", bytes.NewReader(body))
+				code, err := postMessage(r.addr, map[string]any{"to": fmt.Sprintf("+44741%07d", i), "text": text, "report": report})
 				if err != nil {
 					log.Fatalf("post: %v", err)
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusAccepted {
-					log.Fatalf("post: %d", resp.StatusCode)
+				if code != http.StatusAccepted {
+					log.Fatalf("post: %d", code)
 				}
 				posted.Add(1)
 				parts.Add(int64(p))

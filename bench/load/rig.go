@@ -149,8 +149,9 @@ func (r *rig) memory() map[string]float64 {
 
 var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 
-func postMessage(addr, to, text string) (int, error) {
-	body, _ := json.Marshal(map[string]any{"to": to, "text": text})
+// postMessage posts msg (its "to", "text" ...) and returns the status.
+func postMessage(addr string, msg map[string]any) (int, error) {
+	body, _ := json.Marshal(msg)
 	resp, err := client.Post("http://"+addr+"/v1/messages", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return 0, err

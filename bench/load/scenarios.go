@@ -27,7 +27,7 @@ func post(bin string) {
 		go func() {
 			defer wg.Done()
 			for i := 0; time.Now().Before(deadline); i++ {
-				code, err := postMessage(r.addr, "+447400123456", fmt.Sprintf("load %d/%d", c, i))
+				code, err := postMessage(r.addr, map[string]any{"to": "+447400123456", "text": fmt.Sprintf("load %d/%d", c, i)})
 				if err == nil && code == http.StatusAccepted {
 					ok.Add(1)
 				} else {
@@ -48,7 +48,7 @@ func latency(bin string) {
 	var lat []time.Duration
 	for i := range 200 {
 		before := len(r.net.Sent())
-		code, err := postMessage(r.addr, "+447400123456", fmt.Sprintf("latency %d", i))
+		code, err := postMessage(r.addr, map[string]any{"to": "+447400123456", "text": fmt.Sprintf("latency %d", i)})
 		accepted := time.Now()
 		if err != nil || code != http.StatusAccepted {
 			log.Fatalf("post: %d %v", code, err)
@@ -79,7 +79,7 @@ func throughput(bin string, modems int, lat time.Duration, n int) {
 		go func() {
 			defer wg.Done()
 			for i := c; i < n; i += 8 {
-				if code, err := postMessage(r.addr, "+447400123456", fmt.Sprintf("through %d", i)); err != nil || code != http.StatusAccepted {
+				if code, err := postMessage(r.addr, map[string]any{"to": "+447400123456", "text": fmt.Sprintf("through %d", i)}); err != nil || code != http.StatusAccepted {
 					log.Fatalf("post: %d %v", code, err)
 				}
 			}
