@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.bug.st/serial"
@@ -53,23 +52,18 @@ func openSimPort(t *testing.T, path string) (port serial.Port, got func() string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { port.Close() })
-	var mu sync.Mutex
-	var received []byte
+	var received testutil.Buffer
 	go func() {
 		b := make([]byte, 1024)
 		for {
 			n, err := port.Read(b)
-			mu.Lock()
-			received = append(received, b[:n]...)
-			mu.Unlock()
+			received.Write(b[:n])
 			if err != nil {
 				return
 			}
 		}
 	}()
-	got = func() string { mu.Lock(); defer mu.Unlock(); return string(received) }
-	reset = func() { mu.Lock(); defer mu.Unlock(); received = nil }
-	return port, got, reset
+	return port, received.String, received.Reset
 }
 
 func ctl(t *testing.T, addr string, args ...string) (string, int) {

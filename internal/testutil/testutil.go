@@ -85,6 +85,14 @@ func (b *Buffer) Write(p []byte) (int, error) {
 	return b.b.Write(p)
 }
 
+// Reset forgets what was written, for a test that looks only at what
+// comes next (the answer to the next command).
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.Reset()
+}
+
 // String returns everything written so far.
 func (b *Buffer) String() string {
 	s, _ := b.snapshot()
