@@ -12,18 +12,37 @@ import (
 	"bridged/internal/testutil"
 )
 
-// waitReadyFile waits until path holds a ready document of this process
-// (bridged runs in-process here) and decodes it into doc.
-func waitReadyFile(t *testing.T, path string, doc any) {
+// inProcessRun is a bridged command running in the test's process.
+type inProcessRun struct {
+	stdout, stderr *testutil.Buffer
+	cancel         context.CancelFunc
+	done           chan struct{} // closed once Run returned
+	code           int           // what Run returned, once done is closed
+}
+
+// startInProcess runs bridged with args (a command and its flags) in the
+// test's process with -ready-file readyFile, waits for the file and
+// decodes it into doc. The command is stopped when the test ends.
+func startInProcess(t *testing.T, readyFile string, doc any, args ...string) *inProcessRun {
 	t.Helper()
-	var err error
-	if !testutil.Until(testutil.Timeout, func() bool {
-		var pid int
-		pid, err = ready.Read(path, doc)
-		return err == nil && pid == os.Getpid()
-	}) {
-		t.Fatalf("no ready file of pid %d: %v", os.Getpid(), err)
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &inProcessRun{stdout: &testutil.Buffer{}, stderr: &testutil.Buffer{}, cancel: cancel, done: make(chan struct{})}
+	m := &Main{Stdout: r.stdout, Stderr: r.stderr}
+	args = append([]string{args[0], "-ready-file", readyFile}, args[1:]...)
+	go func() {
+		defer close(r.done)
+		r.code = m.Run(ctx, args)
+	}()
+	t.Cleanup(func() { r.stop() })
+	testutil.MustAwaitReady(t, readyFile, r.done, doc)
+	return r
+}
+
+// stop ends the command as an interrupt does and returns its exit code.
+func (r *inProcessRun) stop() int {
+	r.cancel()
+	<-r.done
+	return r.code
 }
 
 // checkReadyFileGone checks that a command removed its ready file at exit.
@@ -54,15 +73,11 @@ func TestServeReadyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	rf := filepath.Join(dir, "serve.ready")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &testutil.Buffer{}
-	m := &Main{Stdout: &testutil.Buffer{}, Stderr: stderr}
-	code := make(chan int, 1)
-	go func() { code <- m.Run(ctx, []string{"serve", "-config", cfg, "-ready-file", rf}) }()
-
 	var doc ready.Serve
-	waitReadyFile(t, rf, &doc)
+	r := startInProcess(t, rf, &doc, "serve", "-config", cfg)
+	if doc.PID != os.Getpid() {
+		t.Errorf("ready file pid %d, want %d", doc.PID, os.Getpid())
+	}
 	checkMode0600(t, rf)
 	res, err := http.Get("http://" + doc.Listen + "/healthz")
 	if err != nil {
@@ -72,9 +87,8 @@ func TestServeReadyFile(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("GET /healthz at the ready file's address: %d", res.StatusCode)
 	}
-	cancel()
-	if c := <-code; c != exitOK {
-		t.Fatalf("serve exited %d:\n%s", c, stderr)
+	if c := r.stop(); c != exitOK {
+		t.Fatalf("serve exited %d:\n%s", c, r.stderr)
 	}
 	checkReadyFileGone(t, rf)
 }
@@ -85,17 +99,11 @@ func TestSimReadyFile(t *testing.T) {
 	dir := t.TempDir()
 	rf := filepath.Join(dir, "sim.ready")
 	sock := filepath.Join(dir, "ctl.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stderr := &testutil.Buffer{}
-	m := &Main{Stdout: &testutil.Buffer{}, Stderr: stderr}
-	code := make(chan int, 1)
-	go func() {
-		code <- m.Run(ctx, []string{"sim", "-n", "2", "-dir", dir, "-control", sock, "-ready-file", rf})
-	}()
-
 	var doc ready.Sim
-	waitReadyFile(t, rf, &doc)
+	r := startInProcess(t, rf, &doc, "sim", "-n", "2", "-dir", dir, "-control", sock)
+	if doc.PID != os.Getpid() {
+		t.Errorf("ready file pid %d, want %d", doc.PID, os.Getpid())
+	}
 	checkMode0600(t, rf)
 	want := []ready.Modem{
 		{ID: "sim0", Path: filepath.Join(dir, "bridged-sim0"), Number: "+12015550101"},
@@ -115,9 +123,8 @@ func TestSimReadyFile(t *testing.T) {
 	if got, c := ctl(t, doc.Control, "list"); c != 0 || len(got) == 0 {
 		t.Errorf("ctl at the ready file's control address: %d %q", c, got)
 	}
-	cancel()
-	if c := <-code; c != exitOK {
-		t.Fatalf("sim exited %d:\n%s", c, stderr)
+	if c := r.stop(); c != exitOK {
+		t.Fatalf("sim exited %d:\n%s", c, r.stderr)
 	}
 	checkReadyFileGone(t, rf)
 }

@@ -21,25 +21,14 @@ import (
 // stopped, and its exit code checked, when the test ends.
 func runSim(t *testing.T, args ...string) (*testutil.Buffer, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &testutil.Buffer{}, &testutil.Buffer{}
-	m := &Main{Stdout: stdout, Stderr: stderr}
-	readyFile := filepath.Join(t.TempDir(), "sim.ready")
-	code := make(chan int, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		code <- m.Run(ctx, append([]string{"sim", "-ready-file", readyFile}, args...))
-	}()
+	var doc ready.Sim
+	r := startInProcess(t, filepath.Join(t.TempDir(), "sim.ready"), &doc, append([]string{"sim"}, args...)...)
 	t.Cleanup(func() {
-		cancel()
-		if c := <-code; c != exitOK {
-			t.Errorf("bridged sim exited %d; stderr:\n%s", c, stderr)
+		if c := r.stop(); c != exitOK {
+			t.Errorf("bridged sim exited %d; stderr:\n%s", c, r.stderr)
 		}
 	})
-	var doc ready.Sim
-	testutil.MustAwaitReady(t, readyFile, done, &doc)
-	return stdout, doc.Control
+	return r.stdout, doc.Control
 }
 
 // openSimPort opens a simulated modem's pty as bridged would and reads it
@@ -184,21 +173,11 @@ func TestSimCommand(t *testing.T) {
 func TestSimCommandUnixSocketAndStop(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "ctl.sock")
-	readyFile := filepath.Join(dir, "sim.ready")
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &Main{Stdout: &testutil.Buffer{}, Stderr: &testutil.Buffer{}}
-	code := make(chan int, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		code <- m.Run(ctx, []string{"sim", "-dir", dir, "-control", sock, "-registration", "searching", "-ready-file", readyFile})
-	}()
-	testutil.MustAwaitReady(t, readyFile, done, &ready.Sim{})
+	r := startInProcess(t, filepath.Join(dir, "sim.ready"), &ready.Sim{}, "sim", "-dir", dir, "-control", sock, "-registration", "searching")
 	if got, c := ctl(t, sock, "list"); c != 0 || !strings.Contains(got, "sim0") {
 		t.Errorf("ctl over the socket: %d %q", c, got)
 	}
-	cancel()
-	if c := <-code; c != exitOK {
+	if c := r.stop(); c != exitOK {
 		t.Fatalf("exit %d after the interrupt", c)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "bridged-sim0")); !os.IsNotExist(err) {
