@@ -149,14 +149,18 @@ func startDaemon(t *testing.T, cfgText string) *daemon {
 
 // runDaemon starts bin serve on the configuration file cfgPath, its output
 // to out, and waits until it listens: its ready file, beside cfgPath,
-// names the address. The file a killed daemon left there is of another
-// pid, and waited past. It is stopped when the test ends.
+// names the address. The file a killed daemon left there is removed first
+// (and would be waited past anyway: it names another pid). It is stopped
+// when the test ends.
 func runDaemon(t *testing.T, bin, cfgPath string, out interface {
 	io.Writer
 	fmt.Stringer
 }) *daemon {
 	t.Helper()
 	readyFile := cfgPath + ".ready"
+	if err := ready.Remove(readyFile); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(bin, "serve", "-config", cfgPath, "-ready-file", readyFile)
 	cmd.Stdout, cmd.Stderr = out, out
 	d := &daemon{t: t, proc: testutil.MustStart(t, cmd), out: out}
