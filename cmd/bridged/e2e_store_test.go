@@ -32,7 +32,8 @@ func TestE2ESecondDaemonRefused(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(mustBinary(t), "serve", "-config", path)
+	readyFile := filepath.Join(t.TempDir(), "second.ready")
+	cmd := exec.Command(mustBinary(t), "serve", "-config", path, "-ready-file", readyFile)
 	out := &testutil.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	second := testutil.MustStart(t, cmd)
@@ -49,8 +50,8 @@ func TestE2ESecondDaemonRefused(t *testing.T) {
 	if code := second.ExitCode(); code != 1 || !strings.Contains(text, want) || !strings.Contains(text, "stop it first") {
 		t.Fatalf("second daemon: exit %d, output:\n%s\nwant exit 1 and %q", code, text, want)
 	}
-	if strings.Contains(text, "bridged is up") {
-		t.Fatalf("the second daemon came up:\n%s", text)
+	if _, err := os.Stat(readyFile); strings.Contains(text, "bridged is up") || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the second daemon came up (ready file: %v):\n%s", err, text)
 	}
 
 	// The first daemon still owns its store and modem.

@@ -1,6 +1,8 @@
-// Package testutil holds what the tests of every package need to wait on
-// the real parts they drive: a condition with a deadline, and output that
-// goroutines or child processes write while a test reads it.
+// Package testutil holds what the tests of every package, and bench/load,
+// need to drive the real parts: a condition waited on with a deadline,
+// output that goroutines or child processes write while a test reads it,
+// and a bridged process started, learnt from its ready file (package
+// internal/ready) and stopped by its PID.
 //
 // It is imported only by _test.go files and by bench/; nothing in the
 // daemon depends on it.
