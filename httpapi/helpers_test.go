@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/modem"
 	"bridged/pdu"
 	"bridged/queue"
@@ -41,24 +41,6 @@ func (m *testModems) set(st ...modem.Status) {
 	m.st = st
 }
 
-// logBuffer collects log output; slog handlers write whole records.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type testEnv struct {
 	t      *testing.T
 	srv    *httptest.Server
@@ -66,7 +48,7 @@ type testEnv struct {
 	store  *queue.Store
 	path   string
 	modems *testModems
-	log    *logBuffer
+	log    *testutil.Buffer
 	// wakes receives, for each Wake call, how many messages the store
 	// held at that moment: proof that Wake comes after the commit.
 	wakes chan int
@@ -90,7 +72,7 @@ func MustServeWith(t *testing.T, opts Options, qopts queue.Options, configure fu
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &testEnv{t: t, store: st, path: path, modems: &testModems{}, log: &logBuffer{}, wakes: make(chan int, 100)}
+	e := &testEnv{t: t, store: st, path: path, modems: &testModems{}, log: &testutil.Buffer{}, wakes: make(chan int, 100)}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}

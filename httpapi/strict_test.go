@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/queue"
 )
 
@@ -384,7 +385,7 @@ func TestLimitListener(t *testing.T) {
 	// slot before it takes another from the kernel.
 	extra := dial()
 	fmt.Fprintf(extra, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-	waitFor(t, "Accept waiting for a slot", func() bool {
+	testutil.Eventually(t, "Accept waiting for a slot", func() bool {
 		select {
 		case <-counting.accepted:
 			t.Fatal("the connection over the limit was accepted")
@@ -405,16 +406,4 @@ func TestLimitListener(t *testing.T) {
 		t.Fatalf("after a close, the waiting connection got %v %v", res, err)
 	}
 	<-counting.accepted
-}
-
-// waitFor waits until cond holds, polling, for at most 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 10s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 	"bridged/pdu"
 )
@@ -133,7 +134,7 @@ func TestE2EInbound(t *testing.T) {
 	}
 	// Deleted from the SIM after the commit that put them in the inbox, so
 	// possibly a moment after the inbox shows them.
-	eventually(t, "the SIM emptied", func() bool { return len(w.sims[0].Stored("SM")) == 0 })
+	testutil.Eventually(t, "the SIM emptied", func() bool { return len(w.sims[0].Stored("SM")) == 0 })
 	// DELETE removes one.
 	if code := d.do("DELETE", fmt.Sprintf("/v1/inbox/%d", page.Messages[0].ID), nil, nil); code != http.StatusNoContent && code != http.StatusOK {
 		t.Errorf("DELETE inbox: %d", code)
@@ -261,7 +262,7 @@ func TestE2ERestartAndSIGTERM(t *testing.T) {
 	later := d.send(map[string]any{"to": "+447400123458", "text": "scheduled", "send_at": time.Now().Add(3 * time.Second).UTC().Format(time.RFC3339)})[0]
 	d.waitStatus(inflight.ID, "sending")
 	if code := d.stop(); code != 0 {
-		out, _ := d.out.snapshot()
+		out := d.out.String()
 		t.Fatalf("exit code %d after SIGTERM\n%s", code, out)
 	}
 	d2 := startDaemon(t, cfg)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 )
 
@@ -84,7 +85,7 @@ func TestE2EFaultMatrix(t *testing.T) {
 		half := len(transientCMS) / 2
 		m0.SetSendErrors(transientCMS[:half]...)
 		m1.SetSendErrors(transientCMS[half:]...)
-		waitModems(t, d, "every transient error used", 30*time.Second, func(st map[string]modemState) bool {
+		waitModems(t, d, "every transient error used", 30*time.Second, func(st map[string]apiModem) bool {
 			if !allReady("m0", "m1")(st) {
 				t.Errorf("a transient send error changed a modem's state: %v", st)
 			}
@@ -94,7 +95,7 @@ func TestE2EFaultMatrix(t *testing.T) {
 	})
 	t.Run("permanent-cms", func(t *testing.T) {
 		m1.SetSendErrors(permanentCMS...)
-		waitModems(t, d, "every permanent error used", 30*time.Second, func(st map[string]modemState) bool {
+		waitModems(t, d, "every permanent error used", 30*time.Second, func(st map[string]apiModem) bool {
 			return m1.PendingSendErrors() == 0
 		})
 		waitModems(t, d, "both ready", 10*time.Second, allReady("m0", "m1"))
@@ -162,7 +163,7 @@ func TestE2EFaultMatrix(t *testing.T) {
 		l.waitSome(t, d, 5) // the rest goes through m1
 		// With m1 hung too, no modem is ready: /readyz says 503.
 		m1.Hang()
-		waitModems(t, d, "m1 unresponsive and /readyz 503", 10*time.Second, func(st map[string]modemState) bool {
+		waitModems(t, d, "m1 unresponsive and /readyz 503", 10*time.Second, func(st map[string]apiModem) bool {
 			return st["m1"].State == "unresponsive" && d.do("GET", "/readyz", nil, nil) == http.StatusServiceUnavailable
 		})
 		waitModems(t, d, "m1 ready again", 20*time.Second, stateIs("m1", "ready"))
@@ -171,47 +172,33 @@ func TestE2EFaultMatrix(t *testing.T) {
 	l.waitFinal(t, l.posted())
 	l.check(t, w)
 	select {
-	case <-d.exited:
-		t.Fatalf("the daemon exited during the faults: %v", d.err)
+	case <-d.exited():
+		t.Fatalf("the daemon exited during the faults: %v", d.proc.Err())
 	default:
 	}
 }
 
-type modemState struct {
-	State       string     `json:"state"`
-	LastError   string     `json:"last_error"`
-	LastErrorAt *time.Time `json:"last_error_at"`
-}
-
-func (d *daemon) modemStates() map[string]modemState {
+// modemStates returns the modems by id.
+func (d *daemon) modemStates() map[string]apiModem {
 	d.t.Helper()
-	var out struct {
-		Modems []struct {
-			ID string `json:"id"`
-			modemState
-		} `json:"modems"`
-	}
-	if code := d.do("GET", "/v1/modems", nil, &out); code != http.StatusOK {
-		d.t.Fatalf("GET /v1/modems: %d", code)
-	}
-	st := map[string]modemState{}
-	for _, m := range out.Modems {
-		st[m.ID] = m.modemState
+	st := map[string]apiModem{}
+	for _, m := range d.modems() {
+		st[m.ID] = m
 	}
 	return st
 }
 
-func sameStates(a, b map[string]modemState) bool {
-	return maps.EqualFunc(a, b, func(x, y modemState) bool { return x.State == y.State })
+func sameStates(a, b map[string]apiModem) bool {
+	return maps.EqualFunc(a, b, func(x, y apiModem) bool { return x.State == y.State })
 }
 
 // waitModems polls GET /v1/modems until cond holds and returns what it saw.
 // Each sample also asks /readyz, between two reads of the modems: when the
 // two agree, /readyz must be 200 exactly when one of them is ready.
-func waitModems(t *testing.T, d *daemon, what string, timeout time.Duration, cond func(map[string]modemState) bool) map[string]modemState {
+func waitModems(t *testing.T, d *daemon, what string, timeout time.Duration, cond func(map[string]apiModem) bool) map[string]apiModem {
 	t.Helper()
-	var after map[string]modemState
-	if !poll(timeout, 20*time.Millisecond, func() bool {
+	var after map[string]apiModem
+	if !testutil.UntilEvery(timeout, 20*time.Millisecond, func() bool {
 		before := d.modemStates()
 		var ready struct {
 			ModemsReady int `json:"modems_ready"`
@@ -236,12 +223,12 @@ func waitModems(t *testing.T, d *daemon, what string, timeout time.Duration, con
 	return after
 }
 
-func stateIs(id, state string) func(map[string]modemState) bool {
-	return func(st map[string]modemState) bool { return st[id].State == state }
+func stateIs(id, state string) func(map[string]apiModem) bool {
+	return func(st map[string]apiModem) bool { return st[id].State == state }
 }
 
-func allReady(ids ...string) func(map[string]modemState) bool {
-	return func(st map[string]modemState) bool {
+func allReady(ids ...string) func(map[string]apiModem) bool {
+	return func(st map[string]apiModem) bool {
 		for _, id := range ids {
 			if st[id].State != "ready" {
 				return false
@@ -259,7 +246,7 @@ func waitInbox(t *testing.T, d *daemon, text string) {
 			Text string `json:"text"`
 		} `json:"messages"`
 	}
-	if !poll(20*time.Second, 20*time.Millisecond, func() bool {
+	if !testutil.UntilEvery(20*time.Second, 20*time.Millisecond, func() bool {
 		out.Messages = nil
 		d.do("GET", "/v1/inbox?limit=100", nil, &out)
 		for _, m := range out.Messages {
@@ -406,7 +393,7 @@ func (l *load) finalCount(t *testing.T) int {
 func (l *load) waitSome(t *testing.T, d *daemon, n int) {
 	t.Helper()
 	target := l.finalCount(t) + n
-	waitModems(t, d, fmt.Sprintf("%d more messages final", n), 20*time.Second, func(map[string]modemState) bool {
+	waitModems(t, d, fmt.Sprintf("%d more messages final", n), 20*time.Second, func(map[string]apiModem) bool {
 		return l.finalCount(t) >= target
 	})
 }
@@ -415,7 +402,7 @@ func (l *load) waitSome(t *testing.T, d *daemon, n int) {
 func (l *load) waitFinal(t *testing.T, ids []int64) {
 	t.Helper()
 	var open []int64
-	if !poll(finalWait, 50*time.Millisecond, func() bool {
+	if !testutil.UntilEvery(finalWait, 50*time.Millisecond, func() bool {
 		l.finalCount(t)
 		open = nil
 		l.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 )
 
@@ -30,25 +31,15 @@ func (w *world) pinConfig(pin string) string {
 	return w.config(fmt.Sprintf("pin = %q\n", pin))
 }
 
-type apiModem struct {
-	ID              string `json:"id"`
-	State           string `json:"state"`
-	LastError       string `json:"last_error"`
-	PINAttemptsLeft *int   `json:"pin_attempts_left"`
-}
-
 // waitModem polls GET /v1/modems until modem id is in state, after the
 // condition more (nil: none) holds too.
 func (d *daemon) waitModem(id, state string, more func(apiModem) bool) apiModem {
 	d.t.Helper()
-	var out struct {
-		Modems []apiModem `json:"modems"`
-	}
+	var modems []apiModem
 	var found apiModem
-	if !poll(30*time.Second, 10*time.Millisecond, func() bool {
-		out.Modems = nil
-		d.do("GET", "/v1/modems", nil, &out)
-		for _, m := range out.Modems {
+	if !testutil.UntilEvery(30*time.Second, 10*time.Millisecond, func() bool {
+		modems = d.modems()
+		for _, m := range modems {
 			if m.ID == id && m.State == state && (more == nil || more(m)) {
 				found = m
 				return true
@@ -56,7 +47,7 @@ func (d *daemon) waitModem(id, state string, more func(apiModem) bool) apiModem 
 		}
 		return false
 	}) {
-		d.t.Fatalf("modem %s is not %s: %+v", id, state, out.Modems)
+		d.t.Fatalf("modem %s is not %s: %+v", id, state, modems)
 	}
 	return found
 }
@@ -170,7 +161,7 @@ func TestE2EClearPIN(t *testing.T) {
 	if code := d.do("DELETE", "/v1/modems/m0/pin-refusal", nil, &out); code != http.StatusOK || out.Cleared != 1 {
 		t.Fatalf("DELETE pin-refusal: %d %+v", code, out)
 	}
-	eventually(t, "the PIN entered again", func() bool { return len(w.sims[0].PINEntries()) == 2 })
+	testutil.Eventually(t, "the PIN entered again", func() bool { return len(w.sims[0].PINEntries()) == 2 })
 	d.waitModem("m0", "sim-error", nil)
 	if code := d.do("DELETE", "/v1/modems/m9/pin-refusal", nil, nil); code != http.StatusNotFound {
 		t.Errorf("unknown modem: %d", code)
@@ -196,7 +187,7 @@ func TestE2EClearPIN(t *testing.T) {
 	if got := run("-api", "http://"+d.addr, "m0"); !strings.Contains(got, "the running daemon enters the configured PIN again now") {
 		t.Errorf("clear-pin through the API: %q", got)
 	}
-	eventually(t, "the PIN entered a third time", func() bool { return len(w.sims[0].PINEntries()) == 3 })
+	testutil.Eventually(t, "the PIN entered a third time", func() bool { return len(w.sims[0].PINEntries()) == 3 })
 	d.waitModem("m0", "sim-error", nil)
 	d.stop()
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 )
 
@@ -160,10 +161,10 @@ func TestE2ENoSecretPrinted(t *testing.T) {
 	if code := rec.do(d, "DELETE", "/v1/modems/m1/pin-refusal", "", tokFile); code != 200 {
 		t.Errorf("clear m1: %d", code)
 	}
-	eventually(t, "m1 tried again", func() bool { return len(w.sims[1].PINEntries()) == 2 })
+	testutil.Eventually(t, "m1 tried again", func() bool { return len(w.sims[1].PINEntries()) == 2 })
 	d.waitModem("m1", "sim-error", nil)
 	d.stop()
-	out, _ := d.out.snapshot()
+	out := d.out.String()
 	printed.WriteString(out)
 
 	// check-config: a valid file, and files with a secret of the wrong type
@@ -210,11 +211,11 @@ func TestE2ENoSecretPrinted(t *testing.T) {
 		t.Errorf("clear-pin: exit %d\n%s", code, o)
 	}
 	printed.WriteString(o)
-	eventually(t, "m2 tried again", func() bool { return len(w.sims[2].PINEntries()) == 2 })
+	testutil.Eventually(t, "m2 tried again", func() bool { return len(w.sims[2].PINEntries()) == 2 })
 	d.waitModem("m2", "sim-error", nil)
 	rec.do(d, "GET", "/v1/modems", "", tokEnv)
 	d.stop()
-	out, _ = d.out.snapshot()
+	out = d.out.String()
 	printed.WriteString(out)
 
 	for _, s := range secrets {

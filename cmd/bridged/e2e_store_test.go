@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 )
 
@@ -31,28 +32,26 @@ func TestE2ESecondDaemonRefused(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	second := exec.Command(mustBinary(t), "serve", "-config", path)
-	out := newLockedBuffer()
-	second.Stdout, second.Stderr = out, out
-	if err := second.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- second.Wait() }()
+	readyFile := filepath.Join(t.TempDir(), "second.ready")
+	cmd := exec.Command(mustBinary(t), "serve", "-config", path, "-ready-file", readyFile)
+	out := &testutil.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	second := testutil.MustStart(t, cmd)
+	timer := time.NewTimer(20 * time.Second)
+	defer timer.Stop()
 	select {
-	case <-exited:
-	case <-time.After(20 * time.Second):
-		second.Process.Kill() // by its pid
-		<-exited
+	case <-second.Exited():
+	case <-timer.C:
+		second.Kill() // by its pid
 		t.Fatal("the second daemon did not exit within 20s")
 	}
-	text, _ := out.snapshot()
-	want := fmt.Sprintf("is in use by another bridged (pid %d", d.cmd.Process.Pid)
-	if code := second.ProcessState.ExitCode(); code != 1 || !strings.Contains(text, want) || !strings.Contains(text, "stop it first") {
+	text := out.String()
+	want := fmt.Sprintf("is in use by another bridged (pid %d", d.proc.PID())
+	if code := second.ExitCode(); code != 1 || !strings.Contains(text, want) || !strings.Contains(text, "stop it first") {
 		t.Fatalf("second daemon: exit %d, output:\n%s\nwant exit 1 and %q", code, text, want)
 	}
-	if strings.Contains(text, "bridged is up") {
-		t.Fatalf("the second daemon came up:\n%s", text)
+	if _, err := os.Stat(readyFile); strings.Contains(text, "bridged is up") || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the second daemon came up (ready file: %v):\n%s", err, text)
 	}
 
 	// The first daemon still owns its store and modem.
@@ -167,7 +166,7 @@ func fileSizeLimit(store string) storeFault {
 	return storeFault{
 		name: "file size limit (injected)", code: "store_unavailable", words: "file too large",
 		inject: func(t *testing.T, d *daemon) {
-			pid = d.cmd.Process.Pid
+			pid = d.proc.PID()
 			fi, err := os.Stat(store + "-wal")
 			if err != nil {
 				t.Fatal(err)
@@ -243,7 +242,7 @@ func TestE2EStoreFullAndReadOnly(t *testing.T) {
 	if kind == "ext4" {
 		t.Cleanup(func() { chattr("-i", store, store+"-wal") }) // before the unmount
 	}
-	pid := d.cmd.Process.Pid
+	pid := d.proc.PID()
 	var accepted []int64
 	for i, f := range faults {
 		t.Logf("fault %d: %s", i, f.name)
@@ -291,11 +290,11 @@ func TestE2EStoreFullAndReadOnly(t *testing.T) {
 		}
 	}
 	select {
-	case <-d.exited:
-		t.Fatalf("the daemon exited: %v", d.err)
+	case <-d.exited():
+		t.Fatalf("the daemon exited: %v", d.proc.Err())
 	default:
 	}
-	if d.cmd.Process.Pid != pid {
+	if d.proc.PID() != pid {
 		t.Fatal("the daemon was restarted")
 	}
 }
@@ -303,25 +302,19 @@ func TestE2EStoreFullAndReadOnly(t *testing.T) {
 // waitModemRegistration polls GET /v1/modems until the first modem's registration is want.
 func waitModemRegistration(t *testing.T, d *daemon, want string) {
 	t.Helper()
-	var out struct {
-		Modems []struct {
-			State        string `json:"state"`
-			Registration string `json:"registration"`
-		} `json:"modems"`
-	}
-	if !poll(20*time.Second, 10*time.Millisecond, func() bool {
-		out.Modems = nil
-		d.do("GET", "/v1/modems", nil, &out)
-		return len(out.Modems) > 0 && out.Modems[0].Registration == want && out.Modems[0].State != "ready"
+	var modems []apiModem
+	if !testutil.UntilEvery(20*time.Second, 10*time.Millisecond, func() bool {
+		modems = d.modems()
+		return len(modems) > 0 && modems[0].Registration == want && modems[0].State != "ready"
 	}) {
-		t.Fatalf("modem %+v, want registration %q", out.Modems, want)
+		t.Fatalf("modem %+v, want registration %q", modems, want)
 	}
 }
 
 // waitHealthz polls /healthz until it answers 200.
 func waitHealthz(t *testing.T, d *daemon) {
 	t.Helper()
-	if !poll(10*time.Second, 10*time.Millisecond, func() bool { return d.do("GET", "/healthz", nil, nil) == 200 }) {
+	if !testutil.UntilEvery(10*time.Second, 10*time.Millisecond, func() bool { return d.do("GET", "/healthz", nil, nil) == 200 }) {
 		t.Fatal("/healthz did not recover within 10s of the disk taking writes again")
 	}
 }

@@ -11,14 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"bridged/internal/ready"
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 )
 
@@ -51,47 +51,6 @@ func mustBinary(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return binPath
-}
-
-// lockedBuffer collects a process's output for a test to read meanwhile.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-	ch chan struct{} // closed and replaced on each write
-}
-
-func newLockedBuffer() *lockedBuffer { return &lockedBuffer{ch: make(chan struct{})} }
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	close(l.ch)
-	l.ch = make(chan struct{})
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) snapshot() (string, <-chan struct{}) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String(), l.ch
-}
-
-// waitFor waits until the output matches re and returns the submatches.
-func (l *lockedBuffer) waitFor(t *testing.T, re *regexp.Regexp, d time.Duration) []string {
-	t.Helper()
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for {
-		s, ch := l.snapshot()
-		if m := re.FindStringSubmatch(s); m != nil {
-			return m
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("no %q in the daemon's output within %v:\n%s", re, d, s)
-		}
-	}
 }
 
 // world is a virtual network with simulated modems for a daemon to use.
@@ -160,67 +119,75 @@ func daemonConfig(db string, devices []string, modemExtra func(i int) string, ex
 	return b.String()
 }
 
-// daemon is one running bridged process.
+// daemon is one running bridged serve process.
 type daemon struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	addr   string
-	token  string
-	out    *lockedBuffer
-	exited chan struct{}
-	err    error
+	t     *testing.T
+	proc  *testutil.Process
+	addr  string
+	token string
+	out   fmt.Stringer // what it printed: all of it (startDaemon), or what the caller keeps
 }
 
-var upRE = regexp.MustCompile(`msg="bridged is up" listen=(\S+)`)
-
 // startDaemon runs bridged serve with the configuration text and waits
-// until it listens. It is stopped (SIGTERM, by PID) when the test ends.
+// until it listens. It is stopped (SIGTERM, by PID) when the test ends,
+// and its output shown if the test failed.
 func startDaemon(t *testing.T, cfgText string) *daemon {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bridged.toml")
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{t: t, out: newLockedBuffer(), exited: make(chan struct{})}
-	d.cmd = exec.Command(mustBinary(t), "serve", "-config", path)
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.err = d.cmd.Wait(); close(d.exited) }()
+	out := &testutil.Buffer{}
+	// Registered first, so that it runs after the stop and shows it.
 	t.Cleanup(func() {
-		d.stop()
 		if t.Failed() {
-			out, _ := d.out.snapshot()
 			t.Logf("bridged's output:\n%s", out)
 		}
 	})
-	select {
-	case <-d.exited:
-		s, _ := d.out.snapshot()
-		t.Fatalf("bridged exited at start: %v\n%s", d.err, s)
-	default:
+	return runDaemon(t, mustBinary(t), path, out)
+}
+
+// runDaemon starts bin serve on the configuration file cfgPath, its output
+// to out, and waits until it listens: its ready file, beside cfgPath,
+// names the address. The file a killed daemon left there is removed first
+// (and would be waited past anyway: it names another pid). It is stopped
+// when the test ends.
+func runDaemon(t *testing.T, bin, cfgPath string, out interface {
+	io.Writer
+	fmt.Stringer
+}) *daemon {
+	t.Helper()
+	readyFile := cfgPath + ".ready"
+	if err := ready.Remove(readyFile); err != nil {
+		t.Fatal(err)
 	}
-	d.addr = d.out.waitFor(t, upRE, 20*time.Second)[1]
+	cmd := exec.Command(bin, "serve", "-config", cfgPath, "-ready-file", readyFile)
+	cmd.Stdout, cmd.Stderr = out, out
+	d := &daemon{t: t, proc: testutil.MustStart(t, cmd), out: out}
+	var doc ready.Serve
+	d.proc.MustReady(t, readyFile, &doc, out)
+	d.addr = doc.Listen
 	return d
 }
 
 // stop sends SIGTERM and waits for the exit; it returns the exit code.
 func (d *daemon) stop() int {
-	select {
-	case <-d.exited:
-	default:
-		d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.exited:
-		case <-time.After(30 * time.Second):
-			d.cmd.Process.Kill()
-			<-d.exited
-			d.t.Error("bridged did not stop within 30s of SIGTERM")
-		}
+	code, err := d.proc.Stop(testutil.StopTimeout)
+	if err != nil {
+		d.t.Error(err)
 	}
-	return d.cmd.ProcessState.ExitCode()
+	return code
 }
+
+// kill sends SIGKILL, by PID, and waits until the process is gone.
+func (d *daemon) kill() { d.proc.Kill() }
+
+// exited is closed once the daemon has exited.
+func (d *daemon) exited() <-chan struct{} { return d.proc.Exited() }
+
+// httpClient bounds each request: a daemon that stops answering fails
+// the test instead of hanging it.
+var httpClient = &http.Client{Timeout: time.Minute}
 
 // do sends an HTTP request and decodes a JSON answer into out (if not nil).
 func (d *daemon) do(method, path string, body any, out any, headers ...string) int {
@@ -247,7 +214,7 @@ func (d *daemon) do(method, path string, body any, out any, headers ...string) i
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		d.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -302,26 +269,11 @@ func (d *daemon) send(body map[string]any, headers ...string) []apiMessage {
 	return out.Messages
 }
 
-// poll calls cond every interval until it holds, and reports whether it
-// did before the timeout; the caller says what it last saw.
-func poll(timeout, interval time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
-
 // waitStatus polls GET /v1/messages/{id} until its status is one of want.
 func (d *daemon) waitStatus(id int64, want ...string) apiMessage {
 	d.t.Helper()
 	var m apiMessage
-	if !poll(20*time.Second, 10*time.Millisecond, func() bool {
+	if !testutil.UntilEvery(20*time.Second, 10*time.Millisecond, func() bool {
 		m = apiMessage{}
 		d.do("GET", fmt.Sprintf("/v1/messages/%d", id), nil, &m)
 		return slices.Contains(want, m.Status)
@@ -329,4 +281,27 @@ func (d *daemon) waitStatus(id int64, want ...string) apiMessage {
 		d.t.Fatalf("message %d is %q (%+v), want %v", id, m.Status, m, want)
 	}
 	return m
+}
+
+// apiModem is a modem as GET /v1/modems shows it, with the fields the
+// tests look at.
+type apiModem struct {
+	ID              string     `json:"id"`
+	State           string     `json:"state"`
+	Registration    string     `json:"registration"`
+	LastError       string     `json:"last_error"`
+	LastErrorAt     *time.Time `json:"last_error_at"`
+	PINAttemptsLeft *int       `json:"pin_attempts_left"`
+}
+
+// modems returns GET /v1/modems; any answer but 200 fails the test.
+func (d *daemon) modems() []apiModem {
+	d.t.Helper()
+	var out struct {
+		Modems []apiModem `json:"modems"`
+	}
+	if code := d.do("GET", "/v1/modems", nil, &out); code != http.StatusOK {
+		d.t.Fatalf("GET /v1/modems: %d", code)
+	}
+	return out.Modems
 }

@@ -17,6 +17,7 @@ import (
 	"bridged/config"
 	"bridged/dispatch"
 	"bridged/httpapi"
+	"bridged/internal/ready"
 	"bridged/modem"
 	"bridged/modem/modemsim"
 	"bridged/queue"
@@ -29,7 +30,7 @@ type serveCommand struct {
 
 func (c *serveCommand) Usage() string {
 	return `Usage:
-  bridged serve [-config FILE]
+  bridged serve [-config FILE] [-ready-file PATH]
 
 Runs the gateway: the HTTP API, the queue and one driver per modem. Without
 -config it runs the built-in default: the API on 127.0.0.1:8080 without
@@ -38,13 +39,16 @@ real network). Stop it with SIGINT or SIGTERM: it stops taking work, lets a
 send in flight finish, closes the queue and exits 0.
 
 Flags:
-  -config FILE   the TOML configuration (see config.example.toml)
+  -config FILE          the TOML configuration (see config.example.toml)
+` + readyFileUsage + `
+                        ({"pid", "listen"}: the API's host:port)
 `
 }
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	path := fs.String("config", "", "")
+	readyFile := fs.String("ready-file", "", "")
 	rest, err := parseInterspersed(fs, c.Usage(), c.stdout, args)
 	if err != nil {
 		return err
@@ -67,7 +71,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if *path == "" {
 		log.Warn("no -config given: running the built-in default with a simulated modem; nothing reaches a real network")
 	}
-	return serve(ctx, cfg, log)
+	return serve(ctx, cfg, log, *readyFile)
 }
 
 // loadServeConfig reads the file at path, or the built-in default when
@@ -91,8 +95,17 @@ const maxHeaderBytes = 64 << 10
 // that a simulator left running does not grow without end.
 const simKeepSent = 1000
 
-// serve runs the daemon for cfg until ctx ends.
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+// serve runs the daemon for cfg until ctx ends. Once it takes work it
+// writes readyFile (unless "") for tools, and removes it when it returns.
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile string) error {
+	written := false // the ready file, removed last: the queue is closed by then
+	defer func() {
+		if written {
+			if err := ready.Remove(readyFile); err != nil {
+				log.Warn("remove the ready file", "err", err)
+			}
+		}
+	}()
 	interrupted := queue.RetryInterrupted
 	if cfg.SMS.InterruptedSend == config.InterruptedFail {
 		interrupted = queue.FailInterrupted
@@ -182,15 +195,23 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	go func() { defer wg.Done(); disp.Run(workCtx) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	// Tests and scripts read the address from this line (listen = ":0").
 	log.Info("bridged is up", "listen", ln.Addr().String(), "modems", len(mods), "store", cfg.Store.Path)
 
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("stopping: no new work; letting a send in flight finish")
-	case err := <-serveErr:
-		runErr = fmt.Errorf("http server: %w", err)
+	if readyFile != "" {
+		// Tools learn the address (listen = ":0") from this file, not from
+		// the log line above, which is for people.
+		if runErr = ready.Write(readyFile, ready.Serve{PID: os.Getpid(), Listen: ln.Addr().String()}); runErr == nil {
+			written = true
+		}
+	}
+	if runErr == nil {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping: no new work; letting a send in flight finish")
+		case err := <-serveErr:
+			runErr = fmt.Errorf("http server: %w", err)
+		}
 	}
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(cfg.HTTP.ShutdownTimeout))
 	defer cancel()

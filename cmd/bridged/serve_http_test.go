@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"bridged/config"
+	"bridged/internal/ready"
+	"bridged/internal/testutil"
 )
 
 // inProcess is serve running in the test process, for what the built-in
@@ -22,7 +24,7 @@ import (
 // the fixed 127.0.0.1:8080, which another process may hold.
 type inProcess struct {
 	addr string
-	out  *lockedBuffer
+	out  *testutil.Buffer
 }
 
 // mustServe runs serve on cfg, moved to 127.0.0.1:0 and a database in
@@ -31,18 +33,22 @@ func mustServe(t *testing.T, cfg *config.Config) *inProcess {
 	t.Helper()
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Store.Path = filepath.Join(t.TempDir(), "bridged.db")
-	p := &inProcess{out: newLockedBuffer()}
+	p := &inProcess{out: &testutil.Buffer{}}
 	log := slog.New(slog.NewTextHandler(p.out, nil))
+	readyFile := filepath.Join(t.TempDir(), "serve.ready")
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, log) }()
+	errc := make(chan error, 1)
+	done := make(chan struct{})
+	go func() { defer close(done); errc <- serve(ctx, cfg, log, readyFile) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := <-errc; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	p.addr = p.out.waitFor(t, upRE, 20*time.Second)[1]
+	var doc ready.Serve
+	testutil.MustAwaitReady(t, readyFile, done, &doc)
+	p.addr = doc.Listen
 	return p
 }
 
@@ -82,7 +88,7 @@ func TestServeDefaultAppliesEnvironment(t *testing.T) {
 	if code := p.get(t, "/v1/modems", token); code != http.StatusOK {
 		t.Errorf("with the token: %d, want 200", code)
 	}
-	if out, _ := p.out.snapshot(); strings.Contains(out, "no API tokens") || strings.Contains(out, token) {
+	if out := p.out.String(); strings.Contains(out, "no API tokens") || strings.Contains(out, token) {
 		t.Errorf("with a token set, the log warns of none or shows it:\n%s", out)
 	}
 
@@ -102,7 +108,7 @@ func TestServeWarnsWithoutTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := mustServe(t, cfg)
-	out, _ := p.out.snapshot()
+	out := p.out.String()
 	if n := strings.Count(out, noTokenWarning); n != 1 {
 		t.Errorf("%d warnings that the API is open, want 1:\n%s", n, out)
 	}

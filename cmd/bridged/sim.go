@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"bridged/internal/ready"
 	"bridged/modem/modemsim"
 	"bridged/pdu"
 )
@@ -60,6 +61,8 @@ Flags:
   -keep-sent N          how many sent parts "sent" can list (default 1000; 0 keeps all)
   -registration STATE   home, roaming, searching, denied or none (default home)
   -v                    log every AT command (Debug level) to stderr
+` + readyFileUsage + `
+                        ({"pid", "control", "modems": [{"id", "path", "number"}]})
 
 Control commands (also over "nc": one line each, answered by "ok" or "error: ..."):
   list                          modems, numbers, paths
@@ -100,6 +103,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 	keepSent := fs.Int("keep-sent", simKeepSent, "")
 	registration := fs.String("registration", "home", "")
 	verbose := fs.Bool("v", false, "")
+	readyFile := fs.String("ready-file", "", "")
 	rest, err := parseInterspersed(fs, c.Usage(), c.stdout, args)
 	if err != nil {
 		return err
@@ -166,6 +170,12 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	c.printBanner(network, ln.Addr())
+	if *readyFile != "" {
+		if err := ready.Write(*readyFile, simReady(os.Getpid(), network, ln.Addr())); err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		defer ready.Remove(*readyFile) // at a clean exit; a killed sim leaves it, with its pid
+	}
 
 	srv := &simControl{network: network, log: logger}
 	var wg sync.WaitGroup

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"bridged/internal/testutil"
 	"bridged/pdu"
 )
 
@@ -21,7 +22,7 @@ func TestSimCommandSentCursor(t *testing.T) {
 	_, addr := runSim(t, "-dir", dir, "-control", "127.0.0.1:0", "-latency", "0", "-keep-sent", "2")
 	port, got, reset := openSimPort(t, filepath.Join(dir, "bridged-sim0"))
 	port.Write([]byte("ATE0\r"))
-	eventually(t, "ATE0 answered", func() bool { return strings.Contains(got(), "OK") })
+	testutil.Eventually(t, "ATE0 answered", func() bool { return strings.Contains(got(), "OK") })
 	for i := 1; i <= 3; i++ {
 		enc, err := pdu.Submit{To: "+447700900999", Text: fmt.Sprint("cursor ", i)}.Encode()
 		if err != nil {
@@ -29,9 +30,9 @@ func TestSimCommandSentCursor(t *testing.T) {
 		}
 		reset()
 		port.Write([]byte("AT+CMGS=" + strconv.Itoa(enc.Parts[0].Length) + "\r"))
-		eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
+		testutil.Eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
 		port.Write([]byte(enc.Parts[0].PDU + "\x1a"))
-		eventually(t, "send answered", func() bool { return regexp.MustCompile(`\+CMGS: \d+\r\n\r\nOK\r\n`).MatchString(got()) })
+		testutil.Eventually(t, "send answered", func() bool { return regexp.MustCompile(`\+CMGS: \d+\r\n\r\nOK\r\n`).MatchString(got()) })
 	}
 
 	seqs := func(args ...string) string {
@@ -74,8 +75,8 @@ func TestSimCommandSentCursor(t *testing.T) {
 	if out, code := ctl(t, addr, "sent", "x"); code != exitError || !strings.Contains(out, "want no argument or a seq") {
 		t.Errorf("ctl sent x: %d %q", code, out)
 	}
-	stderr := &syncBuffer{}
-	m := &Main{Stdout: &syncBuffer{}, Stderr: stderr}
+	stderr := &testutil.Buffer{}
+	m := &Main{Stdout: &testutil.Buffer{}, Stderr: stderr}
 	if code := m.Run(context.Background(), []string{"sim", "-keep-sent", "-1"}); code != exitUsage {
 		t.Errorf("sim -keep-sent -1: exit %d, want 2 (%s)", code, stderr)
 	}

@@ -1,67 +1,34 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"go.bug.st/serial"
 
+	"bridged/internal/ready"
+	"bridged/internal/testutil"
 	"bridged/pdu"
 )
 
-// syncBuffer is an io.Writer that a test can read while bridged writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// eventually polls cond until it holds or five seconds pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+// runSim starts "bridged sim" with args in-process and returns its
+// output and the control address its ready file names. The command is
+// stopped, and its exit code checked, when the test ends.
+func runSim(t *testing.T, args ...string) (*testutil.Buffer, string) {
 	t.Helper()
-	if !poll(5*time.Second, 5*time.Millisecond, cond) {
-		t.Fatalf("%s: not within 5s", what)
-	}
-}
-
-// runSim starts "bridged sim" with args and returns its output and the
-// control address it printed. The command is stopped, and its exit code
-// checked, when the test ends.
-func runSim(t *testing.T, args ...string) (*syncBuffer, string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	m := &Main{Stdout: stdout, Stderr: stderr}
-	code := make(chan int, 1)
-	go func() { code <- m.Run(ctx, append([]string{"sim"}, args...)) }()
+	var doc ready.Sim
+	r := startInProcess(t, filepath.Join(t.TempDir(), "sim.ready"), &doc, append([]string{"sim"}, args...)...)
 	t.Cleanup(func() {
-		cancel()
-		if c := <-code; c != exitOK {
-			t.Errorf("bridged sim exited %d; stderr:\n%s", c, stderr)
+		if c := r.stop(); c != exitOK {
+			t.Errorf("bridged sim exited %d; stderr:\n%s", c, r.stderr)
 		}
 	})
-	eventually(t, "bridged sim prints its banner", func() bool { return strings.Contains(stdout.String(), "Ctrl-C") })
-	addr := regexp.MustCompile(`Control: (\S+)`).FindStringSubmatch(stdout.String())[1]
-	return stdout, addr
+	return r.stdout, doc.Control
 }
 
 // openSimPort opens a simulated modem's pty as bridged would and reads it
@@ -74,28 +41,23 @@ func openSimPort(t *testing.T, path string) (port serial.Port, got func() string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { port.Close() })
-	var mu sync.Mutex
-	var received []byte
+	var received testutil.Buffer
 	go func() {
 		b := make([]byte, 1024)
 		for {
 			n, err := port.Read(b)
-			mu.Lock()
-			received = append(received, b[:n]...)
-			mu.Unlock()
+			received.Write(b[:n])
 			if err != nil {
 				return
 			}
 		}
 	}()
-	got = func() string { mu.Lock(); defer mu.Unlock(); return string(received) }
-	reset = func() { mu.Lock(); defer mu.Unlock(); received = nil }
-	return port, got, reset
+	return port, received.String, received.Reset
 }
 
 func ctl(t *testing.T, addr string, args ...string) (string, int) {
 	t.Helper()
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testutil.Buffer{}, &testutil.Buffer{}
 	m := &Main{Stdout: stdout, Stderr: stderr}
 	code := m.Run(context.Background(), append([]string{"sim", "ctl", "-control", addr}, args...))
 	return stdout.String() + stderr.String(), code
@@ -115,16 +77,16 @@ func TestSimCommand(t *testing.T) {
 
 	port, got, reset := openSimPort(t, filepath.Join(dir, "bridged-sim0"))
 	port.Write([]byte("ATE0+CMEE=1\r"))
-	eventually(t, "ATE0 answered", func() bool { return strings.Contains(got(), "OK") })
+	testutil.Eventually(t, "ATE0 answered", func() bool { return strings.Contains(got(), "OK") })
 
 	// An injection through the control port arrives as a stored SMS.
 	if out, code := ctl(t, addr, "deliver", "sim0", "+447700900123", "Hello", "from", "the", "network"); code != 0 {
 		t.Fatalf("ctl deliver: %d %q", code, out)
 	}
-	eventually(t, "+CMTI for the injected SMS", func() bool { return strings.Contains(got(), `+CMTI: "SM",1`) })
+	testutil.Eventually(t, "+CMTI for the injected SMS", func() bool { return strings.Contains(got(), `+CMTI: "SM",1`) })
 	port.Write([]byte("AT+CMGR=1\r"))
-	eventually(t, "+CMGR answered", func() bool { return strings.Contains(got(), "+CMGR: 0,,") })
-	eventually(t, "+CMGR complete", func() bool { return strings.HasSuffix(got(), "OK\r\n") })
+	testutil.Eventually(t, "+CMGR answered", func() bool { return strings.Contains(got(), "+CMGR: 0,,") })
+	testutil.Eventually(t, "+CMGR complete", func() bool { return strings.HasSuffix(got(), "OK\r\n") })
 	hexPDU := regexp.MustCompile(`\+CMGR: 0,,\d+\r\n([0-9A-F]+)`).FindStringSubmatch(got())[1]
 	if msg, err := pdu.Decode(hexPDU); err != nil || msg.Text != "Hello from the network" || msg.From != "+447700900123" {
 		t.Errorf("injected message: %+v %v", msg, err)
@@ -136,16 +98,16 @@ func TestSimCommand(t *testing.T) {
 	send := func() {
 		reset()
 		port.Write([]byte("AT+CMGS=" + strconv.Itoa(enc.Parts[0].Length) + "\r"))
-		eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
+		testutil.Eventually(t, "prompt", func() bool { return strings.Contains(got(), "> ") })
 		port.Write([]byte(enc.Parts[0].PDU + "\x1a"))
-		eventually(t, "send answered", func() bool { return regexp.MustCompile(`OK\r\n|ERROR: \d+\r\n`).MatchString(got()) })
+		testutil.Eventually(t, "send answered", func() bool { return regexp.MustCompile(`OK\r\n|ERROR: \d+\r\n`).MatchString(got()) })
 	}
 	send()
 	if !strings.Contains(got(), "+CMS ERROR: 42") {
 		t.Errorf("first send with -send-errors 42: %q", got())
 	}
 	send()
-	eventually(t, "the send is printed", func() bool {
+	testutil.Eventually(t, "the send is printed", func() bool {
 		return strings.Contains(out.String(), `sent: +12015550101 -> +447700900999 mr=0: "out we go"`)
 	})
 	if got, code := ctl(t, addr, "sent"); code != 0 || !strings.Contains(got, `"to":"+447700900999"`) || !strings.Contains(got, `"text":"out we go"`) {
@@ -158,7 +120,7 @@ func TestSimCommand(t *testing.T) {
 	}
 	reset()
 	port.Write([]byte("AT\r"))
-	eventually(t, "AT answered", func() bool { return strings.HasSuffix(got(), "OK\r\n") })
+	testutil.Eventually(t, "AT answered", func() bool { return strings.HasSuffix(got(), "OK\r\n") })
 	if got() != "\x00JUNK\r\nOK\r\n" {
 		t.Errorf("AT after ctl garbage: %q", got())
 	}
@@ -211,19 +173,11 @@ func TestSimCommand(t *testing.T) {
 func TestSimCommandUnixSocketAndStop(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "ctl.sock")
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &syncBuffer{}
-	m := &Main{Stdout: stdout, Stderr: &syncBuffer{}}
-	code := make(chan int, 1)
-	go func() {
-		code <- m.Run(ctx, []string{"sim", "-dir", dir, "-control", sock, "-registration", "searching"})
-	}()
-	eventually(t, "banner", func() bool { return strings.Contains(stdout.String(), "Ctrl-C") })
+	r := startInProcess(t, filepath.Join(dir, "sim.ready"), &ready.Sim{}, "sim", "-dir", dir, "-control", sock, "-registration", "searching")
 	if got, c := ctl(t, sock, "list"); c != 0 || !strings.Contains(got, "sim0") {
 		t.Errorf("ctl over the socket: %d %q", c, got)
 	}
-	cancel()
-	if c := <-code; c != exitOK {
+	if c := r.stop(); c != exitOK {
 		t.Fatalf("exit %d after the interrupt", c)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "bridged-sim0")); !os.IsNotExist(err) {
@@ -243,8 +197,8 @@ func TestSimCommandUsageErrors(t *testing.T) {
 		{"extra"},
 		{"ctl"},
 	} {
-		stderr := &syncBuffer{}
-		m := &Main{Stdout: &syncBuffer{}, Stderr: stderr}
+		stderr := &testutil.Buffer{}
+		m := &Main{Stdout: &testutil.Buffer{}, Stderr: stderr}
 		if code := m.Run(context.Background(), append([]string{"sim"}, args...)); code != exitUsage {
 			t.Errorf("sim %v: exit %d, want 2 (%s)", args, code, stderr)
 		}

@@ -1,6 +1,8 @@
-// Package testutil holds what the tests of every package need to wait on
-// the real parts they drive: a condition with a deadline, and output that
-// goroutines or child processes write while a test reads it.
+// Package testutil holds what the tests of every package, and bench/load,
+// need to drive the real parts: a condition waited on with a deadline,
+// output that goroutines or child processes write while a test reads it,
+// and a bridged process started, learnt from its ready file (package
+// internal/ready) and stopped by its PID.
 //
 // It is imported only by _test.go files and by bench/; nothing in the
 // daemon depends on it.
@@ -25,12 +27,19 @@ const tick = 5 * time.Millisecond
 // timeout. Callers that want to say what they last saw use it; the others
 // use Eventually or Wait.
 func Until(timeout time.Duration, cond func() bool) bool {
+	return UntilEvery(timeout, tick, cond)
+}
+
+// UntilEvery is Until looking at cond every interval: a condition that
+// costs a few HTTP requests is not asked 200 times a second on a machine
+// the daemon under test shares.
+func UntilEvery(timeout, interval time.Duration, cond func() bool) bool {
 	if cond() {
 		return true
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	t := time.NewTicker(tick)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -76,6 +85,14 @@ func (b *Buffer) Write(p []byte) (int, error) {
 		b.changed = nil
 	}
 	return b.b.Write(p)
+}
+
+// Reset forgets what was written, for a test that looks only at what
+// comes next (the answer to the next command).
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.Reset()
 }
 
 // String returns everything written so far.

@@ -38,3 +38,13 @@ func TestBufferWaitMatch(t *testing.T) {
 		t.Fatalf("String() = %q", got)
 	}
 }
+
+func TestBufferReset(t *testing.T) {
+	var b Buffer
+	fmt.Fprint(&b, "before")
+	b.Reset()
+	fmt.Fprint(&b, "after")
+	if got := b.String(); got != "after" {
+		t.Fatalf("String() after Reset = %q", got)
+	}
+}
