@@ -8,6 +8,12 @@
 // a hang, an unplug, garbage, URC floods, no network, a PIN, a full SIM) are
 // switched on from Go or from "bridged sim".
 //
+// ControlServer offers the same switches to another process over a line
+// protocol (one command a line, answered by data lines and "ok" or
+// "error: ..."), on a loopback or UNIX socket from ListenControl;
+// ControlClient sends them. "bridged sim" and its "ctl" subcommand are
+// that server and client behind flags.
+//
 // Where the specifications leave a choice, or modems differ, the simulator
 // does this:
 //
