@@ -14,6 +14,7 @@ import (
 
 	"go.bug.st/serial"
 
+	"bridged/modem/modemsim/smsc"
 	"bridged/pdu"
 )
 
@@ -178,7 +179,7 @@ func TestSimCommand(t *testing.T) {
 
 	// Every other control command is accepted; their effects are tested on
 	// the Go API they call, in package modemsim.
-	raw, err := pdu.Deliver{From: "+447700900123", Text: "raw"}.Encode()
+	raw, err := smsc.Deliver{From: "+447700900123", Text: "raw"}.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bridged/modem/modemsim"
+	"bridged/modem/modemsim/smsc"
 	"bridged/pdu"
 )
 
@@ -859,7 +860,7 @@ func TestNetworkAPI(t *testing.T) {
 		t.Errorf("lookup: %v %v", n.Modem("sim0"), n.Modems())
 	}
 	// A raw PDU is stored as given.
-	d, err := pdu.Deliver{From: "+447700900001", Text: "raw"}.Encode()
+	d, err := smsc.Deliver{From: "+447700900001", Text: "raw"}.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"bridged/modem/modemsim/smsc"
 	"bridged/pdu"
 )
 
@@ -400,7 +401,7 @@ func (n *Network) deliverParts(from, text string) (*pdu.Encoded, error) {
 	n.ref++
 	ref := n.ref
 	n.mu.Unlock()
-	return pdu.Deliver{From: from, Text: text, SMSC: n.opts.SMSC, Timestamp: n.opts.Clock(), Ref: ref,
+	return smsc.Deliver{From: from, Text: text, SMSC: n.opts.SMSC, Timestamp: n.opts.Clock(), Ref: ref,
 		Options: pdu.Options{MaxParts: 255}}.Encode()
 }
 
@@ -414,7 +415,7 @@ const (
 // It runs without any modem's lock held.
 func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string) {
 	scts := n.opts.Clock()
-	deliver, info, err := pdu.SubmitToDeliver(submitHex, from, n.opts.SMSC, scts)
+	deliver, info, err := smsc.SubmitToDeliver(submitHex, from, n.opts.SMSC, scts)
 	if err != nil {
 		// The modem checked the PDU already; this is a simulator bug.
 		n.log.Error("relay submit", logErr, err)
@@ -428,7 +429,7 @@ func (n *Network) submit(sender *Modem, from string, mr uint8, submitHex string)
 			return
 		}
 		n.after(delay, func() {
-			p, err := pdu.StatusReport{SMSC: n.opts.SMSC, MessageRef: mr, Recipient: info.To,
+			p, err := smsc.StatusReport{SMSC: n.opts.SMSC, MessageRef: mr, Recipient: info.To,
 				Timestamp: scts, Discharge: n.opts.Clock(), Status: st}.Encode()
 			if err != nil {
 				n.log.Error("status report", logErr, err)
