@@ -11,9 +11,39 @@ import (
 	"bridged/pdu"
 )
 
+// handlers are the commands answered by a method of their own; execLocked
+// answers the others.
+var handlers = map[string]func(*Modem, atCmd) ([]string, error){
+	"+CCID":   (*Modem).iccid,
+	"+ICCID":  (*Modem).iccid,
+	"+CICCID": (*Modem).iccid,
+	"^ICCID":  (*Modem).iccid,
+	"+QCCID":  (*Modem).iccid,
+	"+CPIN":   (*Modem).cpin,
+	"+CPINR":  (*Modem).pinCounter,
+	"^CPIN":   (*Modem).pinCounter,
+	"+QPINC":  (*Modem).pinCounter,
+	"+COPS":   (*Modem).cops,
+	"+CFUN":   (*Modem).cfun,
+	"+CSCS":   (*Modem).cscs,
+	"+CUSD":   (*Modem).cusd,
+	"+CSMS":   (*Modem).csms,
+	"+CSCA":   (*Modem).csca,
+	"+CPMS":   (*Modem).cpms,
+	"+CNMI":   (*Modem).cnmiCmd,
+	"+CMGS":   (*Modem).cmgs,
+	"+CMGW":   (*Modem).cmgw,
+	"+CMGR":   (*Modem).cmgr,
+	"+CMGL":   (*Modem).cmgl,
+	"+CMGD":   (*Modem).cmgd,
+}
+
 // execLocked runs one command and returns its information text. An error
 // is the final result; errPrompt means the modem now waits for a PDU.
 func (m *Modem) execLocked(c atCmd) ([]string, error) {
+	if h, ok := handlers[c.name]; ok {
+		return h(m, c)
+	}
 	switch c.name {
 	case "E":
 		return nil, m.boolSetting(c.args, &m.set.echo)
@@ -51,14 +81,8 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 			return nil, cmeErr(m.pinError())
 		}
 		return m.ident(c, m.cfg.IMSI)
-	case "+CCID", "+ICCID", "+CICCID", "^ICCID", "+QCCID":
-		return m.iccid(c)
 	case "+CMEE":
 		return m.intSetting(c, "+CMEE", &m.set.cmee, 0, 2, "(0-2)")
-	case "+CPIN":
-		return m.cpin(c)
-	case "+CPINR", "^CPIN", "+QPINC":
-		return m.pinCounter(c)
 	case "+CSQ":
 		switch c.kind {
 		case kindTest:
@@ -74,29 +98,15 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 		return m.creg(c, "+CREG", &m.set.creg)
 	case "+CGREG":
 		return m.creg(c, "+CGREG", &m.set.cgreg)
-	case "+COPS":
-		return m.cops(c)
-	case "+CFUN":
-		return m.cfun(c)
-	case "+CSCS":
-		return m.cscs(c)
-	case "+CUSD":
-		return m.cusd(c)
 	case "+CMGF":
-		switch c.kind {
-		case kindRead:
-			return []string{"+CMGF: 0"}, nil
-		case kindTest:
-			return []string{"+CMGF: (0)"}, nil
-		case kindSet:
-			// Text mode is refused: bridged speaks PDU mode only, and so
-			// does any driver that handles UCS-2 and multipart properly.
+		// Text mode is refused: bridged speaks PDU mode only, and so
+		// does any driver that handles UCS-2 and multipart properly.
+		return extended(c, "+CMGF: (0)", func() string { return "+CMGF: 0" }, func([]param) ([]string, error) {
 			if c.args == "0" {
 				return nil, nil
 			}
 			return nil, cmsErr(CMSNotSupported)
-		}
-		return nil, errPlain
+		}, cmsErr(CMSNotSupported))
 	case "+CSDH", "+CSMP":
 		// Text mode parameters: accepted so that generic init strings
 		// work, and meaningless in PDU mode.
@@ -104,14 +114,6 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 			return []string{"+CSDH: 0"}, nil
 		}
 		return nil, nil
-	case "+CSMS":
-		return m.csms(c)
-	case "+CSCA":
-		return m.csca(c)
-	case "+CPMS":
-		return m.cpms(c)
-	case "+CNMI":
-		return m.cnmiCmd(c)
 	case "+CNMA":
 		if c.kind == kindTest {
 			return []string{"+CNMA: (0-2)"}, nil
@@ -125,20 +127,10 @@ func (m *Modem) execLocked(c atCmd) ([]string, error) {
 			return nil, cmsErr(CMSNoCNMAExpected)
 		}
 		return nil, nil
-	case "+CMGS":
-		return m.cmgs(c)
-	case "+CMGW":
-		return m.cmgw(c)
 	case "+CMSS":
 		info, act, err := m.cmss(c)
 		m.sendAct = act
 		return info, err
-	case "+CMGR":
-		return m.cmgr(c)
-	case "+CMGL":
-		return m.cmgl(c)
-	case "+CMGD":
-		return m.cmgd(c)
 	}
 	if strings.HasPrefix(c.name, "S") && c.name != "S" {
 		return m.sRegister(c)
@@ -172,25 +164,43 @@ func (m *Modem) ident(c atCmd, v string) ([]string, error) {
 	return nil, errPlain
 }
 
-func (m *Modem) intSetting(c atCmd, name string, v *int, lo, hi int, rng string) ([]string, error) {
+// extended answers an extended-syntax command (TS 27.007 4.1) that has a
+// test, a read and a set form and no execution form, which answers ERROR:
+// test is the test form's answer, read gives the read form's, and set gets
+// the set form's parameters, or badParams is the answer when they do not
+// split.
+func extended(c atCmd, test string, read func() string, set func([]param) ([]string, error), badParams error) ([]string, error) {
 	switch c.kind {
-	case kindRead:
-		return []string{fmt.Sprintf("%s: %d", name, *v)}, nil
 	case kindTest:
-		return []string{name + ": " + rng}, nil
+		return []string{test}, nil
+	case kindRead:
+		return []string{read()}, nil
 	case kindSet:
 		ps, err := splitParams(c.args)
-		if err != nil || len(ps) != 1 {
-			return nil, cmeErr(cmeBadParameters)
+		if err != nil {
+			return nil, badParams
 		}
+		return set(ps)
+	}
+	return nil, errPlain
+}
+
+// intSetting is a setting of one number in lo..hi, as +CMEE; rng is its
+// test form's range.
+func (m *Modem) intSetting(c atCmd, name string, v *int, lo, hi int, rng string) ([]string, error) {
+	return m.intSettingRead(c, name, v, lo, hi, rng, func() string { return fmt.Sprintf("%s: %d", name, *v) })
+}
+
+// intSettingRead is intSetting with its own read form.
+func (m *Modem) intSettingRead(c atCmd, name string, v *int, lo, hi int, rng string, read func() string) ([]string, error) {
+	return extended(c, name+": "+rng, read, func(ps []param) ([]string, error) {
 		n, ok := intParam(ps, 0, lo, hi, 0)
-		if !ok {
+		if len(ps) != 1 || !ok {
 			return nil, cmeErr(cmeBadParameters)
 		}
 		*v = n
 		return nil, nil
-	}
-	return nil, errPlain
+	}, cmeErr(cmeBadParameters))
 }
 
 func (m *Modem) sRegister(c atCmd) ([]string, error) {
@@ -349,28 +359,19 @@ func (m *Modem) iccid(c atCmd) ([]string, error) {
 
 // creg is AT+CREG and AT+CGREG (TS 27.007 7.2, 10.1.19).
 func (m *Modem) creg(c atCmd, name string, n *int) ([]string, error) {
-	switch c.kind {
-	case kindRead:
-		return []string{regLine(name, *n, m.registrationLocked(), true)}, nil
-	}
-	return m.intSetting(c, name, n, 0, 2, "(0-2)")
+	return m.intSettingRead(c, name, n, 0, 2, "(0-2)", func() string { return regLine(name, *n, m.registrationLocked(), true) })
 }
 
 // cops is AT+COPS (TS 27.007 7.3). Only automatic selection is offered.
 func (m *Modem) cops(c atCmd) ([]string, error) {
-	switch c.kind {
-	case kindTest:
-		return []string{fmt.Sprintf("+COPS: (2,%q,%q,%q,0),,(0-4),(0-2)", m.cfg.Operator, "BSim", "00101")}, nil
-	case kindRead:
+	test := fmt.Sprintf("+COPS: (2,%q,%q,%q,0),,(0-4),(0-2)", m.cfg.Operator, "BSim", "00101")
+	read := func() string {
 		if !m.registeredLocked() {
-			return []string{"+COPS: 0"}, nil
+			return "+COPS: 0"
 		}
-		return []string{fmt.Sprintf("+COPS: 0,0,%q,0", m.cfg.Operator)}, nil
-	case kindSet:
-		ps, err := splitParams(c.args)
-		if err != nil {
-			return nil, cmeErr(cmeBadParameters)
-		}
+		return fmt.Sprintf("+COPS: 0,0,%q,0", m.cfg.Operator)
+	}
+	return extended(c, test, read, func(ps []param) ([]string, error) {
 		mode, ok := intParam(ps, 0, 0, 4, 0)
 		if !ok {
 			return nil, cmeErr(cmeBadParameters)
@@ -379,22 +380,13 @@ func (m *Modem) cops(c atCmd) ([]string, error) {
 			return nil, nil
 		}
 		return nil, cmeErr(cmeNotSupported)
-	}
-	return nil, errPlain
+	}, cmeErr(cmeBadParameters))
 }
 
 // cfun is AT+CFUN (TS 27.007 8.2); <rst> 1 resets the modem after OK.
 func (m *Modem) cfun(c atCmd) ([]string, error) {
-	switch c.kind {
-	case kindRead:
-		return []string{fmt.Sprintf("+CFUN: %d", m.fun)}, nil
-	case kindTest:
-		return []string{"+CFUN: (0,1,4),(0-1)"}, nil
-	case kindSet:
-		ps, err := splitParams(c.args)
-		if err != nil {
-			return nil, cmeErr(cmeBadParameters)
-		}
+	read := func() string { return fmt.Sprintf("+CFUN: %d", m.fun) }
+	return extended(c, "+CFUN: (0,1,4),(0-1)", read, func(ps []param) ([]string, error) {
 		fun, ok1 := intParam(ps, 0, 0, 4, 1)
 		rst, ok2 := intParam(ps, 1, 0, 1, 0)
 		if !ok1 || !ok2 || fun == 2 || fun == 3 {
@@ -406,19 +398,14 @@ func (m *Modem) cfun(c atCmd) ([]string, error) {
 		m.fun = fun
 		m.regChangedLocked()
 		return nil, nil
-	}
-	return nil, errPlain
+	}, cmeErr(cmeBadParameters))
 }
 
+// cscs is AT+CSCS (TS 27.007 5.5), the character set of string parameters.
 func (m *Modem) cscs(c atCmd) ([]string, error) {
-	switch c.kind {
-	case kindRead:
-		return []string{fmt.Sprintf("+CSCS: %q", m.set.cscs)}, nil
-	case kindTest:
-		return []string{`+CSCS: ("GSM","IRA","UCS2")`}, nil
-	case kindSet:
-		ps, err := splitParams(c.args)
-		if err != nil || len(ps) != 1 {
+	read := func() string { return fmt.Sprintf("+CSCS: %q", m.set.cscs) }
+	return extended(c, `+CSCS: ("GSM","IRA","UCS2")`, read, func(ps []param) ([]string, error) {
+		if len(ps) != 1 {
 			return nil, cmeErr(cmeBadParameters)
 		}
 		switch cs := strings.ToUpper(ps[0].raw); cs {
@@ -427,23 +414,14 @@ func (m *Modem) cscs(c atCmd) ([]string, error) {
 			return nil, nil
 		}
 		return nil, cmeErr(cmeNotSupported)
-	}
-	return nil, errPlain
+	}, cmeErr(cmeBadParameters))
 }
 
 // cusd is AT+CUSD (TS 27.007 7.15). Every request is answered with the
 // balance text in a +CUSD URC after OK, <m> 0: no further action needed.
 func (m *Modem) cusd(c atCmd) ([]string, error) {
-	switch c.kind {
-	case kindRead:
-		return []string{fmt.Sprintf("+CUSD: %d", m.set.cusd)}, nil
-	case kindTest:
-		return []string{"+CUSD: (0-2)"}, nil
-	case kindSet:
-		ps, err := splitParams(c.args)
-		if err != nil {
-			return nil, cmeErr(cmeBadParameters)
-		}
+	read := func() string { return fmt.Sprintf("+CUSD: %d", m.set.cusd) }
+	return extended(c, "+CUSD: (0-2)", read, func(ps []param) ([]string, error) {
 		n, ok := intParam(ps, 0, 0, 2, 0)
 		if !ok {
 			return nil, cmeErr(cmeBadParameters)
@@ -464,8 +442,7 @@ func (m *Modem) cusd(c atCmd) ([]string, error) {
 		}
 		m.afterFin = append(m.afterFin, fmt.Sprintf("+CUSD: 0,%q,%d", text, dcs))
 		return nil, nil
-	}
-	return nil, errPlain
+	}, cmeErr(cmeBadParameters))
 }
 
 func ucs2Hex(s string) string {
@@ -478,21 +455,15 @@ func ucs2Hex(s string) string {
 
 // csms is AT+CSMS (TS 27.005 3.2.1): service 1 asks for +CNMA after +CMT.
 func (m *Modem) csms(c atCmd) ([]string, error) {
-	switch c.kind {
-	case kindRead:
-		return []string{fmt.Sprintf("+CSMS: %d,1,1,1", m.set.csms)}, nil
-	case kindTest:
-		return []string{"+CSMS: (0,1)"}, nil
-	case kindSet:
-		ps, err := splitParams(c.args)
+	read := func() string { return fmt.Sprintf("+CSMS: %d,1,1,1", m.set.csms) }
+	return extended(c, "+CSMS: (0,1)", read, func(ps []param) ([]string, error) {
 		n, ok := intParam(ps, 0, 0, 1, 0)
-		if err != nil || !ok || len(ps) != 1 || n == 1 && m.cfg.NoPhase2Plus {
+		if !ok || len(ps) != 1 || n == 1 && m.cfg.NoPhase2Plus {
 			return nil, cmsErr(CMSNotSupported)
 		}
 		m.set.csms = n
 		return []string{"+CSMS: 1,1,1"}, nil
-	}
-	return nil, errPlain
+	}, cmsErr(CMSNotSupported))
 }
 
 // csca is AT+CSCA (TS 27.005 3.3.1).
@@ -572,15 +543,12 @@ func (m *Modem) cpms(c atCmd) ([]string, error) {
 // cnmiCmd is AT+CNMI (TS 27.005 3.4.1). Mode 3 (in-band over a data call)
 // and cell broadcast indications are not offered.
 func (m *Modem) cnmiCmd(c atCmd) ([]string, error) {
-	switch c.kind {
-	case kindRead:
+	read := func() string {
 		n := m.set.cnmi
-		return []string{fmt.Sprintf("+CNMI: %d,%d,%d,%d,%d", n.mode, n.mt, n.bm, n.ds, n.bfr)}, nil
-	case kindTest:
-		return []string{"+CNMI: (0-2),(0-3),(0),(0-2),(0,1)"}, nil
-	case kindSet:
-		ps, err := splitParams(c.args)
-		if err != nil || len(ps) > 5 {
+		return fmt.Sprintf("+CNMI: %d,%d,%d,%d,%d", n.mode, n.mt, n.bm, n.ds, n.bfr)
+	}
+	return extended(c, "+CNMI: (0-2),(0-3),(0),(0-2),(0,1)", read, func(ps []param) ([]string, error) {
+		if len(ps) > 5 {
 			return nil, cmsErr(CMSNotSupported)
 		}
 		old := m.set.cnmi
@@ -607,8 +575,19 @@ func (m *Modem) cnmiCmd(c atCmd) ([]string, error) {
 		}
 		m.flushPendingLocked()
 		return nil, nil
+	}, cmsErr(CMSNotSupported))
+}
+
+// setForm sorts the forms of a command that only has a set form: the test
+// form answers OK, the others ERROR; set says whether to go on.
+func setForm(c atCmd) (set bool, err error) {
+	switch c.kind {
+	case kindTest:
+		return false, nil
+	case kindSet:
+		return true, nil
 	}
-	return nil, errPlain
+	return false, errPlain
 }
 
 // smsReadyLocked is the check before touching SMS memory or sending.
@@ -627,12 +606,8 @@ func (m *Modem) cmgs(c atCmd) ([]string, error) { return m.startPrompt(c, "+CMGS
 // first parameter is the TPDU length, at most 164 octets (TS 23.040
 // 9.2.2.2), and, for +CMGW only, a <stat>; the modem then prompts "> ".
 func (m *Modem) startPrompt(c atCmd, name string, maxParams int) ([]string, error) {
-	switch c.kind {
-	case kindTest:
-		return nil, nil
-	case kindSet:
-	default:
-		return nil, errPlain
+	if set, err := setForm(c); !set {
+		return nil, err
 	}
 	if err := m.smsReadyLocked(); err != nil {
 		return nil, err
@@ -808,12 +783,8 @@ func (m *Modem) storeLocked(hexPDU string, declared, stat int) {
 // mem2 and mark it sent. A destination given as <da> is refused: it is a
 // text-mode feature, and this modem speaks PDU mode only.
 func (m *Modem) cmss(c atCmd) ([]string, func(), error) {
-	switch c.kind {
-	case kindTest:
-		return nil, nil, nil
-	case kindSet:
-	default:
-		return nil, nil, errPlain
+	if set, err := setForm(c); !set {
+		return nil, nil, err
 	}
 	if err := m.smsReadyLocked(); err != nil {
 		return nil, nil, err
@@ -860,12 +831,8 @@ func (m *Modem) memIndex(c atCmd) (*storage, []param, int, error) {
 // ERROR: 321 (some modems answer a bare OK instead; a driver must treat
 // both as "no message"). Reading an unread message marks it read.
 func (m *Modem) cmgr(c atCmd) ([]string, error) {
-	switch c.kind {
-	case kindTest:
-		return nil, nil
-	case kindSet:
-	default:
-		return nil, errPlain
+	if set, err := setForm(c); !set {
+		return nil, err
 	}
 	s, _, idx, err := m.memIndex(c)
 	if err != nil {

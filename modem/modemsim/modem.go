@@ -25,22 +25,26 @@ const (
 	RegRoaming       Registration = 5
 )
 
+// registrationNames are the names ParseRegistration takes.
+var registrationNames = map[string]Registration{
+	"": RegHome, "home": RegHome, "roaming": RegRoaming, "searching": RegSearching,
+	"denied": RegDenied, "none": RegNotRegistered, "not-registered": RegNotRegistered,
+}
+
 // ParseRegistration maps "home", "roaming", "searching", "denied" and
 // "none" to a Registration.
 func ParseRegistration(s string) (Registration, error) {
-	switch strings.ToLower(s) {
-	case "home", "":
-		return RegHome, nil
-	case "roaming":
-		return RegRoaming, nil
-	case "searching":
-		return RegSearching, nil
-	case "denied":
-		return RegDenied, nil
-	case "none", "not-registered":
-		return RegNotRegistered, nil
+	return parseName(registrationNames, s, "registration", "home, roaming, searching, denied or none")
+}
+
+// parseName looks s up in names, whatever its case; an unknown name is an
+// error saying what was asked for and the choices.
+func parseName[T any](names map[string]T, s, what, choices string) (T, error) {
+	if v, ok := names[strings.ToLower(s)]; ok {
+		return v, nil
 	}
-	return 0, fmt.Errorf("unknown registration %q (want home, roaming, searching, denied or none)", s)
+	var zero T
+	return zero, fmt.Errorf("unknown %s %q (want %s)", what, s, choices)
 }
 
 // Config describes one simulated modem. Every field has a default.

@@ -48,17 +48,14 @@ const (
 	ReportNever
 )
 
+// reportOutcomeNames are the names ParseReportOutcome takes.
+var reportOutcomeNames = map[string]ReportOutcome{
+	"": ReportDelivered, "delivered": ReportDelivered, "failed": ReportFailed, "never": ReportNever,
+}
+
 // ParseReportOutcome maps "delivered", "failed" and "never" to an outcome.
 func ParseReportOutcome(s string) (ReportOutcome, error) {
-	switch strings.ToLower(s) {
-	case "delivered", "":
-		return ReportDelivered, nil
-	case "failed":
-		return ReportFailed, nil
-	case "never":
-		return ReportNever, nil
-	}
-	return 0, fmt.Errorf("unknown report outcome %q (want delivered, failed or never)", s)
+	return parseName(reportOutcomeNames, s, "report outcome", "delivered, failed or never")
 }
 
 // Options configure a Network. The zero value is what tests want: no
