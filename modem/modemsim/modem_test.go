@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 	"bridged/modem/modemsim/smsc"
 	"bridged/pdu"
@@ -768,7 +769,7 @@ func TestHang(t *testing.T) {
 	c.quiet(50 * time.Millisecond)
 	// Reopening the port ends the hang; the message arrived meanwhile.
 	c.close()
-	waitUntil(t, "the modem sees the port closed", func() bool { return !m.Hung() })
+	testutil.Wait(t, timeout, "the modem sees the port closed", func() bool { return !m.Hung() })
 	c = mustOpen(t, m.Path())
 	if got := c.cmd("AT"); got != "\r\nOK\r\n" {
 		t.Fatalf("AT after reopening: %q", got)
@@ -793,7 +794,7 @@ func TestUnplug(t *testing.T) {
 	if err := c.readEnded(); err == nil {
 		t.Error("read ended without an error")
 	}
-	waitUntil(t, "replug", func() bool {
+	testutil.Wait(t, timeout, "replug", func() bool {
 		_, err := os.Stat(m.Path())
 		return err == nil && m.Plugged()
 	})
