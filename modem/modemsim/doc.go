@@ -14,6 +14,10 @@
 // ControlClient sends them. "bridged sim" and its "ctl" subcommand are
 // that server and client behind flags.
 //
+// The PDUs the network sends (SMS-DELIVER, SMS-STATUS-REPORT) are built by
+// the package smsc beside this one; tests that feed a driver such PDUs use
+// it directly.
+//
 // Where the specifications leave a choice, or modems differ, the simulator
 // does this:
 //
