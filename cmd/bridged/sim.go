@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -100,21 +98,17 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	outcome, err := modemsim.ParseReportOutcome(*reportOutcome)
-	if err != nil {
-		return usageErrorf("sim: -report-outcome: %v", err)
-	}
-	reg, err := modemsim.ParseRegistration(*registration)
-	if err != nil {
-		return usageErrorf("sim: -registration: %v", err)
-	}
-	schedule, err := modemsim.ParseCMSCodes(*sendErrors)
-	if err != nil {
-		return usageErrorf("sim: -send-errors: %v", err)
-	}
-	codes, err := modemsim.ParseCMSCodes(*errorCodes)
-	if err != nil {
-		return usageErrorf("sim: -error-codes: %v", err)
+	outcome, outcomeErr := modemsim.ParseReportOutcome(*reportOutcome)
+	reg, regErr := modemsim.ParseRegistration(*registration)
+	schedule, scheduleErr := modemsim.ParseCMSCodes(*sendErrors)
+	codes, codesErr := modemsim.ParseCMSCodes(*errorCodes)
+	for _, f := range []struct {
+		name string
+		err  error
+	}{{"report-outcome", outcomeErr}, {"registration", regErr}, {"send-errors", scheduleErr}, {"error-codes", codesErr}} {
+		if f.err != nil {
+			return usageErrorf("sim: -%s: %v", f.name, f.err)
+		}
 	}
 	switch {
 	case len(rest) > 0:
@@ -136,11 +130,11 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
+	if err := modemsim.CheckControlAddr(*control); err != nil {
+		return usageErrorf("sim: -control %q: %v", *control, err)
+	}
 	// Listen before creating modems, so a busy port is reported at once.
 	ln, err := modemsim.ListenControl(*control)
-	if ae, ok := errors.AsType[*modemsim.ControlAddrError](err); ok {
-		return usageErrorf("sim: -control %q: %v", ae.Addr, ae.Err)
-	}
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
@@ -164,7 +158,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 			m.SetSendErrorRate(*errorRate, codes...)
 		}
 	}
-	c.printBanner(network, ln.Addr())
+	c.printBanner(network, modemsim.ControlAddr(ln.Addr()))
 
 	srv := modemsim.NewControlServer(network)
 	var wg sync.WaitGroup
@@ -185,14 +179,13 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (c *simCommand) printBanner(network *modemsim.Network, addr net.Addr) {
+func (c *simCommand) printBanner(network *modemsim.Network, control string) {
 	w := c.stdout
 	fmt.Fprintln(w, "bridged sim: simulated modems (open the path as you would /dev/ttyUSB0):")
 	for _, m := range network.Modems() {
 		fmt.Fprintf(w, "  %-6s %-14s %s\n", m.Name(), m.Number(), m.Path())
 	}
 	first := network.Modems()[0]
-	control := modemsim.ControlAddr(addr)
 	fmt.Fprintf(w, "Echo phone: %s replies to what it receives.\n", modemsim.EchoNumber)
 	fmt.Fprintf(w, "Control: %s\n", control)
 	fmt.Fprintf(w, "Inject an incoming SMS:\n  bridged sim ctl -control %s deliver %s +447400123456 'Hello from the network'\n", control, first.Name())

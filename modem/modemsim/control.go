@@ -23,23 +23,30 @@ import (
 // "bridged sim -h"; each calls the Go API of the same effect, so the
 // protocol adds parsing and nothing else.
 
-// ControlAddrError is an address ListenControl refuses: neither a UNIX
-// socket path nor a TCP address on loopback. The control port can make the
-// modems do anything, so it is never offered to the network.
-type ControlAddrError struct {
-	Addr string
-	Err  error
+// CheckControlAddr says whether ListenControl takes addr: "unix:PATH", a
+// path starting with "/" or ".", or HOST:PORT on loopback. The control
+// port can make the modems do anything, so it is never offered to the
+// network.
+func CheckControlAddr(addr string) error {
+	if _, ok := controlSocketPath(addr); ok {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return errors.New("only a loopback address or a UNIX socket path")
+	}
+	return nil
 }
 
-func (e *ControlAddrError) Error() string {
-	return fmt.Sprintf("control address %q: %v", e.Addr, e.Err)
-}
-func (e *ControlAddrError) Unwrap() error { return e.Err }
-
-// ListenControl listens on addr: "unix:PATH", a path starting with "/" or
-// ".", or HOST:PORT on loopback. A socket file left by a killed run is
-// removed first. A refused address is a *ControlAddrError.
+// ListenControl listens on addr, which CheckControlAddr must accept. A
+// socket file left by a killed run is removed first.
 func ListenControl(addr string) (net.Listener, error) {
+	if err := CheckControlAddr(addr); err != nil {
+		return nil, fmt.Errorf("control address %q: %w", addr, err)
+	}
 	if path, ok := controlSocketPath(addr); ok {
 		_ = os.Remove(path) // a socket left by a killed run
 		ln, err := net.Listen("unix", path)
@@ -47,13 +54,6 @@ func ListenControl(addr string) (net.Listener, error) {
 			return nil, fmt.Errorf("control socket: %w", err)
 		}
 		return ln, nil
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, &ControlAddrError{Addr: addr, Err: err}
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, &ControlAddrError{Addr: addr, Err: errors.New("only a loopback address or a UNIX socket path")}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

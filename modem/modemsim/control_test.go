@@ -139,12 +139,17 @@ func TestControlUnixSocketAndAddresses(t *testing.T) {
 		t.Errorf("list over %s: %q %v", sock, out, err)
 	}
 	for _, addr := range []string{"10.0.0.1:7830", "example.com:7830", "7830"} {
-		ln, err := modemsim.ListenControl(addr)
-		if ae, ok := errors.AsType[*modemsim.ControlAddrError](err); !ok || ae.Addr != addr {
-			if ln != nil {
-				ln.Close()
-			}
-			t.Errorf("ListenControl(%q): %v, want a ControlAddrError", addr, err)
+		if err := modemsim.CheckControlAddr(addr); err == nil {
+			t.Errorf("CheckControlAddr(%q) accepted it", addr)
+		}
+		if ln, err := modemsim.ListenControl(addr); err == nil {
+			ln.Close()
+			t.Errorf("ListenControl(%q) listened", addr)
+		}
+	}
+	for _, addr := range []string{"127.0.0.1:0", "localhost:7830", "[::1]:7830", "unix:ctl.sock", "./ctl.sock", sock} {
+		if err := modemsim.CheckControlAddr(addr); err != nil {
+			t.Errorf("CheckControlAddr(%q): %v", addr, err)
 		}
 	}
 }
