@@ -18,6 +18,7 @@ import (
 	"bridged/internal/testutil"
 	"bridged/modem"
 	"bridged/modem/modemsim"
+	"bridged/modem/modemsim/smsc"
 	"bridged/pdu"
 	"bridged/queue"
 )
@@ -402,7 +403,7 @@ func TestIncompleteReleasedOnTime(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	b := mustBridgeStore(t, 1, dispatch.Options{Maintenance: 50 * time.Millisecond}, modemsim.Options{},
 		queue.Options{ReassemblyTimeout: timeout}, nil)
-	enc, err := pdu.Deliver{From: "+15557770000", Text: strings.Repeat("two parts ", 20), Ref: 9}.Encode()
+	enc, err := smsc.Deliver{From: "+15557770000", Text: strings.Repeat("two parts ", 20), Ref: 9}.Encode()
 	if err != nil || len(enc.Parts) != 2 {
 		t.Fatalf("encode: %v, %d parts", err, len(enc.Parts))
 	}

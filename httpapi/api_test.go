@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"bridged/modem"
-	"bridged/pdu"
+	"bridged/modem/modemsim/smsc"
 	"bridged/queue"
 )
 
@@ -382,7 +382,7 @@ func TestPanicIsInternalError(t *testing.T) {
 
 func TestInboxIncomplete(t *testing.T) {
 	e := MustServe(t, Options{}, queue.Options{ReassemblyTimeout: time.Nanosecond})
-	enc, err := pdu.Deliver{From: "+447400123456", Text: strings.Repeat("a", 200), Ref: 9}.Encode()
+	enc, err := smsc.Deliver{From: "+447400123456", Text: strings.Repeat("a", 200), Ref: 9}.Encode()
 	if err != nil || len(enc.Parts) != 2 {
 		t.Fatalf("encode: %v", err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"bridged/internal/testutil"
 	"bridged/modem"
-	"bridged/pdu"
+	"bridged/modem/modemsim/smsc"
 	"bridged/queue"
 )
 
@@ -185,7 +185,7 @@ func (e *testEnv) send(body string, header ...string) []int64 {
 // receive stores a received text as the modem driver would.
 func (e *testEnv) receive(from, text string, at time.Time) *queue.InboxMessage {
 	e.t.Helper()
-	enc, err := pdu.Deliver{From: from, Text: text, Timestamp: at}.Encode()
+	enc, err := smsc.Deliver{From: from, Text: text, Timestamp: at}.Encode()
 	if err != nil {
 		e.t.Fatalf("encode deliver: %v", err)
 	}

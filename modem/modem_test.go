@@ -15,6 +15,7 @@ import (
 	"bridged/internal/testutil"
 	"bridged/modem"
 	"bridged/modem/modemsim"
+	"bridged/modem/modemsim/smsc"
 	"bridged/pdu"
 )
 
@@ -245,7 +246,7 @@ func TestReceiveMultipartApartAndUCS2(t *testing.T) {
 	r := MustRig(t, modemsim.Config{}, modem.Config{})
 	r.waitState(modem.StateReady)
 	text := "第一部分" + strings.Repeat("文", 100) + " 😀"
-	enc, err := pdu.Deliver{From: "+8613800138000", Text: text, Ref: 99}.Encode()
+	enc, err := smsc.Deliver{From: "+8613800138000", Text: text, Ref: 99}.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

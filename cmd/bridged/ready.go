@@ -14,17 +14,9 @@ const readyFileUsage = `  -ready-file PATH      once listening, write PATH (JSON
 // simReady is what "bridged sim -ready-file" writes: the control address
 // as "sim ctl -control" takes it, and every modem's pty.
 func simReady(pid int, network *modemsim.Network, control net.Addr) ready.Sim {
-	doc := ready.Sim{PID: pid, Control: controlString(control), Modems: []ready.Modem{}}
+	doc := ready.Sim{PID: pid, Control: modemsim.ControlAddr(control), Modems: []ready.Modem{}}
 	for _, m := range network.Modems() {
 		doc.Modems = append(doc.Modems, ready.Modem{ID: m.Name(), Path: m.Path(), Number: m.Number()})
 	}
 	return doc
-}
-
-// controlString spells a control listener's address as -control takes it.
-func controlString(addr net.Addr) string {
-	if addr.Network() == "unix" {
-		return "unix:" + addr.String()
-	}
-	return addr.String()
 }

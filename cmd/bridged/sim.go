@@ -1,24 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"bridged/internal/ready"
 	"bridged/modem/modemsim"
-	"bridged/pdu"
 )
 
 // simCommand is "bridged sim": simulated modems on ptys, so that bridged
@@ -108,21 +102,17 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	outcome, err := modemsim.ParseReportOutcome(*reportOutcome)
-	if err != nil {
-		return usageErrorf("sim: -report-outcome: %v", err)
-	}
-	reg, err := modemsim.ParseRegistration(*registration)
-	if err != nil {
-		return usageErrorf("sim: -registration: %v", err)
-	}
-	schedule, err := parseCodes(*sendErrors)
-	if err != nil {
-		return usageErrorf("sim: -send-errors: %v", err)
-	}
-	codes, err := parseCodes(*errorCodes)
-	if err != nil {
-		return usageErrorf("sim: -error-codes: %v", err)
+	outcome, outcomeErr := modemsim.ParseReportOutcome(*reportOutcome)
+	reg, regErr := modemsim.ParseRegistration(*registration)
+	schedule, scheduleErr := modemsim.ParseCMSCodes(*sendErrors)
+	codes, codesErr := modemsim.ParseCMSCodes(*errorCodes)
+	for _, f := range []struct {
+		name string
+		err  error
+	}{{"report-outcome", outcomeErr}, {"registration", regErr}, {"send-errors", scheduleErr}, {"error-codes", codesErr}} {
+		if f.err != nil {
+			return usageErrorf("sim: -%s: %v", f.name, f.err)
+		}
 	}
 	switch {
 	case len(rest) > 0:
@@ -144,10 +134,13 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
+	if err := modemsim.CheckControlAddr(*control); err != nil {
+		return usageErrorf("sim: -control %q: %v", *control, err)
+	}
 	// Listen before creating modems, so a busy port is reported at once.
-	ln, err := listenControl(*control)
+	ln, err := modemsim.ListenControl(*control)
 	if err != nil {
-		return err
+		return fmt.Errorf("sim: %w", err)
 	}
 	defer ln.Close()
 
@@ -169,7 +162,7 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 			m.SetSendErrorRate(*errorRate, codes...)
 		}
 	}
-	c.printBanner(network, ln.Addr())
+	c.printBanner(network, modemsim.ControlAddr(ln.Addr()))
 	if *readyFile != "" {
 		if err := ready.Write(*readyFile, simReady(os.Getpid(), network, ln.Addr())); err != nil {
 			return fmt.Errorf("sim: %w", err)
@@ -177,12 +170,12 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 		defer ready.Remove(*readyFile) // at a clean exit; a killed sim leaves it, with its pid
 	}
 
-	srv := &simControl{network: network, log: logger}
+	srv := modemsim.NewControlServer(network)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		srv.serve(ln)
+		srv.Serve(ln)
 	}()
 	go func() {
 		defer wg.Done()
@@ -190,69 +183,19 @@ func (c *simCommand) Run(ctx context.Context, args []string) error {
 	}()
 	<-ctx.Done()
 	ln.Close()
-	srv.closeAll()
+	srv.Close()
 	wg.Wait()
 	fmt.Fprintln(c.stdout, "bridged sim: stopped")
 	return nil
 }
 
-func parseCodes(s string) ([]int, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 0 || n > 511 {
-			return nil, fmt.Errorf("%q is not a +CMS ERROR code (0-511)", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// listenControl listens on a loopback TCP address or a UNIX socket path.
-func listenControl(addr string) (net.Listener, error) {
-	if path, ok := unixPath(addr); ok {
-		_ = os.Remove(path) // a socket left by a killed run
-		ln, err := net.Listen("unix", path)
-		if err != nil {
-			return nil, fmt.Errorf("sim: control socket: %w", err)
-		}
-		return ln, nil
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, usageErrorf("sim: -control %q: %v", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, usageErrorf("sim: -control %q: only a loopback address or a UNIX socket path", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("sim: control listener: %w", err)
-	}
-	return ln, nil
-}
-
-func unixPath(addr string) (string, bool) {
-	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
-		return p, true
-	}
-	return addr, strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, ".")
-}
-
-func (c *simCommand) printBanner(network *modemsim.Network, addr net.Addr) {
+func (c *simCommand) printBanner(network *modemsim.Network, control string) {
 	w := c.stdout
 	fmt.Fprintln(w, "bridged sim: simulated modems (open the path as you would /dev/ttyUSB0):")
 	for _, m := range network.Modems() {
 		fmt.Fprintf(w, "  %-6s %-14s %s\n", m.Name(), m.Number(), m.Path())
 	}
 	first := network.Modems()[0]
-	control := addr.String()
-	if addr.Network() == "unix" {
-		control = "unix:" + control
-	}
 	fmt.Fprintf(w, "Echo phone: %s replies to what it receives.\n", modemsim.EchoNumber)
 	fmt.Fprintf(w, "Control: %s\n", control)
 	fmt.Fprintf(w, "Inject an incoming SMS:\n  bridged sim ctl -control %s deliver %s +447400123456 'Hello from the network'\n", control, first.Name())
@@ -283,224 +226,6 @@ func (c *simCommand) printSent(ctx context.Context, network *modemsim.Network) {
 	}
 }
 
-// simControl serves the control protocol: one command a line, answered by
-// any number of data lines and then "ok" or "error: ...".
-type simControl struct {
-	network *modemsim.Network
-	log     *slog.Logger
-
-	mu    sync.Mutex
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func (s *simControl) serve(ln net.Listener) {
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.conns == nil {
-			s.conns = map[net.Conn]bool{}
-		}
-		s.conns[conn] = true
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.handle(conn)
-			s.mu.Lock()
-			delete(s.conns, conn)
-			s.mu.Unlock()
-			conn.Close()
-		}()
-	}
-}
-
-func (s *simControl) closeAll() {
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-}
-
-func (s *simControl) handle(conn net.Conn) {
-	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 4096), 64*1024)
-	w := bufio.NewWriter(conn)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		out, err := s.exec(line)
-		for _, l := range out {
-			fmt.Fprintln(w, l)
-		}
-		if err != nil {
-			fmt.Fprintf(w, "error: %v\n", err)
-		} else {
-			fmt.Fprintln(w, "ok")
-		}
-		if w.Flush() != nil {
-			return
-		}
-	}
-}
-
-// exec runs one control command.
-func (s *simControl) exec(line string) ([]string, error) {
-	verb, rest, _ := strings.Cut(line, " ")
-	rest = strings.TrimSpace(rest)
-	switch verb {
-	case "list":
-		var out []string
-		for _, m := range s.network.Modems() {
-			state := "plugged"
-			if !m.Plugged() {
-				state = "unplugged"
-			}
-			out = append(out, fmt.Sprintf("%s %s %s %s", m.Name(), m.Number(), m.Path(), state))
-		}
-		return out, nil
-	case "sent":
-		// A reader follows the network with a cursor: "sent AFTER" lists
-		// what it has not seen, and a first seq above AFTER+1 tells it
-		// that -keep-sent dropped parts before it asked.
-		after := 0
-		if rest != "" {
-			n, err := strconv.Atoi(rest)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("sent: want no argument or a seq such as 1000, not %q", rest)
-			}
-			after = n
-		}
-		var out []string
-		for _, m := range s.network.SentAfter(after) {
-			b, err := json.Marshal(struct {
-				Seq        int          `json:"seq"`
-				From       string       `json:"from"`
-				To         string       `json:"to"`
-				MessageRef int          `json:"message_ref"`
-				PDU        string       `json:"pdu"`
-				Message    *pdu.Message `json:"message"`
-				Time       time.Time    `json:"time"`
-			}{m.Seq, m.From, m.To, m.MessageRef, m.PDU, m.Message, m.Time})
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, string(b))
-		}
-		return out, nil
-	case "report":
-		f := strings.Fields(rest)
-		if len(f) < 1 || len(f) > 2 {
-			return nil, errors.New("report: want delivered|failed|never [DELAY]")
-		}
-		outcome, err := modemsim.ParseReportOutcome(f[0])
-		if err != nil {
-			return nil, err
-		}
-		var delay time.Duration
-		if len(f) == 2 {
-			if delay, err = time.ParseDuration(f[1]); err != nil || delay < 0 {
-				return nil, fmt.Errorf("report: %q is not a delay such as 2s", f[1])
-			}
-		}
-		s.network.SetReports(outcome, delay)
-		return nil, nil
-	case "help":
-		return []string{"commands: list, sent, report, deliver, pdu, hang, unplug, garbage, urc, flood, reg, errors, capacity (see bridged sim -h)"}, nil
-	}
-	switch verb {
-	case "deliver", "pdu", "hang", "unplug", "garbage", "urc", "flood", "reg", "errors", "capacity":
-	default:
-		return nil, fmt.Errorf("unknown command %q (try \"help\")", verb)
-	}
-	name, arg, _ := strings.Cut(rest, " ")
-	arg = strings.TrimSpace(arg)
-	m := s.network.Modem(name)
-	if m == nil {
-		return nil, fmt.Errorf("%s: no modem %q (try \"list\")", verb, name)
-	}
-	switch verb {
-	case "deliver":
-		from, text, ok := strings.Cut(arg, " ")
-		if !ok || strings.TrimSpace(text) == "" {
-			return nil, errors.New("deliver: want NAME FROM TEXT")
-		}
-		return nil, m.Deliver(from, strings.TrimSpace(text))
-	case "pdu":
-		return nil, m.DeliverPDU(arg)
-	case "hang":
-		m.Hang()
-		return nil, nil
-	case "unplug":
-		d, err := time.ParseDuration(arg)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("unplug: want NAME DURATION such as 5s, not %q", arg)
-		}
-		m.Unplug(d)
-		return nil, nil
-	case "garbage":
-		b, err := unquoteMaybe(arg)
-		if err != nil {
-			return nil, fmt.Errorf("garbage: %w", err)
-		}
-		m.InjectGarbage([]byte(b))
-		return nil, nil
-	case "urc":
-		if arg == "" {
-			return nil, errors.New("urc: want NAME LINE")
-		}
-		m.InjectURC(arg)
-		return nil, nil
-	case "flood":
-		ns, line, _ := strings.Cut(arg, " ")
-		n, err := strconv.Atoi(ns)
-		if err != nil || n < 1 || n > 100000 {
-			return nil, fmt.Errorf("flood: want NAME N [LINE] with N in 1-100000, not %q", ns)
-		}
-		m.FloodURCs(n, strings.TrimSpace(line))
-		return nil, nil
-	case "reg":
-		r, err := modemsim.ParseRegistration(arg)
-		if err != nil {
-			return nil, err
-		}
-		m.SetRegistration(r)
-		return nil, nil
-	case "errors":
-		codes, err := parseCodes(strings.Join(strings.Fields(arg), ","))
-		if err != nil {
-			return nil, fmt.Errorf("errors: %w", err)
-		}
-		m.SetSendErrors(codes...)
-		return nil, nil
-	case "capacity":
-		f := strings.Fields(arg)
-		if len(f) != 2 {
-			return nil, errors.New("capacity: want NAME SM|ME N")
-		}
-		n, err := strconv.Atoi(f[1])
-		if err != nil {
-			return nil, fmt.Errorf("capacity: %q is not a number", f[1])
-		}
-		return nil, m.SetCapacity(f[0], n)
-	}
-	return nil, fmt.Errorf("unknown command %q (try \"help\")", verb)
-}
-
-func unquoteMaybe(s string) (string, error) {
-	if strings.HasPrefix(s, `"`) {
-		return strconv.Unquote(s)
-	}
-	return s, nil
-}
-
 // ctl is "bridged sim ctl": one control command, its answer on stdout.
 func (c *simCommand) ctl(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sim ctl", flag.ContinueOnError)
@@ -511,36 +236,21 @@ func (c *simCommand) ctl(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return usageErrorf("sim ctl: want a command such as \"list\" (see bridged sim -h)")
 	}
-	network, addr := "tcp", *control
-	if p, ok := unixPath(addr); ok {
-		network, addr = "unix", p
-	}
-	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	conn, err := d.DialContext(dctx, network, addr)
+	client, err := modemsim.DialControl(dctx, *control)
 	if err != nil {
 		return fmt.Errorf("sim ctl: is \"bridged sim\" running? %w", err)
 	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := fmt.Fprintln(conn, strings.Join(fs.Args(), " ")); err != nil {
+	defer client.Close()
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	lines, err := client.Do(ectx, strings.Join(fs.Args(), " "))
+	if err != nil {
 		return fmt.Errorf("sim ctl: %w", err)
 	}
-	sc := bufio.NewScanner(conn)
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "ok":
-			return nil
-		case strings.HasPrefix(line, "error: "):
-			return fmt.Errorf("sim ctl: %s", strings.TrimPrefix(line, "error: "))
-		}
+	for _, line := range lines {
 		fmt.Fprintln(c.stdout, line)
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("sim ctl: %w", err)
-	}
-	return errors.New("sim ctl: connection closed before an answer")
+	return nil
 }

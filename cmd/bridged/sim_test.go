@@ -13,6 +13,7 @@ import (
 
 	"bridged/internal/ready"
 	"bridged/internal/testutil"
+	"bridged/modem/modemsim/smsc"
 	"bridged/pdu"
 )
 
@@ -140,7 +141,7 @@ func TestSimCommand(t *testing.T) {
 
 	// Every other control command is accepted; their effects are tested on
 	// the Go API they call, in package modemsim.
-	raw, err := pdu.Deliver{From: "+447700900123", Text: "raw"}.Encode()
+	raw, err := smsc.Deliver{From: "+447700900123", Text: "raw"}.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

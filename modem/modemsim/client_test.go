@@ -211,18 +211,6 @@ func mustReady(t testing.TB, m *modemsim.Modem) *client {
 	return c
 }
 
-// waitUntil polls cond until it holds or the deadline passes.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, timeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)

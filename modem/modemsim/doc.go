@@ -8,6 +8,16 @@
 // a hang, an unplug, garbage, URC floods, no network, a PIN, a full SIM) are
 // switched on from Go or from "bridged sim".
 //
+// ControlServer offers the same switches to another process over a line
+// protocol (one command a line, answered by data lines and "ok" or
+// "error: ..."), on a loopback or UNIX socket from ListenControl;
+// ControlClient sends them. "bridged sim" and its "ctl" subcommand are
+// that server and client behind flags.
+//
+// The PDUs the network sends (SMS-DELIVER, SMS-STATUS-REPORT) are built by
+// the package smsc beside this one; tests that feed a driver such PDUs use
+// it directly.
+//
 // Where the specifications leave a choice, or modems differ, the simulator
 // does this:
 //

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
+	"bridged/modem/modemsim/smsc"
 	"bridged/pdu"
 )
 
@@ -767,7 +769,7 @@ func TestHang(t *testing.T) {
 	c.quiet(50 * time.Millisecond)
 	// Reopening the port ends the hang; the message arrived meanwhile.
 	c.close()
-	waitUntil(t, "the modem sees the port closed", func() bool { return !m.Hung() })
+	testutil.Wait(t, timeout, "the modem sees the port closed", func() bool { return !m.Hung() })
 	c = mustOpen(t, m.Path())
 	if got := c.cmd("AT"); got != "\r\nOK\r\n" {
 		t.Fatalf("AT after reopening: %q", got)
@@ -792,7 +794,7 @@ func TestUnplug(t *testing.T) {
 	if err := c.readEnded(); err == nil {
 		t.Error("read ended without an error")
 	}
-	waitUntil(t, "replug", func() bool {
+	testutil.Wait(t, timeout, "replug", func() bool {
 		_, err := os.Stat(m.Path())
 		return err == nil && m.Plugged()
 	})
@@ -859,7 +861,7 @@ func TestNetworkAPI(t *testing.T) {
 		t.Errorf("lookup: %v %v", n.Modem("sim0"), n.Modems())
 	}
 	// A raw PDU is stored as given.
-	d, err := pdu.Deliver{From: "+447700900001", Text: "raw"}.Encode()
+	d, err := smsc.Deliver{From: "+447700900001", Text: "raw"}.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

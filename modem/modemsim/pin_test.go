@@ -1,37 +1,18 @@
 package modemsim_test
 
 import (
-	"bytes"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 )
 
-// syncBuffer is a log destination the simulator's goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestPINCountersAndHang(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	n := mustNetwork(t, modemsim.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	m := mustModem(t, n, modemsim.Config{PIN: "1234", ICCID: "89441000301234567890"})
 	c := mustReady(t, m)
@@ -55,7 +36,7 @@ func TestPINCountersAndHang(t *testing.T) {
 	// A hanging AT+CPIN= still costs the SIM an attempt.
 	m.SetPINHang(true)
 	c.write("AT+CPIN=\"0001\"\r")
-	waitUntil(t, "the modem hangs", m.Hung)
+	testutil.Wait(t, timeout, "the modem hangs", m.Hung)
 	if n := m.PINTriesLeft(); n != 1 {
 		t.Errorf("tries left %d, want 1", n)
 	}

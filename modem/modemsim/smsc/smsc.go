@@ -1,4 +1,15 @@
-package pdu
+// Package smsc builds what the network side of SMS sends to a phone: the
+// SMS-DELIVER of an incoming text and the SMS-STATUS-REPORT of a sent one
+// (3GPP TS 23.040 9.2.2.1, 9.2.2.3), and the SMS-DELIVER a service centre
+// relays for an SMS-SUBMIT it accepted. bridged itself never sends these;
+// the modem simulator does, and tests use them to feed a driver the PDUs a
+// real modem would print.
+//
+// A delivered text is encoded as the SMS-SUBMIT its sender's phone would
+// write (pdu.Submit) and relayed like any other submit, so its
+// segmentation, alphabets and headers are pdu's, and this package adds
+// only the fields that differ on the network side.
+package smsc
 
 import (
 	"encoding/hex"
@@ -8,12 +19,9 @@ import (
 	"time"
 
 	"github.com/warthog618/sms/encoding/gsm7"
-)
 
-// The encoders in this file build what the network side sends to a phone:
-// SMS-DELIVER and SMS-STATUS-REPORT. bridged itself never sends these; the
-// modem simulator does, so that a driver reads the same PDUs from it as from
-// a real modem.
+	"bridged/pdu"
+)
 
 // Deliver describes one incoming text as a service centre hands it to a
 // phone. From and Text are required.
@@ -34,51 +42,49 @@ type Deliver struct {
 	ReportIndication bool
 	// Ref is the concatenation reference of a multipart text.
 	Ref uint8
-	Options
+	pdu.Options
 }
 
 // Encode builds the SMS-DELIVER PDUs for d, one per part, each with its
 // SMSC prefix and Length as +CMGR would print it. It fails like
-// Submit.Encode: ErrEmptyText, *TooManyPartsError, or a bad number.
-func (d Deliver) Encode() (*Encoded, error) {
+// pdu.Submit.Encode: pdu.ErrEmptyText, *pdu.TooManyPartsError, or a bad
+// number.
+func (d Deliver) Encode() (*pdu.Encoded, error) {
 	if d.Text == "" {
-		return nil, ErrEmptyText
+		return nil, pdu.ErrEmptyText
 	}
 	oa, err := encodeOriginator(d.From)
 	if err != nil {
 		return nil, fmt.Errorf("originator: %w", err)
 	}
-	smsc, err := encodeSMSC(d.SMSC)
+	// The destination is not in a deliver, so any valid number does.
+	sub, err := pdu.Submit{To: "0", Text: d.Text, SMSC: d.SMSC, Flash: d.Flash, Ref: d.Ref,
+		StatusReport: d.ReportIndication, Options: d.Options}.Encode()
 	if err != nil {
-		return nil, fmt.Errorf("smsc: %w", err)
+		return nil, err
 	}
 	ts := d.Timestamp
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	scts := encodeTimestamp(ts)
-	// First octet: TP-MTI SMS-DELIVER, TP-MMS set ("no more messages", as
-	// the network has nothing queued behind it), TP-SRI, TP-RP 0.
-	fo := byte(0x04)
-	if d.ReportIndication {
-		fo |= 0x20
+	out := &pdu.Encoded{Encoding: sub.Encoding, Parts: make([]pdu.Part, 0, len(sub.Parts))}
+	for _, p := range sub.Parts {
+		b, err := hex.DecodeString(p.PDU)
+		if err != nil {
+			return nil, fmt.Errorf("part from pdu.Submit: %w", err)
+		}
+		deliver, _ := relay(b, oa, smscPrefix(b), ts)
+		out.Parts = append(out.Parts, deliver)
 	}
-	return encodeParts(d.Text, d.Options, d.Ref, d.Flash, smsc, fo, func(fo, dcs byte, ud []byte) []byte {
-		tp := make([]byte, 0, 176)
-		tp = append(tp, fo)
-		tp = append(tp, oa...)
-		tp = append(tp, 0x00, dcs)
-		tp = append(tp, scts...)
-		return append(tp, ud...)
-	})
+	return out, nil
 }
 
-// encodeOriginator returns TP-OA: a number as encodeAddress does, or an
-// alphanumeric address whose length field counts the semi-octets the packed
-// septets fill (TS 23.040 9.1.2.5).
+// encodeOriginator returns TP-OA: a number as pdu.EncodeAddress writes it,
+// or an alphanumeric address whose length field counts the semi-octets the
+// packed septets fill (TS 23.040 9.1.2.5).
 func encodeOriginator(from string) ([]byte, error) {
-	if _, _, err := parseNumber(from); err == nil {
-		return encodeAddress(from)
+	if a, err := pdu.EncodeAddress(from); err == nil {
+		return a, nil
 	}
 	septets, err := gsm7.Encode([]byte(from))
 	if err != nil {
@@ -90,6 +96,24 @@ func encodeOriginator(from string) ([]byte, error) {
 	packed := gsm7.Pack7Bit(septets, 0)
 	return append([]byte{byte((len(septets)*7 + 3) / 4), 0xd0}, packed...), nil
 }
+
+// encodeSMSC returns the SMSC field of a PDU-mode PDU (TS 27.005 3.3.1):
+// "00" for none, else the address whose length counts octets, the type
+// octet included, rather than digits.
+func encodeSMSC(number string) ([]byte, error) {
+	if strings.TrimSpace(number) == "" {
+		return []byte{0x00}, nil
+	}
+	addr, err := pdu.EncodeAddress(number)
+	if err != nil {
+		return nil, err
+	}
+	addr[0] = byte(len(addr) - 1)
+	return addr, nil
+}
+
+// smscPrefix returns the SMSC field at the start of a PDU-mode PDU.
+func smscPrefix(b []byte) []byte { return b[:1+int(b[0])] }
 
 // encodeTimestamp returns TP-SCTS or TP-DT (TS 23.040 9.2.3.11): swapped
 // decimal digits, and the zone in quarter hours with a sign bit. A zone
@@ -112,6 +136,13 @@ func encodeTimestamp(t time.Time) []byte {
 	return out
 }
 
+// part is a PDU as a modem prints it: hex of the SMSC field and the TPDU,
+// and the TPDU's length alone.
+func part(smsc, tp []byte) pdu.Part {
+	full := append(append([]byte{}, smsc...), tp...)
+	return pdu.Part{PDU: strings.ToUpper(hex.EncodeToString(full)), Length: len(tp)}
+}
+
 // StatusReport describes an SMS-STATUS-REPORT (TS 23.040 9.2.2.3): what the
 // service centre tells the sender about one SMS-SUBMIT it accepted.
 type StatusReport struct {
@@ -125,21 +156,21 @@ type StatusReport struct {
 	// Discharge is TP-DT: when the outcome happened.
 	Discharge time.Time
 	// Status is the raw TP-ST (TS 23.040 9.2.3.15): 0x00 delivered, 0x20-0x3F
-	// still trying, 0x40 and up failed. StatusOutcome says what it means.
+	// still trying, 0x40 and up failed. pdu.StatusOutcome says what it means.
 	Status byte
 }
 
 // Encode builds the status report as a modem prints it after "+CDS:" or in
 // "+CMGR:": hex with the SMSC prefix, and the TPDU length. It fails only for
 // an invalid number.
-func (s StatusReport) Encode() (Part, error) {
-	ra, err := encodeAddress(s.Recipient)
+func (s StatusReport) Encode() (pdu.Part, error) {
+	ra, err := pdu.EncodeAddress(s.Recipient)
 	if err != nil {
-		return Part{}, fmt.Errorf("recipient: %w", err)
+		return pdu.Part{}, fmt.Errorf("recipient: %w", err)
 	}
 	smsc, err := encodeSMSC(s.SMSC)
 	if err != nil {
-		return Part{}, fmt.Errorf("smsc: %w", err)
+		return pdu.Part{}, fmt.Errorf("smsc: %w", err)
 	}
 	// First octet: TP-MTI status report, TP-MMS "no more messages", TP-SRQ 0
 	// (the report is about an SMS-SUBMIT), no TP-UDHI.
@@ -171,56 +202,50 @@ type SubmitInfo struct {
 // phone receives from smsc: the same TP-PID, TP-DCS, header and user data,
 // so a multipart part stays a part and UCS-2 stays UCS-2, with from as TP-OA
 // and scts as TP-SCTS (TS 23.040 9.2.2.1 and 9.2.2.2). It returns the
-// deliver PDU with the facts of the submit, a *DecodeError for a malformed
-// PDU, or ErrNotSubmit.
-func SubmitToDeliver(submitHex, from, smsc string, scts time.Time) (Part, SubmitInfo, error) {
-	b, err := hex.DecodeString(strings.TrimSpace(submitHex))
-	if err != nil {
-		return Part{}, SubmitInfo{}, &DecodeError{Field: "hex", Err: ErrHex, Detail: err.Error()}
-	}
+// deliver PDU with the facts of the submit, a *pdu.DecodeError for a
+// malformed PDU, or ErrNotSubmit.
+func SubmitToDeliver(submitHex, from, smsc string, scts time.Time) (pdu.Part, SubmitInfo, error) {
 	// Decoding first checks every field and gives the caller the same errors
-	// as Decode; the walk below then only copies octets.
-	m, err := DecodeBytes(b)
+	// as pdu.Decode; relay then only copies octets.
+	m, err := pdu.Decode(submitHex)
 	if err != nil {
-		return Part{}, SubmitInfo{}, err
+		return pdu.Part{}, SubmitInfo{}, err
 	}
-	if m.Type != TypeSubmit {
-		return Part{}, SubmitInfo{}, fmt.Errorf("%w: the PDU is an %s", ErrNotSubmit, m.Type)
+	if m.Type != pdu.TypeSubmit {
+		return pdu.Part{}, SubmitInfo{}, fmt.Errorf("%w: the PDU is an %s", ErrNotSubmit, m.Type)
 	}
-	r := &reader{b: b}
-	if _, err := r.smsc(); err != nil {
-		return Part{}, SubmitInfo{}, err
-	}
-	tpStart := r.off
-	fo, _ := r.byte("first octet")
-	_, _ = r.byte("TP-MR")
-	daLen, _ := r.byte("TP-DA length")
-	if _, err := r.take("TP-DA", 1+(int(daLen)+1)/2); err != nil {
-		return Part{}, SubmitInfo{}, err
-	}
-	pidDCS, err := r.take("TP-PID and TP-DCS", 2)
-	if err != nil {
-		return Part{}, SubmitInfo{}, err
-	}
-	switch (fo >> 3) & 0x03 { // TP-VPF: the validity is the centre's business
-	case 0x02:
-		_, err = r.take("TP-VP", 1)
-	case 0x01, 0x03:
-		_, err = r.take("TP-VP", 7)
-	}
-	if err != nil {
-		return Part{}, SubmitInfo{}, err
-	}
-	ud := r.b[r.off:] // TP-UDL and TP-UD, checked by DecodeBytes
-
+	b, _ := hex.DecodeString(strings.TrimSpace(submitHex)) // checked by pdu.Decode
 	oa, err := encodeOriginator(from)
 	if err != nil {
-		return Part{}, SubmitInfo{}, fmt.Errorf("originator: %w", err)
+		return pdu.Part{}, SubmitInfo{}, fmt.Errorf("originator: %w", err)
 	}
 	smscField, err := encodeSMSC(smsc)
 	if err != nil {
-		return Part{}, SubmitInfo{}, fmt.Errorf("smsc: %w", err)
+		return pdu.Part{}, SubmitInfo{}, fmt.Errorf("smsc: %w", err)
 	}
+	deliver, length := relay(b, oa, smscField, scts)
+	return deliver, SubmitInfo{To: m.To, StatusReport: m.ReportRequested, Length: length}, nil
+}
+
+// relay builds the SMS-DELIVER for a well-formed SMS-SUBMIT b (SMSC field
+// first) behind smscField, with oa as TP-OA and scts as TP-SCTS, and
+// returns it with the submit's TPDU length.
+func relay(b, oa, smscField []byte, scts time.Time) (pdu.Part, int) {
+	i := len(smscPrefix(b))
+	tpStart := i
+	fo := b[i]
+	i += 2                   // first octet, TP-MR
+	i += 2 + (int(b[i])+1)/2 // TP-DA: digit count, type, semi-octets
+	pidDCS := b[i : i+2]
+	i += 2
+	switch (fo >> 3) & 0x03 { // TP-VPF: the validity is the centre's business
+	case 0x02:
+		i++
+	case 0x01, 0x03:
+		i += 7
+	}
+	ud := b[i:] // TP-UDL and TP-UD
+
 	dfo := byte(0x04) | fo&0x40 | fo&0x80 // TP-MMS, and the submit's TP-UDHI and TP-RP
 	if fo&0x20 != 0 {
 		dfo |= 0x20 // TP-SRI mirrors TP-SRR
@@ -230,6 +255,5 @@ func SubmitToDeliver(submitHex, from, smsc string, scts time.Time) (Part, Submit
 	tp = append(tp, pidDCS...)
 	tp = append(tp, encodeTimestamp(scts)...)
 	tp = append(tp, ud...)
-	info := SubmitInfo{To: m.To, StatusReport: m.ReportRequested, Length: len(b) - tpStart}
-	return part(smscField, tp), info, nil
+	return part(smscField, tp), len(b) - tpStart
 }

@@ -1,10 +1,12 @@
-package pdu
+package smsc
 
 import (
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"bridged/pdu"
 )
 
 var zone = time.FixedZone("", 2*3600)
@@ -15,17 +17,17 @@ func TestDeliverEncode(t *testing.T) {
 		name     string
 		d        Deliver
 		parts    int
-		encoding Encoding
+		encoding pdu.Encoding
 		from     string
 		class    *int
 	}{
-		{name: "gsm7 international", d: Deliver{From: "+12015550101", Text: "hello €uro"}, parts: 1, encoding: GSM7, from: "+12015550101"},
-		{name: "national sender", d: Deliver{From: "0612345678", Text: "x"}, parts: 1, encoding: GSM7, from: "0612345678"},
-		{name: "alphanumeric sender", d: Deliver{From: "MyBank", Text: "code 1234"}, parts: 1, encoding: GSM7, from: "MyBank"},
-		{name: "ucs2", d: Deliver{From: "+8613800000000", Text: "你好，世界 😀"}, parts: 1, encoding: UCS2, from: "+8613800000000"},
-		{name: "multipart gsm7", d: Deliver{From: "+12015550101", Text: strings.Repeat("0123456789", 40), Ref: 7}, parts: 3, encoding: GSM7, from: "+12015550101"},
-		{name: "multipart ucs2", d: Deliver{From: "+12015550101", Text: strings.Repeat("中文", 50), Ref: 200}, parts: 2, encoding: UCS2, from: "+12015550101"},
-		{name: "flash with smsc", d: Deliver{From: "+12015550101", Text: "now", Flash: true, SMSC: "+15559999999"}, parts: 1, encoding: GSM7, from: "+12015550101", class: new(int)},
+		{name: "gsm7 international", d: Deliver{From: "+12015550101", Text: "hello €uro"}, parts: 1, encoding: pdu.GSM7, from: "+12015550101"},
+		{name: "national sender", d: Deliver{From: "0612345678", Text: "x"}, parts: 1, encoding: pdu.GSM7, from: "0612345678"},
+		{name: "alphanumeric sender", d: Deliver{From: "MyBank", Text: "code 1234"}, parts: 1, encoding: pdu.GSM7, from: "MyBank"},
+		{name: "ucs2", d: Deliver{From: "+8613800000000", Text: "你好，世界 😀"}, parts: 1, encoding: pdu.UCS2, from: "+8613800000000"},
+		{name: "multipart gsm7", d: Deliver{From: "+12015550101", Text: strings.Repeat("0123456789", 40), Ref: 7}, parts: 3, encoding: pdu.GSM7, from: "+12015550101"},
+		{name: "multipart ucs2", d: Deliver{From: "+12015550101", Text: strings.Repeat("中文", 50), Ref: 200}, parts: 2, encoding: pdu.UCS2, from: "+12015550101"},
+		{name: "flash with smsc", d: Deliver{From: "+12015550101", Text: "now", Flash: true, SMSC: "+15559999999"}, parts: 1, encoding: pdu.GSM7, from: "+12015550101", class: new(int)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,13 +39,13 @@ func TestDeliverEncode(t *testing.T) {
 			if len(enc.Parts) != tt.parts || enc.Encoding != tt.encoding {
 				t.Fatalf("got %d parts in %s, want %d in %s", len(enc.Parts), enc.Encoding, tt.parts, tt.encoding)
 			}
-			var msgs []*Message
+			var msgs []*pdu.Message
 			for i, p := range enc.Parts {
-				m, err := Decode(p.PDU)
+				m, err := pdu.Decode(p.PDU)
 				if err != nil {
-					t.Fatalf("part %d: Decode(%s): %v", i+1, p.PDU, err)
+					t.Fatalf("part %d: pdu.Decode(%s): %v", i+1, p.PDU, err)
 				}
-				if m.Type != TypeDeliver || m.From != tt.from || m.Encoding != tt.encoding {
+				if m.Type != pdu.TypeDeliver || m.From != tt.from || m.Encoding != tt.encoding {
 					t.Errorf("part %d: type %s from %q encoding %s", i+1, m.Type, m.From, m.Encoding)
 				}
 				if m.Timestamp == nil || !m.Timestamp.Equal(ts) {
@@ -67,9 +69,9 @@ func TestDeliverEncode(t *testing.T) {
 				}
 				msgs = append(msgs, m)
 			}
-			r, err := Reassemble(msgs)
+			r, err := pdu.Reassemble(msgs)
 			if err != nil || !r.Complete || r.Text != tt.d.Text {
-				t.Fatalf("Reassemble: %+v, %v; want text %q", r, err, tt.d.Text)
+				t.Fatalf("pdu.Reassemble: %+v, %v; want text %q", r, err, tt.d.Text)
 			}
 		})
 	}
@@ -84,7 +86,7 @@ func TestDeliverEncodeErrors(t *testing.T) {
 		{name: "empty text", d: Deliver{From: "+1555", Text: ""}, want: "text is empty"},
 		{name: "long alphanumeric", d: Deliver{From: "ABCDEFGHIJKL", Text: "x"}, want: "want 1 to 11"},
 		{name: "sender outside the alphabet", d: Deliver{From: "名字", Text: "x"}, want: "not in the GSM alphabet"},
-		{name: "too many parts", d: Deliver{From: "+1555", Text: strings.Repeat("x", 400), Options: Options{MaxParts: 2}}, want: "needs 3 parts"},
+		{name: "too many parts", d: Deliver{From: "+1555", Text: strings.Repeat("x", 400), Options: pdu.Options{MaxParts: 2}}, want: "needs 3 parts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,11 +104,11 @@ func TestStatusReportEncode(t *testing.T) {
 	tests := []struct {
 		name    string
 		st      byte
-		outcome Outcome
+		outcome pdu.Outcome
 	}{
-		{name: "delivered", st: 0x00, outcome: OutcomeDelivered},
-		{name: "pending", st: 0x30, outcome: OutcomePending},
-		{name: "failed", st: 0x46, outcome: OutcomeFailed},
+		{name: "delivered", st: 0x00, outcome: pdu.OutcomeDelivered},
+		{name: "pending", st: 0x30, outcome: pdu.OutcomePending},
+		{name: "failed", st: 0x46, outcome: pdu.OutcomeFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,11 +116,11 @@ func TestStatusReportEncode(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := Decode(p.PDU)
+			m, err := pdu.Decode(p.PDU)
 			if err != nil {
-				t.Fatalf("Decode(%s): %v", p.PDU, err)
+				t.Fatalf("pdu.Decode(%s): %v", p.PDU, err)
 			}
-			if m.Type != TypeStatusReport || *m.MessageRef != 254 || m.Recipient != "+447700900123" || *m.Status != int(tt.st) || m.Outcome != tt.outcome {
+			if m.Type != pdu.TypeStatusReport || *m.MessageRef != 254 || m.Recipient != "+447700900123" || *m.Status != int(tt.st) || m.Outcome != tt.outcome {
 				t.Errorf("decoded %+v", m)
 			}
 			if !m.Timestamp.Equal(scts) || !m.Discharge.Equal(dt) {
@@ -141,12 +143,12 @@ func TestSubmitToDeliver(t *testing.T) {
 	scts := time.Date(2026, 11, 25, 23, 59, 58, 0, zone)
 	tests := []struct {
 		name string
-		s    Submit
+		s    pdu.Submit
 	}{
-		{name: "gsm7 with report", s: Submit{To: "+12015550102", Text: "hi there [ok]", StatusReport: true}},
-		{name: "validity and smsc", s: Submit{To: "+12015550102", Text: "valid", Validity: 24 * time.Hour, SMSC: "+15559999999"}},
-		{name: "ucs2 multipart", s: Submit{To: "5550000002", Text: strings.Repeat("Grüße 😀 ", 20), Ref: 42}},
-		{name: "gsm7 multipart flash", s: Submit{To: "+12015550102", Text: strings.Repeat("abc ", 100), Flash: true, Ref: 9}},
+		{name: "gsm7 with report", s: pdu.Submit{To: "+12015550102", Text: "hi there [ok]", StatusReport: true}},
+		{name: "validity and smsc", s: pdu.Submit{To: "+12015550102", Text: "valid", Validity: 24 * time.Hour, SMSC: "+15559999999"}},
+		{name: "ucs2 multipart", s: pdu.Submit{To: "5550000002", Text: strings.Repeat("Grüße 😀 ", 20), Ref: 42}},
+		{name: "gsm7 multipart flash", s: pdu.Submit{To: "+12015550102", Text: strings.Repeat("abc ", 100), Flash: true, Ref: 9}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,7 +156,7 @@ func TestSubmitToDeliver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var msgs []*Message
+			var msgs []*pdu.Message
 			for i, p := range enc.Parts {
 				d, info, err := SubmitToDeliver(p.PDU, "+12015550101", "+15550000999", scts)
 				if err != nil {
@@ -163,11 +165,11 @@ func TestSubmitToDeliver(t *testing.T) {
 				if info.To != tt.s.To || info.StatusReport != tt.s.StatusReport || info.Length != p.Length {
 					t.Errorf("part %d: info %+v, want to %q report %v length %d", i+1, info, tt.s.To, tt.s.StatusReport, p.Length)
 				}
-				m, err := Decode(d.PDU)
+				m, err := pdu.Decode(d.PDU)
 				if err != nil {
-					t.Fatalf("part %d: Decode(%s): %v", i+1, d.PDU, err)
+					t.Fatalf("part %d: pdu.Decode(%s): %v", i+1, d.PDU, err)
 				}
-				if m.Type != TypeDeliver || m.From != "+12015550101" || m.SMSC != "+15550000999" || m.Encoding != enc.Encoding ||
+				if m.Type != pdu.TypeDeliver || m.From != "+12015550101" || m.SMSC != "+15550000999" || m.Encoding != enc.Encoding ||
 					!m.Timestamp.Equal(scts) || m.ReportRequested != tt.s.StatusReport {
 					t.Errorf("part %d: decoded %+v", i+1, m)
 				}
@@ -179,9 +181,9 @@ func TestSubmitToDeliver(t *testing.T) {
 				}
 				msgs = append(msgs, m)
 			}
-			r, err := Reassemble(msgs)
+			r, err := pdu.Reassemble(msgs)
 			if err != nil || !r.Complete || r.Text != tt.s.Text {
-				t.Fatalf("Reassemble: %+v, %v; want %q", r, err, tt.s.Text)
+				t.Fatalf("pdu.Reassemble: %+v, %v; want %q", r, err, tt.s.Text)
 			}
 		})
 	}
@@ -197,8 +199,8 @@ func TestSubmitToDeliverErrors(t *testing.T) {
 		hex  string
 		is   error
 	}{
-		{name: "not hex", hex: "0011ZZ", is: ErrHex},
-		{name: "truncated", hex: "0001000B915155000000F2000004E8", is: ErrOverrun},
+		{name: "not hex", hex: "0011ZZ", is: pdu.ErrHex},
+		{name: "truncated", hex: "0001000B915155000000F2000004E8", is: pdu.ErrOverrun},
 		{name: "a deliver", hex: deliver.Parts[0].PDU, is: ErrNotSubmit},
 	}
 	for _, tt := range tests {
