@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 
 	"bridged/internal/ready"
 	"bridged/internal/testutil"
+	"bridged/modem/modemsim"
 )
 
 // The crash harness's processes: the bridged daemons it kills and the
@@ -117,9 +117,7 @@ type simProcess struct {
 	sends *eventCount
 	reads *eventCount
 
-	mu   sync.Mutex
-	conn net.Conn
-	rd   *bufio.Reader
+	ctlc *modemsim.ControlClient
 }
 
 var (
@@ -147,8 +145,8 @@ func startSimProcess(t *testing.T, bin, dir string, log io.Writer, args ...strin
 	cmd.Stderr = s.out // its log; what it prints on stdout is for people
 	s.proc = testutil.MustStart(t, cmd)
 	t.Cleanup(func() {
-		if s.conn != nil {
-			s.conn.Close()
+		if s.ctlc != nil {
+			s.ctlc.Close()
 		}
 		code, err := s.proc.Stop(testutil.StopTimeout)
 		switch {
@@ -166,37 +164,23 @@ func startSimProcess(t *testing.T, bin, dir string, log io.Writer, args ...strin
 	if len(s.paths) == 0 {
 		t.Fatalf("no modems in the ready file of bridged sim: %+v", doc)
 	}
-	conn, err := net.Dial("unix", strings.TrimPrefix(doc.Control, "unix:"))
+	c, err := modemsim.DialControl(context.Background(), doc.Control)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.conn, s.rd = conn, bufio.NewReaderSize(conn, 64*1024)
+	s.ctlc = c
 	return s
 }
 
 // ctl runs one control command and returns its data lines.
 func (s *simProcess) ctl(args ...string) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_ = s.conn.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := fmt.Fprintln(s.conn, strings.Join(args, " ")); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := s.ctlc.Do(ctx, strings.Join(args, " "))
+	if err != nil {
 		return nil, fmt.Errorf("ctl %s: %w", args[0], err)
 	}
-	var out []string
-	for {
-		line, err := s.rd.ReadString('\n')
-		if err != nil {
-			return nil, fmt.Errorf("ctl %s: %w", args[0], err)
-		}
-		line = strings.TrimSuffix(line, "\n")
-		switch {
-		case line == "ok":
-			return out, nil
-		case strings.HasPrefix(line, "error: "):
-			return nil, fmt.Errorf("ctl %s: %s", args[0], strings.TrimPrefix(line, "error: "))
-		}
-		out = append(out, line)
-	}
+	return out, nil
 }
 
 // eventCount counts events from a log and lets a caller wait for the next.
