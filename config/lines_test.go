@@ -3,6 +3,8 @@ package config
 import (
 	"reflect"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 func TestKeyLines(t *testing.T) {
@@ -26,7 +28,12 @@ func TestKeyLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := keyLines(tt.doc); !reflect.DeepEqual(got, tt.want) {
+			var raw map[string]any
+			md, err := toml.Decode(tt.doc, &raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := keyLines(tt.doc, md); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %v\nwant %v", got, tt.want)
 			}
 		})
