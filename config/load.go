@@ -12,7 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// Load reads the TOML file at path over Default, applies the environment
+// Load reads the TOML file at path over Default(d), applies the environment
 // overrides (see applyEnv) and validates the result. A file that cannot be
 // read is an error wrapping the os error. Anything wrong with its content
 // (TOML syntax, an unknown key, a wrong type, an invalid value) is a
@@ -21,15 +21,15 @@ import (
 // [[modem]] tables replace the default simulated modem; each starts from
 // DefaultModem. A modem without an id is named after its device, or
 // "simN" for the Nth simulated one.
-func Load(path string) (*Config, error) {
+func Load(path string, d Driver) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return parse(path, string(data))
+	return parse(path, string(data), d)
 }
 
-func parse(path, doc string) (*Config, error) {
+func parse(path, doc string, drv Driver) (*Config, error) {
 	var cfg *Config
 	var lines map[string]int
 	fail := func(ps problems) error {
@@ -65,11 +65,11 @@ func parse(path, doc string) (*Config, error) {
 		return nil, fail(problems{p})
 	}
 	lines = keyLines(doc, md)
-	cfg = Default()
+	cfg = Default(drv)
 	cfg.source = path
-	d := &decoder{md: md, template: DefaultModem()}
+	d := &decoder{md: md, template: DefaultModem(drv)}
 	d.table("", top, reflect.ValueOf(cfg).Elem())
-	cfg.nameModems()
+	cfg.nameModems(drv)
 	// Validate even after a decoding problem, to report everything at
 	// once; a key that did not decode kept its default, so what
 	// Validate says about it would only repeat the problem.
@@ -122,8 +122,8 @@ func (c *Config) originOf(key string) string {
 // LoadDefault returns Default with the environment overrides applied,
 // validated: what bridged runs on without a configuration file. It fails
 // like Load, without a file name.
-func LoadDefault() (*Config, error) {
-	cfg := Default()
+func LoadDefault(d Driver) (*Config, error) {
+	cfg := Default(d)
 	if err := cfg.finish().err(); err != nil {
 		return nil, err
 	}
@@ -149,7 +149,7 @@ func lineOf(lines map[string]int, key string) int {
 // nameModems gives each modem without an id one: its device path, as the
 // driver would, or "simN" for the Nth simulated modem ("sim" names no
 // one device); and each simulated modem its default number.
-func (c *Config) nameModems() {
+func (c *Config) nameModems(d Driver) {
 	sims := 0
 	for i := range c.Modems {
 		m := &c.Modems[i]
@@ -158,7 +158,7 @@ func (c *Config) nameModems() {
 				m.ID = "sim" + strconv.Itoa(sims)
 			}
 			if m.SimNumber == "" {
-				m.SimNumber = simNumber(sims)
+				m.SimNumber = d.SimNumber(sims)
 			}
 			sims++
 		} else if m.ID == "" {

@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode"
 
-	"bridged/modem"
 	"bridged/phone"
 )
 
@@ -54,7 +53,7 @@ func (c *Config) Validate() error {
 	numbers := map[string]int{}
 	for i, m := range c.Modems {
 		key := "modem[" + strconv.Itoa(i) + "]"
-		m.validate(&ps, key)
+		m.validate(&ps, key, c.quirks)
 		if j, ok := ids[m.ID]; ok && m.ID != "" {
 			ps.add(key+".id", "%q is also the id of modem[%d]; ids must be unique", m.ID, j)
 		} else {
@@ -165,7 +164,7 @@ func loopback(host string) bool {
 	return err == nil && ip.IsLoopback()
 }
 
-func (m Modem) validate(ps *problems, key string) {
+func (m Modem) validate(ps *problems, key string, quirks []string) {
 	switch {
 	case m.ID == "" && m.Device != "": // without a device, that is the problem
 		ps.add(key+".id", "must not be empty (Load names a modem after its device)")
@@ -209,8 +208,8 @@ func (m Modem) validate(ps *problems, key string) {
 	if m.RatePerMinute < 0 {
 		ps.add(key+".rate_per_minute", "%d must be 0 (no limit) or more", m.RatePerMinute)
 	}
-	if !slices.Contains(modem.QuirksNames(), m.Quirks) {
-		ps.add(key+".quirks", "%q is not one of %s", m.Quirks, strings.Join(modem.QuirksNames(), ", "))
+	if !slices.Contains(quirks, m.Quirks) {
+		ps.add(key+".quirks", "%q is not one of %s", m.Quirks, strings.Join(quirks, ", "))
 	}
 	if !slices.Contains([]string{"SM", "ME", "MT"}, m.Storage) {
 		ps.add(key+".storage", "%q is not SM (the SIM), ME (the modem) or MT (both)", m.Storage)

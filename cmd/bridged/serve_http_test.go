@@ -124,7 +124,7 @@ func TestServeWarnsWithoutTokens(t *testing.T) {
 // disconnected after read_header_timeout, well before read_timeout.
 func TestServeReadHeaderTimeout(t *testing.T) {
 	t.Setenv(config.EnvCredentials, "")
-	cfg := config.Default()
+	cfg := config.Default(configDriver())
 	cfg.HTTP.ReadHeaderTimeout = config.Duration(200 * time.Millisecond)
 	cfg.HTTP.ReadTimeout = config.Duration(time.Minute)
 	p := mustServe(t, cfg)
