@@ -57,8 +57,8 @@ func (d *decoder) table(path string, keys map[string]toml.Primitive, v reflect.V
 	}
 }
 
-// value sets f from the TOML value p. The field keeps its default unless
-// the whole value converts: a half-decoded array is not left behind.
+// value sets f from the TOML value p. The field keeps its default when the
+// value does not convert, except for the strings of an array of strings.
 func (d *decoder) value(kp, key string, p toml.Primitive, f reflect.Value, secret bool) {
 	switch t := f.Type(); {
 	case t.Kind() == reflect.Struct && t != durationType:
@@ -90,6 +90,10 @@ func (d *decoder) value(kp, key string, p toml.Primitive, f reflect.Value, secre
 	default:
 		nv := reflect.New(t)
 		if err := d.md.PrimitiveDecode(p, nv.Interface()); err != nil {
+			if arr, ok := d.raw(p).([]any); ok && t.Kind() == reflect.Slice {
+				d.keepStrings(kp, arr, f, secret)
+				return
+			}
 			d.mismatch(kp, key, p, t, secret, err)
 			return
 		}
@@ -139,17 +143,22 @@ func (d *decoder) mismatch(kp, key string, p toml.Primitive, t reflect.Type, sec
 		if f, ok := x.(float64); ok && isInt && f == math.Trunc(f) && !reflect.New(t).Elem().OverflowInt(int64(f)) && math.Abs(f) < 1<<63 {
 			hint = fmt.Sprintf(": write %s = %d", key, int64(f))
 		}
-	case []any:
-		if t.Kind() == reflect.Slice { // an element is not a string
-			for i, e := range x {
-				if _, ok := e.(string); !ok {
-					d.ps.add(kp+"["+strconv.Itoa(i)+"]", "want a string, got %s", describe(e, secret))
-				}
-			}
-			return
-		}
 	}
 	d.ps.add(kp, "want %s, got %s%s", want(t), describe(val, secret), hint)
+}
+
+// keepStrings sets f to the strings of an array with other values in it,
+// each of which is a problem: the strings are still validated.
+func (d *decoder) keepStrings(kp string, arr []any, f reflect.Value, secret bool) {
+	out := reflect.MakeSlice(f.Type(), 0, len(arr))
+	for i, e := range arr {
+		if s, ok := e.(string); ok {
+			out = reflect.Append(out, reflect.ValueOf(s))
+		} else {
+			d.ps.add(kp+"["+strconv.Itoa(i)+"]", "want a string, got %s", describe(e, secret))
+		}
+	}
+	f.Set(out)
 }
 
 // isTables reports whether val is an array of tables, written as [[x]] or

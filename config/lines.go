@@ -13,8 +13,9 @@ import (
 // The TOML library keeps its positions to itself (and one per dotted key,
 // so every [[modem]] would share the last one's); MetaData gives the keys
 // in document order. So each key is looked for from the line after the
-// previous one's: a header that names it, or a "key = value" whose key,
-// under the last header found, is it. A key that does not start a line
+// previous one's (and after its value, if that is a multi-line string): a
+// header that names it, or a "key = value" whose key, under the last
+// header found, is it. A key that does not start a line
 // (inside an inline table) is not placed, and a problem with it names its
 // table's line instead.
 func keyLines(doc string, md toml.MetaData) map[string]int {
@@ -47,7 +48,7 @@ func keyLines(doc string, md toml.MetaData) map[string]int {
 				}
 				setLine(found, array, n+1)
 				setLine(found, path, n+1)
-				next = n + 1
+				next = skipString(lines, n)
 				break
 			}
 		}
@@ -55,23 +56,54 @@ func keyLines(doc string, md toml.MetaData) map[string]int {
 	return found
 }
 
-// leftSide returns what a line names, without quotes and spaces: the
-// table of a [header] or [[header]], or the key of "key = value".
+// skipString returns the line after line n, or after the end of the
+// multi-line string that starts on line n, whose lines may look like keys.
+func skipString(lines []string, n int) int {
+	_, v, _ := strings.Cut(lines[n], "=")
+	v = strings.TrimSpace(v)
+	for _, q := range []string{`"""`, "'''"} {
+		if strings.HasPrefix(v, q) && strings.Count(v, q) == 1 {
+			for n++; n < len(lines) && !strings.Contains(lines[n], q); n++ {
+			}
+		}
+	}
+	return n + 1
+}
+
+// leftSide returns what a line names, without quotes and the spaces
+// around them: the table of a [header] or [[header]], or the key of
+// "key = value"; "" for anything else.
 func leftSide(line string) (name string, header bool) {
 	s := strings.TrimSpace(line)
+	end := '='
 	if header = strings.HasPrefix(s, "["); header {
-		s, _, _ = strings.Cut(strings.TrimLeft(s, "["), "]")
-	} else if k, _, ok := strings.Cut(s, "="); ok && !strings.HasPrefix(k, "#") {
-		s = k
-	} else {
-		return "", false
+		s, end = strings.TrimLeft(s, "["), ']'
 	}
-	return strings.Map(func(r rune) rune {
-		if r == '"' || r == '\'' || r == ' ' || r == '\t' {
-			return -1
+	var b, quoted strings.Builder // quoted: a "segment" with its escapes
+	var quote rune
+	escaped := false
+	for _, r := range s {
+		switch {
+		case quote == 0 && r == end:
+			return b.String(), header
+		case quote == 0 && (r == '"' || r == '\''):
+			quote = r
+			quoted.Reset()
+		case quote == '"' && (escaped || r == '\\'):
+			quoted.WriteRune(r)
+			escaped = !escaped
+		case r == quote:
+			if u, err := strconv.Unquote(`"` + quoted.String() + `"`); err == nil && quote == '"' {
+				b.WriteString(u)
+			}
+			quote = 0
+		case quote == '"':
+			quoted.WriteRune(r)
+		case quote != 0 || r != ' ' && r != '\t':
+			b.WriteRune(r)
 		}
-		return r
-	}, s), header
+	}
+	return "", false
 }
 
 func setLine(lines map[string]int, path string, n int) {

@@ -115,6 +115,9 @@ func TestLoadRejects(t *testing.T) {
 			`FILE:2: http.tokens: want an array of strings, got a string (a secret: the value is not shown): put it in brackets, tokens = ["..."]`}},
 		{name: "integer token", doc: "[http]\ntokens = [\n  \"" + token + "\",\n  98765432109876543,\n]\n", want: []string{
 			`FILE:2: http.tokens[1]: want a string, got an integer (a secret: the value is not shown)`}},
+		{name: "the strings of a mixed array are still checked", doc: "[http]\ntokens = [\"short\", 1]\n", want: []string{
+			`FILE:2: http.tokens[1]: want a string, got an integer (a secret: the value is not shown)`,
+			`FILE:2: http.tokens[0]: a token of 5 characters is too short to be safe; use at least 16 (openssl rand -hex 32 makes one)`}},
 		{name: "PIN that is not TOML", doc: real0 + "pin = 43a1\n", want: []string{
 			`FILE:3: invalid TOML in the value of pin (a secret: the value is not shown): write it as a quoted string`}},
 		{name: "token that is not TOML", doc: "[http]\ntokens = [\n  \"" + token + "\",\n  abcdef0123456789,\n]\n", want: []string{
