@@ -1,5 +1,13 @@
 // Package config reads bridged's TOML configuration strictly and says
 // exactly what is wrong with it, where.
+//
+// The TOML library parses the file and converts each value; config decodes
+// key by key (decode.go) so that every problem is reported at once, with
+// its key path and line (lines.go), then validates (validate.go), applies
+// secrets from the environment (env.go), and prints the effective
+// configuration for check-config (write.go). The defaults of the keys the
+// modem driver owns come from cmd/bridged as a Driver, so that config
+// imports neither modem nor its simulator.
 package config
 
 import (
@@ -77,13 +85,10 @@ type Config struct {
 // and the number the simulator gives a modem. cmd/bridged fills it in
 // from packages modem and modemsim, which config does not import.
 type Driver struct {
-	Baud                int
-	Storage             string
-	CommandTimeout      time.Duration
-	SendTimeout         time.Duration
-	HealthInterval      time.Duration
-	SweepInterval       time.Duration
-	RegistrationTimeout time.Duration
+	Baud    int
+	Storage string
+	// The timeouts and intervals, named as in modem.Config.
+	CommandTimeout, SendTimeout, HealthInterval, SweepInterval, RegistrationTimeout time.Duration
 	// Quirks are the profiles [[modem]] quirks may name, the one an
 	// empty name means first.
 	Quirks []string

@@ -15,9 +15,8 @@ import (
 // in document order. So each key is looked for from the line after the
 // previous one's (and after its value, if that is a multi-line string): a
 // header that names it, or a "key = value" whose key, under the last
-// header found, is it. A key that does not start a line
-// (inside an inline table) is not placed, and a problem with it names its
-// table's line instead.
+// header found, is it. A key that does not start a line (inside an inline
+// table) is not placed, and a problem with it names its table's line.
 func keyLines(doc string, md toml.MetaData) map[string]int {
 	lines := strings.Split(strings.TrimPrefix(doc, "\ufeff"), "\n")
 	found := map[string]int{}
