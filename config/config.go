@@ -1,22 +1,27 @@
 // Package config reads bridged's TOML configuration strictly and says
 // exactly what is wrong with it, where.
+//
+// The TOML library parses the file and converts each value; config decodes
+// key by key (decode.go) so that every problem is reported at once, with
+// its key path and line (lines.go), then validates (validate.go), applies
+// secrets from the environment (env.go), and prints the effective
+// configuration for check-config (write.go). The defaults of the keys the
+// modem driver owns come from cmd/bridged as a Driver, so that config
+// imports neither modem nor its simulator.
 package config
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
-
-	"bridged/modem"
 )
 
 // SimDevice is the device of a simulated modem, which the daemon creates on
 // a pseudo-terminal of its own instead of opening a serial port.
 const SimDevice = "sim"
 
-// Defaults of the keys that have one; the modem driver's own are in package
-// modem (modem.DefaultBaud and the rest).
+// Defaults of the keys that have one; the modem driver's own come from
+// Driver.
 const (
 	DefaultListen          = "127.0.0.1:8080"
 	DefaultReadTimeout     = 10 * time.Second
@@ -25,7 +30,6 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultStorePath       = "./bridged.db"
-	DefaultQuirks          = "generic"
 	DefaultSimLatency      = time.Second
 	DefaultMaxParts        = 10
 	DefaultInterruptedSend = InterruptedRetry
@@ -69,6 +73,28 @@ type Config struct {
 	// its value came from, so that a problem with it is not blamed on
 	// the file.
 	origin map[string]string
+	// quirks are the driver's profiles (Driver.Quirks), which Validate
+	// accepts.
+	quirks []string
+}
+
+// Driver is what config needs from the modem driver and the simulator,
+// which own it: the defaults of the [[modem]] keys the driver fills in
+// when they are zero (config spells them out, so that check-config shows
+// the values the daemon runs with), the quirk profiles the driver knows,
+// and the number the simulator gives a modem. cmd/bridged fills it in
+// from packages modem and modemsim, which config does not import.
+type Driver struct {
+	Baud    int
+	Storage string
+	// The timeouts and intervals, named as in modem.Config.
+	CommandTimeout, SendTimeout, HealthInterval, SweepInterval, RegistrationTimeout time.Duration
+	// Quirks are the profiles [[modem]] quirks may name, the one an
+	// empty name means first.
+	Quirks []string
+	// SimNumber is the number of the nth simulated modem (from 0) when
+	// it has no sim_number.
+	SimNumber func(n int) string
 }
 
 // HTTP is the [http] table: the API listener.
@@ -116,7 +142,7 @@ const (
 )
 
 // Modem is one [[modem]] table. Its keys are documented in the README's
-// "Modem settings" table; DriverConfig turns it into the driver's Config.
+// "Modem settings" table; cmd/bridged turns it into the driver's Config.
 type Modem struct {
 	ID     string `toml:"id"`
 	Device string `toml:"device"`
@@ -162,14 +188,15 @@ type Log struct {
 	Format string `toml:"format"`
 }
 
-// Default returns the built-in configuration: the API on 127.0.0.1:8080
-// without tokens, ./bridged.db, and one simulated modem "sim0", so that
-// bridged runs (and a first curl works) before any file is written.
-func Default() *Config {
-	m := DefaultModem()
+// Default returns the built-in configuration, with the driver's defaults:
+// the API on 127.0.0.1:8080 without tokens, ./bridged.db, and one
+// simulated modem "sim0", so that bridged runs (and a first curl works)
+// before any file is written.
+func Default(d Driver) *Config {
+	m := DefaultModem(d)
 	m.ID = "sim0"
 	m.Device = SimDevice
-	m.SimNumber = simNumber(0)
+	m.SimNumber = d.SimNumber(0)
 	return &Config{
 		HTTP: HTTP{
 			Listen:          DefaultListen,
@@ -192,56 +219,35 @@ func Default() *Config {
 			DeliveryReports: true,
 			InterruptedSend: DefaultInterruptedSend,
 		},
-		Log: Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		quirks: d.Quirks,
 	}
 }
 
 // DefaultModem returns what every [[modem]] table starts from: the driver's
 // defaults, spelled out so that check-config shows them. ID and Device are
 // empty.
-func DefaultModem() Modem {
+func DefaultModem(d Driver) Modem {
+	quirks := ""
+	if len(d.Quirks) > 0 {
+		quirks = d.Quirks[0]
+	}
 	return Modem{
-		Baud:                modem.DefaultBaud,
+		Baud:                d.Baud,
 		Routes:              []string{},
-		Quirks:              DefaultQuirks,
-		Storage:             modem.DefaultStorage,
-		CommandTimeout:      Duration(modem.DefaultCommandTimeout),
-		SendTimeout:         Duration(modem.DefaultSendTimeout),
-		HealthInterval:      Duration(modem.DefaultHealthInterval),
-		SweepInterval:       Duration(modem.DefaultSweepInterval),
-		RegistrationTimeout: Duration(modem.DefaultRegistrationTimeout),
+		Quirks:              quirks,
+		Storage:             d.Storage,
+		CommandTimeout:      Duration(d.CommandTimeout),
+		SendTimeout:         Duration(d.SendTimeout),
+		HealthInterval:      Duration(d.HealthInterval),
+		SweepInterval:       Duration(d.SweepInterval),
+		RegistrationTimeout: Duration(d.RegistrationTimeout),
 		SimLatency:          Duration(DefaultSimLatency),
 	}
 }
 
-// simNumber is the number the simulator gives its Nth modem by default
-// (modemsim.Network.AddModem), so that check-config shows the real one.
-func simNumber(n int) string { return fmt.Sprintf("+120155501%02d", n+1) }
-
 // IsSim reports whether the modem is simulated.
 func (m Modem) IsSim() bool { return m.Device == SimDevice }
-
-// DriverConfig returns the modem driver's configuration. For a simulated
-// modem Device is "sim": the daemon creates the simulated modem and puts
-// its pty path there. Logger is left for the daemon to set.
-func (m Modem) DriverConfig() modem.Config {
-	return modem.Config{
-		ID:                  m.ID,
-		Device:              m.Device,
-		Baud:                m.Baud,
-		PIN:                 m.PIN,
-		SMSC:                m.SMSC,
-		Storage:             m.Storage,
-		CommandTimeout:      time.Duration(m.CommandTimeout),
-		SendTimeout:         time.Duration(m.SendTimeout),
-		HealthInterval:      time.Duration(m.HealthInterval),
-		SweepInterval:       time.Duration(m.SweepInterval),
-		RegistrationTimeout: time.Duration(m.RegistrationTimeout),
-		Quirks:              m.Quirks,
-		Direct:              m.Direct,
-		CNMI:                m.CNMI,
-	}
-}
 
 // Source returns the file the configuration was loaded from, or "" for
 // the built-in default.

@@ -15,7 +15,7 @@ const (
 // Duration is a TOML duration: a string in Go syntax ("30s", "1h30m") or
 // whole days or weeks ("7d", "2w"), which is how people state how long an
 // SMS stays valid. A bare TOML integer is refused by Load, because its unit
-// would be a guess (the TOML library would read nanoseconds).
+// would be a guess.
 type Duration time.Duration
 
 // ParseDuration parses what a Duration accepts. It fails with the text
@@ -39,18 +39,28 @@ func ParseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler with ParseDuration.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := ParseDuration(string(b))
-	if err != nil {
-		return err
+// UnmarshalTOML implements toml.Unmarshaler: a string is read with
+// ParseDuration; a bare integer only when it is 0, as its unit would be a
+// guess (the TOML library would read nanoseconds). Its errors are what
+// Load reports.
+func (d *Duration) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case string:
+		p, err := ParseDuration(x)
+		if err != nil {
+			return err
+		}
+		*d = Duration(p)
+		return nil
+	case int64:
+		if x != 0 { // zero is zero in any unit
+			return fmt.Errorf("%d has no unit: write \"%ds\"", x, x)
+		}
+		*d = 0
+		return nil
 	}
-	*d = Duration(v)
-	return nil
+	return fmt.Errorf("want %s, got %s", want(durationType), describe(v, false))
 }
-
-// MarshalText implements encoding.TextMarshaler with String.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // String formats d the way a person would write it in the file: "2w",
 // "7d", "90s", "2m", "1h30m"; ParseDuration reads it back exactly.

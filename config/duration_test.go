@@ -32,7 +32,7 @@ func TestDuration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var d Duration
-			err := d.UnmarshalText([]byte(tt.in))
+			err := d.UnmarshalTOML(tt.in)
 			if tt.out == "" {
 				if err == nil {
 					t.Errorf("%q parsed as %v, want an error", tt.in, time.Duration(d))

@@ -86,7 +86,7 @@ func TestEnvOverrides(t *testing.T) {
 				}
 			}
 			path := writeFile(t, tt.doc)
-			cfg, err := Load(path)
+			cfg, err := Load(path, testDriver)
 			if tt.problems != nil {
 				if err == nil {
 					t.Fatalf("Load succeeded, want problems")
@@ -120,7 +120,7 @@ func TestEnvOverrides(t *testing.T) {
 func TestLoadDefaultEnv(t *testing.T) {
 	t.Setenv(EnvCredentials, "")
 	t.Setenv("BRIDGED_PIN_SIM0", "1234")
-	cfg, err := LoadDefault()
+	cfg, err := LoadDefault(testDriver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestLoadDefaultEnv(t *testing.T) {
 		t.Errorf("got %+v", cfg.Modems[0])
 	}
 	t.Setenv("BRIDGED_PIN_SIM0", "12")
-	if _, err := LoadDefault(); err == nil || err.Error() != "modem[0].pin: a SIM PIN is 4 to 8 digits (the value is not shown) (set by BRIDGED_PIN_SIM0)" {
+	if _, err := LoadDefault(testDriver); err == nil || err.Error() != "modem[0].pin: a SIM PIN is 4 to 8 digits (the value is not shown) (set by BRIDGED_PIN_SIM0)" {
 		t.Errorf("LoadDefault with a bad PIN: %v", err)
 	}
 }

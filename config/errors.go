@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 )
 
@@ -171,26 +170,4 @@ func maskParseError(doc string, p Problem) Problem {
 		}
 	}
 	return p
-}
-
-// describeSecret names a secret value's type without the value.
-func describeSecret(val any) string {
-	s := "a value"
-	switch val.(type) {
-	case string:
-		s = "a string"
-	case int64:
-		s = "an integer"
-	case float64:
-		s = "a number"
-	case bool:
-		s = "a boolean"
-	case map[string]any:
-		s = "a table"
-	case []map[string]any, []any:
-		s = "an array"
-	case time.Time:
-		s = "a date"
-	}
-	return s + " (a secret: the value is not shown)"
 }

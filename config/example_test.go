@@ -19,15 +19,15 @@ var commentedKey = regexp.MustCompile(`^# ([a-z_]+ = .*|\[\[?[a-z]+\]\]?)$`)
 // the values it shows are the defaults apart from the example modem's.
 func TestExampleLoads(t *testing.T) {
 	t.Setenv(EnvCredentials, "")
-	cfg, err := Load(examplePath)
+	cfg, err := Load(examplePath, testDriver)
 	if err != nil {
 		t.Fatalf("the example does not load: %v", err)
 	}
-	def := Default()
+	def := Default(testDriver)
 	if !reflect.DeepEqual(cfg.HTTP, def.HTTP) || cfg.Store != def.Store || cfg.SMS != def.SMS || cfg.Log != def.Log {
 		t.Errorf("the example shows values other than the defaults:\n got %+v\nwant %+v", cfg, def)
 	}
-	want := DefaultModem()
+	want := DefaultModem(testDriver)
 	m := cfg.Modems[0]
 	want.ID, want.Device, want.Routes, want.Quirks = m.ID, m.Device, m.Routes, m.Quirks
 	if len(cfg.Modems) != 1 || !reflect.DeepEqual(m, want) {
@@ -44,7 +44,7 @@ func TestExampleLoads(t *testing.T) {
 			lines[i] = strings.TrimPrefix(l, "# ")
 		}
 	}
-	all, err := parse(examplePath+" (uncommented)", strings.Join(lines, "\n"))
+	all, err := parse(examplePath+" (uncommented)", strings.Join(lines, "\n"), testDriver)
 	if err != nil {
 		t.Fatalf("the example with its commented keys enabled does not load: %v", err)
 	}

@@ -21,7 +21,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc string) {
 		t.Setenv(EnvCredentials, "")
-		cfg, err := parse("f.toml", doc)
+		cfg, err := parse("f.toml", doc, testDriver)
 		if err == nil {
 			if cfg == nil {
 				t.Fatal("nil Config without an error")

@@ -3,6 +3,8 @@ package config
 import (
 	"reflect"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 func TestKeyLines(t *testing.T) {
@@ -21,12 +23,21 @@ func TestKeyLines(t *testing.T) {
 			want: map[string]int{"http.listen": 1, "log.level": 2, "sms": 3, "sms.max_parts": 4}},
 		{name: "sub-table of an array element", doc: "[[modem]]\n[[modem]]\n[modem.extra]\nk = 1\n",
 			want: map[string]int{"modem": 1, "modem[0]": 1, "modem[1]": 2, "modem[1].extra": 3, "modem[1].extra.k": 4}},
+		{name: "multi-line string holding a key", doc: "[http]\nlisten = \"\"\"\nread_timeout = 5\n\"\"\"\nread_timeout = 5\n",
+			want: map[string]int{"http": 1, "http.listen": 2, "http.read_timeout": 5}},
+		{name: "quoted keys with escapes and =", doc: "\"a\\\"b\" = 1\n'c=d' = 2\n\" e \" = 3\n",
+			want: map[string]int{"a\"b": 1, "c=d": 2, " e ": 3}},
 		{name: "inline table", doc: "http = { listen = \"x\",\n}\nlog = {}\n",
 			want: map[string]int{"http": 1, "log": 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := keyLines(tt.doc); !reflect.DeepEqual(got, tt.want) {
+			var raw map[string]any
+			md, err := toml.Decode(tt.doc, &raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := keyLines(tt.doc, md); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %v\nwant %v", got, tt.want)
 			}
 		})

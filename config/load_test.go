@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,6 +10,17 @@ import (
 	"testing"
 	"time"
 )
+
+// testDriver stands for what cmd/bridged passes from packages modem and
+// modemsim, which own these values; its test of check-config compares the
+// real ones with testdata/default.golden.
+var testDriver = Driver{
+	Baud: 115200, Storage: "SM",
+	CommandTimeout: 5 * time.Second, SendTimeout: time.Minute, HealthInterval: 2 * time.Minute,
+	SweepInterval: 10 * time.Minute, RegistrationTimeout: 2 * time.Minute,
+	Quirks:    []string{"generic", "huawei", "quectel", "simcom"},
+	SimNumber: func(n int) string { return fmt.Sprintf("+120155501%02d", n+1) },
+}
 
 // writeFile writes doc to a file in a temporary directory and returns its path.
 func writeFile(t *testing.T, doc string) string {
@@ -23,7 +35,7 @@ func writeFile(t *testing.T, doc string) string {
 // mustLoad loads doc and fails the test on any error.
 func mustLoad(t *testing.T, doc string) *Config {
 	t.Helper()
-	cfg, err := Load(writeFile(t, doc))
+	cfg, err := Load(writeFile(t, doc), testDriver)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -35,7 +47,7 @@ func mustLoad(t *testing.T, doc string) *Config {
 func problemLines(t *testing.T, doc string) []string {
 	t.Helper()
 	path := writeFile(t, doc)
-	_, err := Load(path)
+	_, err := Load(path, testDriver)
 	if err == nil {
 		t.Fatalf("Load succeeded; want problems")
 	}
@@ -103,6 +115,9 @@ func TestLoadRejects(t *testing.T) {
 			`FILE:2: http.tokens: want an array of strings, got a string (a secret: the value is not shown): put it in brackets, tokens = ["..."]`}},
 		{name: "integer token", doc: "[http]\ntokens = [\n  \"" + token + "\",\n  98765432109876543,\n]\n", want: []string{
 			`FILE:2: http.tokens[1]: want a string, got an integer (a secret: the value is not shown)`}},
+		{name: "the strings of a mixed array are still checked", doc: "[http]\ntokens = [\"short\", 1]\n", want: []string{
+			`FILE:2: http.tokens[1]: want a string, got an integer (a secret: the value is not shown)`,
+			`FILE:2: http.tokens[0]: a token of 5 characters is too short to be safe; use at least 16 (openssl rand -hex 32 makes one)`}},
 		{name: "PIN that is not TOML", doc: real0 + "pin = 43a1\n", want: []string{
 			`FILE:3: invalid TOML in the value of pin (a secret: the value is not shown): write it as a quoted string`}},
 		{name: "token that is not TOML", doc: "[http]\ntokens = [\n  \"" + token + "\",\n  abcdef0123456789,\n]\n", want: []string{
@@ -275,7 +290,7 @@ func TestLoadRejects(t *testing.T) {
 }
 
 func TestLoadUnreadable(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "missing.toml"))
+	_, err := Load(filepath.Join(t.TempDir(), "missing.toml"), testDriver)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("error %v, want one wrapping os.ErrNotExist", err)
 	}
@@ -291,7 +306,7 @@ func TestLoad(t *testing.T) {
 		check func(t *testing.T, c *Config)
 	}{
 		{name: "empty file is the default", doc: "", check: func(t *testing.T, c *Config) {
-			want := Default()
+			want := Default(testDriver)
 			want.source = c.source
 			want.origin = c.origin
 			if !reflect.DeepEqual(c, want) {
@@ -361,7 +376,7 @@ device = "sim"
 				t.Errorf("sim numbers %q, want %q", numbers, wantNumbers)
 			}
 			m0 := c.Modems[0]
-			want0 := DefaultModem()
+			want0 := DefaultModem(testDriver)
 			want0.ID, want0.Device = m0.Device, m0.Device
 			want0.Routes, want0.Quirks, want0.PIN = []string{"+44", "+8613"}, "quectel", "0000"
 			if !reflect.DeepEqual(m0, want0) {
@@ -398,7 +413,7 @@ device = "sim"
 }
 
 func TestDefault(t *testing.T) {
-	c := Default()
+	c := Default(testDriver)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the default does not validate: %v", err)
 	}
@@ -414,13 +429,13 @@ func TestDefault(t *testing.T) {
 	// Each call is a fresh value: the daemon or a test may change one.
 	c.Modems[0].Routes = append(c.Modems[0].Routes, "+44")
 	c.HTTP.Tokens = append(c.HTTP.Tokens, "x")
-	if d := Default(); len(d.Modems[0].Routes) != 0 || len(d.HTTP.Tokens) != 0 {
+	if d := Default(testDriver); len(d.Modems[0].Routes) != 0 || len(d.HTTP.Tokens) != 0 {
 		t.Errorf("Default shares slices between calls")
 	}
 }
 
 func TestValidateWithoutFile(t *testing.T) {
-	c := Default()
+	c := Default(testDriver)
 	c.Modems = append(c.Modems, Modem{Device: "/dev/ttyUSB0"})
 	c.HTTP.Listen = "0.0.0.0:1"
 	err := c.Validate()

@@ -7,7 +7,7 @@ import (
 )
 
 func TestStoreRetention(t *testing.T) {
-	if got := time.Duration(Default().Store.Retention); got != 30*day {
+	if got := time.Duration(Default(testDriver).Store.Retention); got != 30*day {
 		t.Fatalf("default retention %v, want 30d", got)
 	}
 	for _, tc := range []struct {

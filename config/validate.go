@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode"
 
-	"bridged/modem"
 	"bridged/phone"
 )
 
@@ -54,7 +53,7 @@ func (c *Config) Validate() error {
 	numbers := map[string]int{}
 	for i, m := range c.Modems {
 		key := "modem[" + strconv.Itoa(i) + "]"
-		m.validate(&ps, key)
+		m.validate(&ps, key, c.quirks)
 		if j, ok := ids[m.ID]; ok && m.ID != "" {
 			ps.add(key+".id", "%q is also the id of modem[%d]; ids must be unique", m.ID, j)
 		} else {
@@ -101,22 +100,13 @@ func (h HTTP) validate(ps *problems) {
 		}
 		seen[t] = true
 	}
-	for _, d := range []struct {
-		key string
-		v   Duration
-	}{
-		{"http.read_timeout", h.ReadTimeout},
-		{"http.write_timeout", h.WriteTimeout},
-		{"http.idle_timeout", h.IdleTimeout},
-		{"http.shutdown_timeout", h.ShutdownTimeout},
-	} {
-		positive(ps, d.key, d.v)
-	}
+	positive(ps, "http", []string{"read_timeout", "write_timeout", "idle_timeout", "shutdown_timeout"},
+		h.ReadTimeout, h.WriteTimeout, h.IdleTimeout, h.ShutdownTimeout)
 	if h.MaxBodyBytes < MinBodyBytes || h.MaxBodyBytes > MaxBodyBytes {
 		ps.add("http.max_body_bytes", "%d is not from %d to %d", h.MaxBodyBytes, MinBodyBytes, MaxBodyBytes)
 	}
 
-	positive(ps, "http.read_header_timeout", h.ReadHeaderTimeout)
+	positive(ps, "http", []string{"read_header_timeout"}, h.ReadHeaderTimeout)
 	if h.MaxConnections < 1 || h.MaxConnections > MaxMaxConnections {
 		ps.add("http.max_connections", "%d is not from 1 to %d", h.MaxConnections, MaxMaxConnections)
 	}
@@ -165,7 +155,7 @@ func loopback(host string) bool {
 	return err == nil && ip.IsLoopback()
 }
 
-func (m Modem) validate(ps *problems, key string) {
+func (m Modem) validate(ps *problems, key string, quirks []string) {
 	switch {
 	case m.ID == "" && m.Device != "": // without a device, that is the problem
 		ps.add(key+".id", "must not be empty (Load names a modem after its device)")
@@ -209,8 +199,8 @@ func (m Modem) validate(ps *problems, key string) {
 	if m.RatePerMinute < 0 {
 		ps.add(key+".rate_per_minute", "%d must be 0 (no limit) or more", m.RatePerMinute)
 	}
-	if !slices.Contains(modem.QuirksNames(), m.Quirks) {
-		ps.add(key+".quirks", "%q is not one of %s", m.Quirks, strings.Join(modem.QuirksNames(), ", "))
+	if !slices.Contains(quirks, m.Quirks) {
+		ps.add(key+".quirks", "%q is not one of %s", m.Quirks, strings.Join(quirks, ", "))
 	}
 	if !slices.Contains([]string{"SM", "ME", "MT"}, m.Storage) {
 		ps.add(key+".storage", "%q is not SM (the SIM), ME (the modem) or MT (both)", m.Storage)
@@ -218,18 +208,8 @@ func (m Modem) validate(ps *problems, key string) {
 	if m.CNMI != "" && !cnmi(m.CNMI) {
 		ps.add(key+".cnmi", "%q is not AT+CNMI parameters: up to 5 numbers separated by commas, e.g. \"2,1,0,1,0\"", m.CNMI)
 	}
-	for _, d := range []struct {
-		name string
-		v    Duration
-	}{
-		{"command_timeout", m.CommandTimeout},
-		{"send_timeout", m.SendTimeout},
-		{"health_interval", m.HealthInterval},
-		{"sweep_interval", m.SweepInterval},
-		{"registration_timeout", m.RegistrationTimeout},
-	} {
-		positive(ps, key+"."+d.name, d.v)
-	}
+	positive(ps, key, []string{"command_timeout", "send_timeout", "health_interval", "sweep_interval", "registration_timeout"},
+		m.CommandTimeout, m.SendTimeout, m.HealthInterval, m.SweepInterval, m.RegistrationTimeout)
 	if m.IsSim() {
 		if m.SimNumber != "" && !number(m.SimNumber) {
 			ps.add(key+".sim_number", "%q is not a phone number: + and digits, e.g. \"+12015550101\"", m.SimNumber)
@@ -272,9 +252,13 @@ func (l Log) validate(ps *problems) {
 	}
 }
 
-func positive(ps *problems, key string, d Duration) {
-	if d <= 0 {
-		ps.add(key, "%s must be positive", d)
+// positive adds a problem for each duration that is not above zero, named
+// by the key of table at the same position.
+func positive(ps *problems, table string, keys []string, ds ...Duration) {
+	for i, d := range ds {
+		if d <= 0 {
+			ps.add(table+"."+keys[i], "%s must be positive", d)
+		}
 	}
 }
 

@@ -135,7 +135,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // default: scripts and people read it. Rewrite with go test -update.
 func TestWriteGolden(t *testing.T) {
 	var out bytes.Buffer
-	if err := Default().Write(&out); err != nil {
+	if err := Default(testDriver).Write(&out); err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "default.golden")
@@ -152,6 +152,6 @@ func TestWriteGolden(t *testing.T) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if out.String() != string(want) {
-		t.Errorf("Write(Default()) differs from %s (go test -update rewrites it):\n%s", golden, out.String())
+		t.Errorf("Write(Default(testDriver)) differs from %s (go test -update rewrites it):\n%s", golden, out.String())
 	}
 }

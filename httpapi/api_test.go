@@ -16,6 +16,7 @@ import (
 
 	"bridged/modem"
 	"bridged/modem/modemsim/smsc"
+	"bridged/pdu"
 	"bridged/queue"
 )
 

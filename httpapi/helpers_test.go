@@ -17,6 +17,7 @@ import (
 	"bridged/internal/testutil"
 	"bridged/modem"
 	"bridged/modem/modemsim/smsc"
+	"bridged/pdu"
 	"bridged/queue"
 )
 

@@ -81,9 +81,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 // the configuration serve runs on.
 func loadServeConfig(path string) (*config.Config, error) {
 	if path == "" {
-		return config.LoadDefault()
+		return config.LoadDefault(configDriver())
 	}
-	return config.Load(path)
+	return config.Load(path, configDriver())
 }
 
 // maxHeaderBytes bounds a request's headers: the API's are a few hundred
@@ -134,7 +134,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	routes := map[string]dispatch.Route{}
 	sendTimeout := time.Duration(0)
 	for _, mc := range cfg.Modems {
-		dc := mc.DriverConfig()
+		dc := driverConfig(mc)
 		if mc.IsSim() {
 			dc.Device = sims.path(mc.ID)
 		}

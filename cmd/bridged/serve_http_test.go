@@ -72,7 +72,7 @@ func (p *inProcess) get(t *testing.T, path, token string) int {
 const noTokenWarning = `level=WARN msg="no API tokens are set: the API is open to anyone who can reach 127.0.0.1:`
 
 // TestServeDefaultAppliesEnvironment: `serve` without -config used to run
-// config.Default() as is, ignoring BRIDGED_TOKENS: the API was open.
+// config.Default(configDriver()) as is, ignoring BRIDGED_TOKENS: the API was open.
 func TestServeDefaultAppliesEnvironment(t *testing.T) {
 	const token = "0123456789abcdef0123456789abcdef"
 	t.Setenv(config.EnvTokens, token)
@@ -130,7 +130,7 @@ func TestServeWarnsWithoutTokens(t *testing.T) {
 // disconnected after read_header_timeout, well before read_timeout.
 func TestServeReadHeaderTimeout(t *testing.T) {
 	t.Setenv(config.EnvCredentials, "")
-	cfg := config.Default()
+	cfg := config.Default(configDriver())
 	cfg.HTTP.ReadHeaderTimeout = config.Duration(200 * time.Millisecond)
 	cfg.HTTP.ReadTimeout = config.Duration(time.Minute)
 	p := mustServe(t, cfg)

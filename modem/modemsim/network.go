@@ -147,6 +147,10 @@ func NewNetwork(opts Options) *Network {
 	}
 }
 
+// DefaultNumber is the number AddModem gives the nth modem of a network
+// (from 0) that has none: "+120155501NN", NN being n+1.
+func DefaultNumber(n int) string { return fmt.Sprintf("+120155501%02d", n+1) }
+
 // AddModem plugs in a new modem and publishes its path. It fails if the
 // pty cannot be opened, the path is taken by something other than a
 // symlink, or the number or name is already in use.
@@ -162,7 +166,7 @@ func (n *Network) AddModem(cfg Config) (*Modem, error) {
 		cfg.Name = fmt.Sprintf("sim%d", i)
 	}
 	if cfg.Number == "" {
-		cfg.Number = fmt.Sprintf("+120155501%02d", i+1)
+		cfg.Number = DefaultNumber(i)
 	}
 	for _, o := range n.modems {
 		if o.cfg.Name == cfg.Name || sameNumber(o.cfg.Number, cfg.Number) {
