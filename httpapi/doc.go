@@ -48,7 +48,7 @@
 // With an Idempotency-Key header, a repeat of the same key and body
 // (compared after normalising the numbers) answers 202 with the original
 // messages in their current state and "Idempotent-Replayed: true", and
-// wakes nobody; the same key with another body is 409.
+// stores nothing; the same key with another body is 409.
 //
 // # Authentication
 //

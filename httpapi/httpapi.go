@@ -100,10 +100,6 @@ type Deps struct {
 	// Modems may be nil: then /readyz is never ready and any "modem" in a
 	// request is refused.
 	Modems Modems
-	// Wake is called after new messages are durably stored, so that the
-	// dispatcher sends them at once instead of polling. It must not block
-	// (a non-blocking send on a channel of one is enough). May be nil.
-	Wake func()
 }
 
 // Handler is the API as an http.Handler. Create it with New.
@@ -112,7 +108,6 @@ type Handler struct {
 	store  Store
 	health WriteChecker
 	modems Modems
-	wake   func()
 	log    *slog.Logger
 	mux    *http.ServeMux
 	tokens [][sha256.Size]byte
@@ -173,7 +168,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{
-		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems, wake: deps.Wake,
+		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems,
 		log: opts.Logger, mux: http.NewServeMux(), compare: subtle.ConstantTimeCompare,
 	}
 	for i, t := range opts.Tokens {

@@ -167,9 +167,9 @@ func (h *Handler) postMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The write may commit even if we stop waiting for it, and then the
-	// dispatcher must still be woken: wait for the store's answer whether
-	// or not the client is still there.
+	// The write may commit even if we stop waiting for it: wait for the
+	// store's answer whether or not the client is still there, so that a
+	// message that was stored is never logged as a request that failed.
 	if key != "" {
 		// Each token has its own keys: another client's key is not ours
 		// to replay.
@@ -178,9 +178,6 @@ func (h *Handler) postMessages(w http.ResponseWriter, r *http.Request) error {
 	res, err := h.store.Enqueue(context.WithoutCancel(r.Context()), key, msgs...)
 	if err != nil {
 		return err
-	}
-	if !res.Replayed && h.wake != nil {
-		h.wake()
 	}
 	out := struct {
 		Messages []queuedView `json:"messages"`

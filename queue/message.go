@@ -189,7 +189,7 @@ type Lease struct {
 	Modem   string
 	Attempt int
 	Until   time.Time
-	// Duration is the claim's length, by which PartSent and Renew extend it.
+	// Duration is the claim's length, by which PartSent extends it.
 	Duration time.Duration
 }
 

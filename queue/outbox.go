@@ -199,7 +199,7 @@ type ClaimRequest struct {
 	Modem string
 	// Limit is the most messages to claim; 0 means 1.
 	Limit int
-	// Lease is how long the claim lasts without PartSent or Renew; after
+	// Lease is how long the claim lasts without a PartSent; after
 	// that the message is recovered like an interrupted send. It must
 	// exceed the modem's send timeout.
 	Lease time.Duration
@@ -467,25 +467,6 @@ func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
 		return fmt.Errorf("part sent: %w", err)
 	}
 	return nil
-}
-
-// Renew extends the lease by l.Duration from now and returns the new lease.
-func (s *Store) Renew(ctx context.Context, l Lease) (Lease, error) {
-	if l.Duration <= 0 {
-		return l, fmt.Errorf("renew: lease without duration: %w", ErrInvalid)
-	}
-	err := s.write(ctx, func(w *wtx) error {
-		if _, err := w.checkLease(l); err != nil {
-			return err
-		}
-		l.Until = w.now.Add(l.Duration)
-		_, err := w.exec(qRenew, nanos(l.Until), nanos(w.now), l.ID)
-		return err
-	})
-	if err != nil {
-		return l, fmt.Errorf("renew: %w", err)
-	}
-	return l, nil
 }
 
 // Retry gives a claimed message back after a transient error: it becomes

@@ -40,8 +40,6 @@ const (
 			attempts_left = excluded.attempts_left, at = excluded.at`
 	qPINDelete = `DELETE FROM pin_attempts WHERE sim_key = ?`
 	qPINClear  = `DELETE FROM pin_attempts WHERE modem = ? OR iccid = ? OR sim_key = ?`
-	qPINList   = `SELECT sim_key, modem, iccid, salt, pin_hash, refused, attempts_left, at
-		FROM pin_attempts ORDER BY sim_key`
 )
 
 // PINAttempt returns the attempt recorded for a SIM key; found is false
@@ -58,30 +56,6 @@ func (s *Store) PINAttempt(ctx context.Context, key string) (a PINAttempt, found
 		return PINAttempt{}, false, fmt.Errorf("read PIN attempt: %w", err)
 	}
 	return a, true, nil
-}
-
-// PINAttempts returns every recorded attempt, by key.
-func (s *Store) PINAttempts(ctx context.Context) ([]PINAttempt, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	rows, err := s.rdb.QueryContext(ctx, qPINList)
-	if err != nil {
-		return nil, fmt.Errorf("list PIN attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []PINAttempt
-	for rows.Next() {
-		a, err := scanPIN(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list PIN attempts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list PIN attempts: %w", err)
-	}
-	return out, nil
 }
 
 func scanPIN(row interface{ Scan(...any) error }) (PINAttempt, error) {

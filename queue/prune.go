@@ -234,32 +234,6 @@ const (
 	qUnacked = `UPDATE inbound_parts SET acked_at = NULL WHERE id = ?`
 )
 
-// Space describes the database file, for logs and measurements.
-type Space struct {
-	// Pages and FreePages are the database's pages and those unused,
-	// PageSize their size in bytes.
-	Pages, FreePages, PageSize int64
-	// Incremental is true when freed pages can be given back to the file
-	// system (auto_vacuum=INCREMENTAL).
-	Incremental bool
-}
-
-// Space returns the database's page counts.
-func (s *Store) Space(ctx context.Context) (Space, error) {
-	if s.closed.Load() {
-		return Space{}, ErrClosed
-	}
-	var sp Space
-	var mode int
-	err := s.rdb.QueryRowContext(ctx, "SELECT * FROM pragma_page_count, pragma_freelist_count, pragma_page_size, pragma_auto_vacuum").
-		Scan(&sp.Pages, &sp.FreePages, &sp.PageSize, &mode)
-	if err != nil {
-		return Space{}, fmt.Errorf("space: %w", err)
-	}
-	sp.Incremental = mode == autoVacuumIncremental
-	return sp, nil
-}
-
 // VacuumError says why Open could not enable incremental vacuum (the
 // VACUUM that converts an older database needs free space as large as the
 // file), nil when the database shrinks after Prune.

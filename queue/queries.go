@@ -6,7 +6,7 @@ package queue
 //
 // In the claim, "+due_at" keeps the planner from answering "due_at <= ?"
 // with messages_due and then sorting every due message by priority (the
-// test caught that); unary plus is valid in PostgreSQL too.
+// test caught that).
 const (
 	qInsertMessage = `INSERT INTO messages (to_number, body, encoding, parts, priority, flash, report, modem,
 	status, send_at, due_at, expires_at, idem_key, created_at, updated_at)

@@ -160,7 +160,6 @@ func (o *Options) setDefaults() {
 // (group commit); reads use a separate pool and see every acknowledged write.
 type Store struct {
 	opts Options
-	d    *dialect
 	wdb  *sql.DB // one connection, used only by the writer goroutine
 	rdb  *sql.DB
 	lock *fileLock // held from Open to Close: one Store per database
@@ -187,18 +186,6 @@ type Store struct {
 	pruneBatchDone func()
 }
 
-// Stats counts the writer's work since Open.
-type Stats struct {
-	// Commits is the number of transactions committed (one fsync each with
-	// synchronous=FULL); Writes the number of writes they carried.
-	Commits, Writes uint64
-}
-
-// Stats returns the writer's counters: Writes/Commits is the group-commit factor.
-func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commits.Load(), Writes: s.written.Load()}
-}
-
 // Open opens (creating if needed) the SQLite database at path, applies the
 // embedded migrations, recovers messages left mid-send according to
 // opts.Interrupted, and starts the writer. It fails with ErrSchemaTooNew for
@@ -220,8 +207,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 			lock.unlock() // closing twice (after s.Close) is harmless
 		}
 	}()
-	d := sqliteDialect
-	wdb, err := sql.Open(d.driver, d.dsn(path, opts, false))
+	wdb, err := sql.Open(driverName, dsn(path, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -229,11 +215,11 @@ func Open(path string, opts Options) (s *Store, err error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	if err := d.setup(wdb); err != nil {
+	if err := checkDurability(wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := migrate(wdb, d); err != nil {
+	if err := migrate(wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -241,7 +227,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 	// daemon with a full disk must start to send what it holds.
 	// VacuumError says why it did not work.
 	vacErr := ensureIncrementalVacuum(wdb)
-	rdb, err := sql.Open(d.driver, d.dsn(path, opts, true))
+	rdb, err := sql.Open(driverName, dsn(path, opts, true))
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -249,7 +235,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	s = &Store{
-		opts: opts, d: d, wdb: wdb, rdb: rdb, lock: lock, vacuumErr: vacErr,
+		opts: opts, wdb: wdb, rdb: rdb, lock: lock, vacuumErr: vacErr,
 		ops:      make(chan *op, 1024),
 		checking: make(chan struct{}, 1),
 		subs:     map[chan struct{}]struct{}{},

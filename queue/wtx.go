@@ -10,18 +10,14 @@ import (
 // one prepared after its first use (_stmt_cache_size in the writer's DSN),
 // so a statement the daemon never runs costs no memory, and preparing needs
 // no connection other than the writer's own, which a transaction holds.
+// exec, query and queryRow are the transaction's own methods under the
+// names every write in the package uses.
 
-func (w *wtx) exec(q string, args ...any) (sql.Result, error) {
-	return w.Exec(w.s.d.rebind(q), args...)
-}
+func (w *wtx) exec(q string, args ...any) (sql.Result, error) { return w.Exec(q, args...) }
 
-func (w *wtx) query(q string, args ...any) (*sql.Rows, error) {
-	return w.Query(w.s.d.rebind(q), args...)
-}
+func (w *wtx) query(q string, args ...any) (*sql.Rows, error) { return w.Query(q, args...) }
 
-func (w *wtx) queryRow(q string, args ...any) *sql.Row {
-	return w.QueryRow(w.s.d.rebind(q), args...)
-}
+func (w *wtx) queryRow(q string, args ...any) *sql.Row { return w.QueryRow(q, args...) }
 
 // event appends a status change to the message's history and, in the same
 // transaction, queues it for every webhook endpoint.

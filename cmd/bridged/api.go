@@ -23,9 +23,9 @@ func (l modemList) Statuses() []modem.Status {
 	return out
 }
 
-// newAPI builds the HTTP API over the store and the modems from cfg.
-// The dispatcher learns of new messages from the store's commits, so the
-// API's own Wake is not needed.
+// newAPI builds the HTTP API over the store and the modems from cfg. The
+// dispatcher learns of new messages from the store's commits (Subscribe),
+// not from the API.
 func newAPI(cfg *config.Config, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (http.Handler, error) {
 	h, err := httpapi.New(httpapi.Options{
 		Tokens:          cfg.HTTP.Tokens,
