@@ -27,7 +27,6 @@ import (
 // Defaults for Options fields left zero.
 const (
 	DefaultMaxBodyBytes  = 64 << 10
-	DefaultMaxParts      = pdu.DefaultMaxParts
 	DefaultMaxRecipients = 100
 )
 
@@ -50,9 +49,11 @@ type Options struct {
 	// DefaultCountry is the ISO 3166 region ("GB") in which numbers
 	// written without "+" are read. Empty means such numbers are refused.
 	DefaultCountry string
-	// MaxParts bounds the parts one text may take; 0 means DefaultMaxParts.
-	// The store has its own limit; keep the two equal.
-	MaxParts int
+	// Encoding is how texts are encoded and split, and the most parts one
+	// may take (0 means pdu.DefaultMaxParts): give the store and the
+	// dispatcher the same value, so that the encoding and parts a request
+	// is answered with are those stored and sent.
+	Encoding pdu.Options
 	// DefaultValidity applies when a request has no valid_for; 0 means the
 	// message never expires.
 	DefaultValidity time.Duration
@@ -143,8 +144,8 @@ func New(opts Options, deps Deps) (*Handler, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if opts.MaxParts <= 0 {
-		opts.MaxParts = DefaultMaxParts
+	if opts.Encoding.MaxParts <= 0 {
+		opts.Encoding.MaxParts = pdu.DefaultMaxParts
 	}
 	switch {
 	case opts.MaxRecipients < 0:

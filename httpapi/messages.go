@@ -62,9 +62,11 @@ func (h *Handler) newMessages(req *sendRequest) ([]queue.NewMessage, error) {
 	if req.Text == nil || *req.Text == "" {
 		return nil, fieldError("text", "is required and must not be empty")
 	}
-	cost := pdu.Estimate(*req.Text, pdu.Options{})
-	if cost.Parts > h.opts.MaxParts {
-		return nil, &pdu.TooManyPartsError{Needed: cost.Parts, Max: h.opts.MaxParts}
+	// The store counts again, with the same Options, when it stores the
+	// messages; counting here refuses a long text before anything else.
+	cost := pdu.Estimate(*req.Text, h.opts.Encoding)
+	if limit := h.opts.Encoding.MaxParts; cost.Parts > limit {
+		return nil, &pdu.TooManyPartsError{Needed: cost.Parts, Max: limit}
 	}
 	tmpl := queue.NewMessage{Text: *req.Text, Flash: req.Flash, Report: h.opts.DeliveryReports, Modem: req.Modem,
 		ValidFor: h.opts.DefaultValidity}
@@ -416,6 +418,6 @@ func (h *Handler) estimate(w http.ResponseWriter, r *http.Request) error {
 		return fieldError("text", "is required and must not be empty")
 	}
 	// Not limited to MaxParts: the point is to say how long a text is.
-	writeJSON(w, http.StatusOK, pdu.Estimate(*req.Text, pdu.Options{}))
+	writeJSON(w, http.StatusOK, pdu.Estimate(*req.Text, h.opts.Encoding))
 	return nil
 }

@@ -28,7 +28,7 @@ type Enqueued struct {
 // transaction holding them has committed. With a non-empty key, a repeat of
 // the same key and body returns the original messages (Replayed), and the
 // same key with a different body fails with ErrIdempotencyConflict. A text
-// that needs more than Options.MaxParts parts fails with a
+// that needs more than Options.Encoding.MaxParts parts fails with a
 // *pdu.TooManyPartsError; an empty text with pdu.ErrEmptyText; an empty
 // recipient or a negative validity with ErrInvalid.
 //
@@ -50,9 +50,9 @@ func (s *Store) Enqueue(ctx context.Context, key string, msgs ...NewMessage) (En
 		case m.Priority != PriorityNormal && m.Priority != PriorityHigh:
 			return Enqueued{}, fmt.Errorf("enqueue: message %d: priority %d: %w", i+1, m.Priority, ErrInvalid)
 		}
-		costs[i] = pdu.Estimate(m.Text, pdu.Options{Language: s.opts.Language})
-		if costs[i].Parts > s.opts.MaxParts {
-			return Enqueued{}, fmt.Errorf("enqueue: message %d: %w", i+1, &pdu.TooManyPartsError{Needed: costs[i].Parts, Max: s.opts.MaxParts})
+		costs[i] = pdu.Estimate(m.Text, s.opts.Encoding)
+		if limit := s.opts.Encoding.MaxParts; costs[i].Parts > limit {
+			return Enqueued{}, fmt.Errorf("enqueue: message %d: %w", i+1, &pdu.TooManyPartsError{Needed: costs[i].Parts, Max: limit})
 		}
 	}
 	var hash []byte

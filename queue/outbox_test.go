@@ -48,7 +48,7 @@ func TestEnqueueRecordsEncodingPartsAndHistory(t *testing.T) {
 }
 
 func TestEnqueueRejects(t *testing.T) {
-	s, _, _ := MustOpen(t, Options{MaxParts: 2})
+	s, _, _ := MustOpen(t, Options{Encoding: pdu.Options{MaxParts: 2}})
 	tests := []struct {
 		name string
 		msg  NewMessage

@@ -71,11 +71,11 @@ type Options struct {
 	// Interrupted is the policy for messages found mid-send at Open and for
 	// claims whose lease expired.
 	Interrupted InterruptedPolicy
-	// MaxParts bounds the parts one message may take; 0 means pdu.DefaultMaxParts.
-	MaxParts int
-	// Language is the national language table the dispatcher encodes with,
-	// so that the encoding and parts recorded at enqueue are what it sends.
-	Language pdu.Language
+	// Encoding is how texts are encoded and split, and the most parts one
+	// may take (0 means pdu.DefaultMaxParts): the same value the API and
+	// the dispatcher are given, so that the encoding and parts recorded at
+	// enqueue are what the API answered and what the dispatcher sends.
+	Encoding pdu.Options
 	// MaxAttempts is how many claims a message gets before Retry fails it.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the retry delay: attempt n waits
@@ -128,7 +128,7 @@ func (o *Options) setDefaults() {
 			*v = d
 		}
 	}
-	defInt(&o.MaxParts, pdu.DefaultMaxParts)
+	defInt(&o.Encoding.MaxParts, pdu.DefaultMaxParts)
 	defInt(&o.MaxAttempts, DefaultMaxAttempts)
 	defInt(&o.MaxBatch, DefaultMaxBatch)
 	defInt(&o.WebhookAttempts, DefaultWebhookAttempts)
