@@ -542,13 +542,6 @@ func (s *Store) Interrupted(ctx context.Context, l Lease, why string) error {
 	return nil
 }
 
-func errText(e Error) string {
-	if e.Code == "" {
-		return e.Message
-	}
-	return e.Code + ": " + e.Message
-}
-
 func (w *wtx) fail(id int64, code, msg string) error {
 	if _, err := w.exec(qSetFailed, nullString(code), msg, nanos(w.now), id); err != nil {
 		return err
@@ -710,7 +703,7 @@ func (w *wtx) expireDue() (int, error) {
 	}
 	for _, id := range ids {
 		msg := "validity ended before it could be sent"
-		if _, err := w.exec(qSetExpired, msg, nanos(w.now), id); err != nil {
+		if _, err := w.exec(qSetExpired, CodeExpired, msg, nanos(w.now), id); err != nil {
 			return 0, fmt.Errorf("expire message %d: %w", id, err)
 		}
 		if err := w.event(id, StatusExpired, msg); err != nil {

@@ -34,7 +34,7 @@ const (
 	qLeaseExpired  = `SELECT id FROM messages WHERE status = 'sending' AND lease_until < ?`
 	qAllSending    = `SELECT id FROM messages WHERE status = 'sending'`
 	qExpireDue     = `SELECT id FROM messages WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?`
-	qSetExpired    = `UPDATE messages SET status = 'expired', error_code = 'expired', error_message = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
+	qSetExpired    = `UPDATE messages SET status = 'expired', error_code = ?, error_message = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
 	qInsertPart    = `INSERT INTO message_parts (message_id, seq, modem, ref, recipient, sent_at) VALUES (?, ?, ?, ?, ?, ?)`
 	qPartExists    = `SELECT 1 FROM message_parts WHERE message_id = ? AND seq = ?`
 	qSetSent       = `UPDATE messages SET status = 'sent', sent_at = ?, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?`
