@@ -74,21 +74,8 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (Pruned, error) {
 		for {
 			var n int
 			err := s.write(ctx, func(w *wtx) error {
-				rows, err := w.query(st.ids, cut, pruneBatch)
+				ids, err := column[any](w, st.ids, cut, pruneBatch)
 				if err != nil {
-					return err
-				}
-				var ids []any
-				for rows.Next() {
-					var id any
-					if err := rows.Scan(&id); err != nil {
-						rows.Close()
-						return err
-					}
-					ids = append(ids, id)
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
 					return err
 				}
 				for _, id := range ids {

@@ -14,27 +14,6 @@ import (
 	"bridged/pdu"
 )
 
-// Sentinel errors, for errors.Is.
-var (
-	// ErrNotFound: no message, inbox message or webhook delivery with that id.
-	ErrNotFound = errors.New("not found")
-	// ErrIdempotencyConflict: the idempotency key was used before with a
-	// different body.
-	ErrIdempotencyConflict = errors.New("idempotency key reused with a different body")
-	// ErrNotCancellable: the message has started sending or is final.
-	ErrNotCancellable = errors.New("message can no longer be cancelled")
-	// ErrLeaseLost: the claim a worker holds has expired, was recovered or
-	// the message was changed by someone else; the worker must drop it.
-	ErrLeaseLost = errors.New("lease lost")
-	// ErrSchemaTooNew: the database was written by a newer bridged.
-	ErrSchemaTooNew = errors.New("database schema is newer than this bridged")
-	// ErrInvalid: a request the store refuses (empty recipient, bad part
-	// number, ...). The text of the wrapping error says which field.
-	ErrInvalid = errors.New("invalid request")
-	// ErrClosed: the store was closed.
-	ErrClosed = errors.New("store closed")
-)
-
 // InterruptedPolicy says what Open (and lease expiry) does with a message
 // found in StatusSending, whose worker went away mid-send.
 type InterruptedPolicy int
@@ -118,29 +97,19 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	def := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	defInt := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	defInt(&o.Encoding.MaxParts, pdu.DefaultMaxParts)
-	defInt(&o.MaxAttempts, DefaultMaxAttempts)
-	defInt(&o.MaxBatch, DefaultMaxBatch)
-	defInt(&o.WebhookAttempts, DefaultWebhookAttempts)
-	defInt(&o.ReadConns, DefaultReadConns)
-	def(&o.BackoffBase, DefaultBackoffBase)
-	def(&o.BackoffMax, DefaultBackoffMax)
-	def(&o.ReportWindow, DefaultReportWindow)
-	def(&o.ReportHold, DefaultReportHold)
-	def(&o.RedeliveryWindow, DefaultRedeliveryWindow)
-	def(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
-	def(&o.BusyTimeout, DefaultBusyTimeout)
-	def(&o.WriteCheckInterval, DefaultWriteCheckInterval)
+	orDefault(&o.Encoding.MaxParts, pdu.DefaultMaxParts)
+	orDefault(&o.MaxAttempts, DefaultMaxAttempts)
+	orDefault(&o.MaxBatch, DefaultMaxBatch)
+	orDefault(&o.WebhookAttempts, DefaultWebhookAttempts)
+	orDefault(&o.ReadConns, DefaultReadConns)
+	orDefault(&o.BackoffBase, DefaultBackoffBase)
+	orDefault(&o.BackoffMax, DefaultBackoffMax)
+	orDefault(&o.ReportWindow, DefaultReportWindow)
+	orDefault(&o.ReportHold, DefaultReportHold)
+	orDefault(&o.RedeliveryWindow, DefaultRedeliveryWindow)
+	orDefault(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
+	orDefault(&o.BusyTimeout, DefaultBusyTimeout)
+	orDefault(&o.WriteCheckInterval, DefaultWriteCheckInterval)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -151,6 +120,14 @@ func (o *Options) setDefaults() {
 			}
 			return time.Duration(mrand.Int64N(int64(d)))
 		}
+	}
+}
+
+// orDefault sets *v to d when it is zero or negative: an Options field
+// left unset.
+func orDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
 	}
 }
 
@@ -457,6 +434,10 @@ func (s *Store) backoff(attempt int) time.Duration {
 func nanos(t time.Time) int64 { return t.UnixNano() }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
 
 func nullNanos(t time.Time) sql.NullInt64 {
 	if t.IsZero() {

@@ -70,16 +70,7 @@ func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, l
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			d, err := scanWebhook(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if out, err = collect(rows, scanWebhook); err != nil {
 			return err
 		}
 		for _, d := range out {
@@ -100,16 +91,10 @@ func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, l
 // WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
 func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
 	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec(qWebhookDone, nanos(w.now), id)
-		if err != nil {
+		if ok, err := w.changed(qWebhookDone, nanos(w.now), id); err != nil || ok {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
-		}
-		return nil
+		return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
 	})
 	if err != nil {
 		return fmt.Errorf("webhook delivered: %w", err)
@@ -148,16 +133,10 @@ func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dea
 // RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
 func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
 	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec(qWebhookRevive, nanos(w.now), nanos(w.now), id)
-		if err != nil {
+		if ok, err := w.changed(qWebhookRevive, nanos(w.now), nanos(w.now), id); err != nil || ok {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("dead webhook delivery %d: %w", id, ErrNotFound)
-		}
-		return nil
+		return fmt.Errorf("dead webhook delivery %d: %w", id, ErrNotFound)
 	})
 	if err != nil {
 		return fmt.Errorf("requeue webhook: %w", err)

@@ -19,6 +19,29 @@ func (w *wtx) query(q string, args ...any) (*sql.Rows, error) { return w.Query(q
 
 func (w *wtx) queryRow(q string, args ...any) *sql.Row { return w.QueryRow(q, args...) }
 
+// column runs a query of one column and returns its values in order.
+func column[T any](w *wtx, q string, args ...any) ([]T, error) {
+	rows, err := w.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(r rowScanner) (T, error) {
+		var v T
+		err := r.Scan(&v)
+		return v, err
+	})
+}
+
+// changed runs an UPDATE or DELETE and reports whether it changed a row.
+func (w *wtx) changed(q string, args ...any) (bool, error) {
+	res, err := w.exec(q, args...)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // event appends a status change to the message's history and, in the same
 // transaction, queues it for every webhook endpoint.
 func (w *wtx) event(id int64, status Status, detail string) error {
