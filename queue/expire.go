@@ -18,16 +18,7 @@ import (
 // now, on any modem unless parts were confirmed; with FailInterrupted it
 // fails with CodeMayHaveBeenSent. why says what happened.
 func (s *Store) Interrupted(ctx context.Context, l Lease, why string) error {
-	err := s.write(ctx, func(w *wtx) error {
-		if _, err := w.checkLease(l); err != nil {
-			return err
-		}
-		return w.interrupted(l.ID, why)
-	})
-	if err != nil {
-		return fmt.Errorf("interrupted: %w", err)
-	}
-	return nil
+	return s.endClaim(ctx, "interrupted", l, func(w *wtx) error { return w.interrupted(l.ID, why) })
 }
 
 // interrupted applies Options.Interrupted to a message left in sending. The

@@ -102,10 +102,7 @@ func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
 // jitter, or failed with e once Options.MaxAttempts claims were used. Parts
 // already sent stay sent, and the message stays on that modem.
 func (s *Store) Retry(ctx context.Context, l Lease, e Error) error {
-	err := s.write(ctx, func(w *wtx) error {
-		if _, err := w.checkLease(l); err != nil {
-			return err
-		}
+	return s.endClaim(ctx, "retry", l, func(w *wtx) error {
 		if l.Attempt >= w.s.opts.MaxAttempts {
 			msg := fmt.Sprintf("%s (gave up after %d attempts)", e.Message, l.Attempt)
 			return w.fail(l.ID, e.Code, msg)
@@ -114,41 +111,32 @@ func (s *Store) Retry(ctx context.Context, l Lease, e Error) error {
 		detail := fmt.Sprintf("retry in %v: %s", d.Round(time.Millisecond), errText(e))
 		return w.requeue(l.ID, l.Modem, w.now.Add(d), 0, &e, detail)
 	})
-	if err != nil {
-		return fmt.Errorf("retry: %w", err)
-	}
-	return nil
 }
 
 // Release gives a claimed message back untried (its modem went down before
 // sending anything): queued, due now, and the claim does not count as an
 // attempt. A worker that sent some parts calls Retry instead.
 func (s *Store) Release(ctx context.Context, l Lease) error {
-	err := s.write(ctx, func(w *wtx) error {
-		if _, err := w.checkLease(l); err != nil {
-			return err
-		}
+	return s.endClaim(ctx, "release", l, func(w *wtx) error {
 		return w.requeue(l.ID, l.Modem, w.now, -1, nil, "released by modem "+l.Modem)
 	})
-	if err != nil {
-		return fmt.Errorf("release: %w", err)
-	}
-	return nil
 }
 
 // Fail fails a claimed message permanently with e (an invalid number, a
 // barred destination).
 func (s *Store) Fail(ctx context.Context, l Lease, e Error) error {
-	err := s.write(ctx, func(w *wtx) error {
+	return s.endClaim(ctx, "fail", l, func(w *wtx) error { return w.fail(l.ID, e.Code, e.Message) })
+}
+
+// endClaim runs end, which ends the claim l, in one write once it has
+// checked that l is still the message's claim.
+func (s *Store) endClaim(ctx context.Context, op string, l Lease, end func(*wtx) error) error {
+	return s.writeAs(ctx, op, func(w *wtx) error {
 		if _, err := w.checkLease(l); err != nil {
 			return err
 		}
-		return w.fail(l.ID, e.Code, e.Message)
+		return end(w)
 	})
-	if err != nil {
-		return fmt.Errorf("fail: %w", err)
-	}
-	return nil
 }
 
 func (w *wtx) fail(id int64, code, msg string) error {

@@ -97,19 +97,26 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	orDefault(&o.Encoding.MaxParts, pdu.DefaultMaxParts)
-	orDefault(&o.MaxAttempts, DefaultMaxAttempts)
-	orDefault(&o.MaxBatch, DefaultMaxBatch)
-	orDefault(&o.WebhookAttempts, DefaultWebhookAttempts)
-	orDefault(&o.ReadConns, DefaultReadConns)
-	orDefault(&o.BackoffBase, DefaultBackoffBase)
-	orDefault(&o.BackoffMax, DefaultBackoffMax)
-	orDefault(&o.ReportWindow, DefaultReportWindow)
-	orDefault(&o.ReportHold, DefaultReportHold)
-	orDefault(&o.RedeliveryWindow, DefaultRedeliveryWindow)
-	orDefault(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
-	orDefault(&o.BusyTimeout, DefaultBusyTimeout)
-	orDefault(&o.WriteCheckInterval, DefaultWriteCheckInterval)
+	for _, f := range []struct {
+		v *int
+		d int
+	}{
+		{&o.Encoding.MaxParts, pdu.DefaultMaxParts}, {&o.MaxAttempts, DefaultMaxAttempts},
+		{&o.MaxBatch, DefaultMaxBatch}, {&o.WebhookAttempts, DefaultWebhookAttempts}, {&o.ReadConns, DefaultReadConns},
+	} {
+		orDefault(f.v, f.d)
+	}
+	for _, f := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{
+		{&o.BackoffBase, DefaultBackoffBase}, {&o.BackoffMax, DefaultBackoffMax},
+		{&o.ReportWindow, DefaultReportWindow}, {&o.ReportHold, DefaultReportHold},
+		{&o.RedeliveryWindow, DefaultRedeliveryWindow}, {&o.ReassemblyTimeout, DefaultReassemblyTimeout},
+		{&o.BusyTimeout, DefaultBusyTimeout}, {&o.WriteCheckInterval, DefaultWriteCheckInterval},
+	} {
+		orDefault(f.v, f.d)
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -288,6 +295,15 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 			return ErrClosed
 		}
 	}
+}
+
+// writeAs is write with its error wrapped in op, the name of the
+// operation, as most of the package's writes return it.
+func (s *Store) writeAs(ctx context.Context, op string, fn func(*wtx) error) error {
+	if err := s.write(ctx, fn); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
 }
 
 // failed gives a write's error its storage kind and tells CheckWritable

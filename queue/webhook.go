@@ -64,7 +64,7 @@ func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, l
 		return nil, fmt.Errorf("claim webhooks: lease is required: %w", ErrInvalid)
 	}
 	var out []*WebhookDelivery
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.writeAs(ctx, "claim webhooks", func(w *wtx) error {
 		out = nil
 		rows, err := w.query(qWebhookDue, endpoint, nanos(w.now), limit)
 		if err != nil {
@@ -83,30 +83,26 @@ func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, l
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim webhooks: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 // WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
 func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
-	err := s.write(ctx, func(w *wtx) error {
+	return s.writeAs(ctx, "webhook delivered", func(w *wtx) error {
 		if ok, err := w.changed(qWebhookDone, nanos(w.now), id); err != nil || ok {
 			return err
 		}
 		return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
 	})
-	if err != nil {
-		return fmt.Errorf("webhook delivered: %w", err)
-	}
-	return nil
 }
 
 // WebhookFailed records a failed attempt: the delivery comes due again
 // after an exponential backoff with jitter, or, once it has had
 // Options.WebhookAttempts attempts, moves to the dead letters (dead true).
 func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dead bool, err error) {
-	err = s.write(ctx, func(w *wtx) error {
+	err = s.writeAs(ctx, "webhook failed", func(w *wtx) error {
 		d, err := scanWebhook(w.queryRow(qWebhookGet, id))
 		if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
 			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
@@ -124,24 +120,17 @@ func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dea
 		_, err = w.exec(qWebhookRetry, nanos(next), reason, nanos(w.now), id)
 		return err
 	})
-	if err != nil {
-		return false, fmt.Errorf("webhook failed: %w", err)
-	}
-	return dead, nil
+	return dead && err == nil, err
 }
 
 // RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
 func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
-	err := s.write(ctx, func(w *wtx) error {
+	return s.writeAs(ctx, "requeue webhook", func(w *wtx) error {
 		if ok, err := w.changed(qWebhookRevive, nanos(w.now), nanos(w.now), id); err != nil || ok {
 			return err
 		}
 		return fmt.Errorf("dead webhook delivery %d: %w", id, ErrNotFound)
 	})
-	if err != nil {
-		return fmt.Errorf("requeue webhook: %w", err)
-	}
-	return nil
 }
 
 // ListWebhooks returns deliveries in state, oldest first, after the id in
