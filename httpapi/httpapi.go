@@ -189,18 +189,16 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		}
 		h.hosts[name] = true
 	}
-	h.route("POST /v1/messages", h.postMessages)
-	h.route("GET /v1/messages", h.listMessages)
-	h.route("GET /v1/messages/{id}", h.getMessage)
-	h.route("DELETE /v1/messages/{id}", h.cancelMessage)
-	h.route("GET /v1/inbox", h.listInbox)
-	h.route("GET /v1/inbox/{id}", h.getInbox)
-	h.route("DELETE /v1/inbox/{id}", h.deleteInbox)
-	h.route("POST /v1/estimate", h.estimate)
-	h.route("GET /v1/modems", h.listModems)
-	h.route("DELETE /v1/modems/{id}/pin-refusal", h.clearPINRefusal)
-	h.route("GET /healthz", h.healthz)
-	h.route("GET /readyz", h.readyz)
+	// The endpoints, by resource.
+	for pattern, f := range map[string]handlerFunc{
+		"POST /v1/messages": h.postMessages, "GET /v1/messages": h.listMessages,
+		"GET /v1/messages/{id}": h.getMessage, "DELETE /v1/messages/{id}": h.cancelMessage,
+		"GET /v1/inbox": h.listInbox, "GET /v1/inbox/{id}": h.getInbox, "DELETE /v1/inbox/{id}": h.deleteInbox,
+		"POST /v1/estimate": h.estimate, "GET /v1/modems": h.listModems, "DELETE /v1/modems/{id}/pin-refusal": h.clearPINRefusal,
+		"GET /healthz": h.healthz, "GET /readyz": h.readyz,
+	} {
+		h.route(pattern, f)
+	}
 	return h, nil
 }
 

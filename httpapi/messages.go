@@ -394,15 +394,21 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	writePage(w, p.Messages, p.NextCursor, viewMessage)
+	return nil
+}
+
+// writePage answers a list: {"messages": [...], "next_cursor": "..."},
+// each item shown through view.
+func writePage[M, V any](w http.ResponseWriter, items []M, next string, view func(M) V) {
 	out := struct {
-		Messages   []messageView `json:"messages"`
-		NextCursor string        `json:"next_cursor"`
-	}{Messages: make([]messageView, len(p.Messages)), NextCursor: p.NextCursor}
-	for i, m := range p.Messages {
-		out.Messages[i] = viewMessage(m)
+		Messages   []V    `json:"messages"`
+		NextCursor string `json:"next_cursor"`
+	}{Messages: make([]V, len(items)), NextCursor: next}
+	for i, m := range items {
+		out.Messages[i] = view(m)
 	}
 	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 type estimateRequest struct {
