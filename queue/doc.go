@@ -23,7 +23,11 @@
 //
 // Enqueue stores messages (recipient, text, priority, not-before time,
 // validity, flash, delivery report wanted, modem restriction), recording the
-// encoding and number of parts pdu.Estimate gives. An idempotency key makes a
+// encoding and number of parts pdu.Estimate gives with Options.Encoding,
+// the one encoding policy the API and the dispatcher are given too, so that
+// those are the parts the API answers with and the dispatcher sends. A
+// failure a user sees carries one of the codes of failure.go (Error,
+// CodeExpired, ...). An idempotency key makes a
 // repeated request return the original messages; the same key with another
 // body is ErrIdempotencyConflict. A dispatcher Claims due messages for a
 // modem under a lease (higher priority first, then older first), records each
@@ -161,7 +165,17 @@
 // appears in its API. What a second backend (PostgreSQL, for several nodes
 // sharing one outbox) would have to replace is in few places: sqlite.go
 // (driver, connection string, pragmas), migrate.go (PRAGMA user_version),
-// storage_errors.go, the inserts that read LastInsertId, and one rule:
+// errors.go (storageError), the inserts that read LastInsertId, and one rule:
 // Open recovers every message in sending because one SQLite file has one
 // bridged.
+//
+// # Files
+//
+// A message out goes through enqueue.go (Enqueue, Cancel), claim.go
+// (Claim and its routing rule), lease.go (PartSent, Retry, Release, Fail),
+// expire.go (Interrupted, lease and validity expiry, recovery at Open) and
+// is read back through list.go (Get, List); failure.go has its error
+// codes. An SMS in goes through inbox.go (Receive, reassembly, ListInbox)
+// and reports.go (delivery reports). store.go holds Open and the group
+// commit writer, wtx.go what every write shares, queries.go the SQL.
 package queue
