@@ -187,11 +187,10 @@ func (w *wtx) sentSeqs(id int64) ([]int, error) { return column[int](w, qSentSeq
 // digits keeps the digits of a number: report matching compares numbers
 // whatever their written form ("+44 7700", "447700").
 func digits(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
+	return strings.Map(func(r rune) rune {
+		if r < '0' || r > '9' {
+			return -1 // dropped
 		}
-	}
-	return b.String()
+		return r
+	}, s)
 }
