@@ -180,6 +180,9 @@ type SMS struct {
 	DefaultValidity Duration `toml:"default_validity"`
 	// InterruptedSend is InterruptedRetry or InterruptedFail.
 	InterruptedSend string `toml:"interrupted_send"`
+	// Language names the national language table (pdu.ParseLanguage)
+	// texts may use; empty means none.
+	Language string `toml:"language"`
 }
 
 // Log is the [log] table.

@@ -259,6 +259,8 @@ func TestLoadRejects(t *testing.T) {
 			`FILE:2: sms.default_validity: -1h is not from 0 (none) to 63w, the longest an SMS can carry`}},
 		{name: "interrupted send", doc: "[sms]\ninterrupted_send = \"resend\"\n", want: []string{
 			`FILE:2: sms.interrupted_send: "resend" is not "retry" or "fail"`}},
+		{name: "language", doc: "[sms]\nlanguage = \"klingon\"\n", want: []string{
+			`FILE:2: sms.language: unknown national language "klingon" (choose none, turkish, spanish, portuguese, bengali, gujarati, hindi, kannada, malayalam, oriya, punjabi, tamil, telugu or urdu)`}},
 		{name: "log level", doc: "[log]\nlevel = \"warning\"\nformat = \"logfmt\"\n", want: []string{
 			`FILE:2: log.level: "warning" is not debug, info, warn or error`,
 			`FILE:3: log.format: "logfmt" is not text or json`}},

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"bridged/pdu"
 	"bridged/phone"
 )
 
@@ -240,6 +241,9 @@ func (s SMS) validate(ps *problems) {
 	}
 	if s.InterruptedSend != InterruptedRetry && s.InterruptedSend != InterruptedFail {
 		ps.add("sms.interrupted_send", "%q is not %q or %q", s.InterruptedSend, InterruptedRetry, InterruptedFail)
+	}
+	if _, err := pdu.ParseLanguage(s.Language); err != nil {
+		ps.add("sms.language", "%v", err)
 	}
 }
 

@@ -73,9 +73,11 @@ type Route struct {
 type Options struct {
 	// Routes by modem ID.
 	Routes map[string]Route
-	// MaxParts and Language are passed to pdu when a message is encoded.
-	MaxParts int
-	Language pdu.Language
+	// Encoding is how a message's text is encoded and split: the value the
+	// store and the API are given, so that what is sent is what they
+	// counted. A message queued with more parts than its MaxParts (the
+	// limit was lowered since) is still sent whole.
+	Encoding pdu.Options
 	// SendTimeout is the modems' send timeout. A claim, renewed with
 	// every part sent, lasts this plus the modem's rate-limit interval plus
 	// LeaseMargin: long enough for the wait and the send of the next part,

@@ -143,8 +143,9 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) {
 	log := w.log.With("message", msg.ID)
 	s := pdu.Submit{
 		To: msg.To, Text: msg.Text, StatusReport: msg.Report, Flash: msg.Flash, Ref: msg.ConcatRef(),
-		Options: pdu.Options{MaxParts: max(w.d.opts.MaxParts, msg.Parts), Language: w.d.opts.Language},
+		Options: w.d.opts.Encoding,
 	}
+	s.Options.MaxParts = max(s.Options.MaxParts, msg.Parts)
 	if msg.ExpiresAt != nil {
 		left := time.Until(*msg.ExpiresAt)
 		if left <= 0 {

@@ -21,13 +21,7 @@ func BenchmarkPostMessage(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	wake := make(chan struct{}, 1)
-	h, err := New(Options{DefaultCountry: "GB"}, Deps{Store: st, Health: st, Wake: func() {
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	}})
+	h, err := New(Options{DefaultCountry: "GB"}, Deps{Store: st, Health: st})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,10 @@
 //	GET    /healthz            200 while the process runs and the database takes writes
 //	GET    /readyz             200 while at least one modem is ready
 //
+// The encoding and parts of a text (in the 202, the estimate and the 422)
+// come from Options.Encoding, the one encoding policy the store and the
+// dispatcher are given too: the parts a client is told are those sent.
+//
 // Every error is {"error": {"code", "message", "field"}}: the message is
 // written for a person and starts with the field, the code is for a
 // program, and field (when the error is about one) names it the way the
@@ -48,7 +52,7 @@
 // With an Idempotency-Key header, a repeat of the same key and body
 // (compared after normalising the numbers) answers 202 with the original
 // messages in their current state and "Idempotent-Replayed: true", and
-// wakes nobody; the same key with another body is 409.
+// stores nothing; the same key with another body is 409.
 //
 // # Authentication
 //

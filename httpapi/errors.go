@@ -119,27 +119,31 @@ func toError(err error) *Error {
 	case errors.Is(err, queue.ErrInvalid):
 		// The handlers validate first; this is the store's own check.
 		return &Error{Code: CodeInvalidField, Message: err.Error(), Err: err}
-	case errors.Is(err, queue.ErrClosed):
-		return &Error{Code: CodeStoreClosed, Err: err,
-			Message: "the message store is closed because bridged is shutting down: retry once it has restarted"}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &Error{Code: CodeTimeout, Err: err,
-			Message: "timed out waiting for the message store: a write may still have been stored, so retry with the same Idempotency-Key"}
-	case errors.Is(err, queue.ErrStorageFull):
-		return &Error{Code: CodeStoreFull, Err: err,
-			Message: "the disk holding the message database is full, so nothing was stored: free space on it, then retry"}
-	case errors.Is(err, queue.ErrStorageReadOnly):
-		return &Error{Code: CodeStoreReadOnly, Err: err,
-			Message: "the message database is read-only (file permissions, a read-only mount, or the file was moved), so nothing was stored: make it writable for bridged, then retry"}
-	case errors.Is(err, queue.ErrStorageLocked):
-		return &Error{Code: CodeStoreLocked, Err: err,
-			Message: "the message database is locked by another process (a backup or the sqlite3 shell?), so nothing was stored: end that process, then retry"}
-	case errors.Is(err, queue.ErrStorageUnavailable):
+	}
+	for _, s := range storeErrors {
+		if errors.Is(err, s.kind) {
+			return &Error{Code: s.code, Message: s.message, Err: err}
+		}
+	}
+	if errors.Is(err, queue.ErrStorageUnavailable) {
 		// The wrapped error carries the system's reason ("file too large").
 		return &Error{Code: CodeStoreUnavailable, Err: err,
 			Message: fmt.Sprintf("the message database cannot be read or written (%v): check the disk and the server log", err)}
 	}
 	return &Error{Code: CodeInternal, Message: "internal error: see the server log", Err: err}
+}
+
+// storeErrors are the store's failures a client can do something about,
+// with what to do: they are 503s, not internal errors.
+var storeErrors = []struct {
+	kind          error
+	code, message string
+}{
+	{queue.ErrClosed, CodeStoreClosed, "the message store is closed because bridged is shutting down: retry once it has restarted"},
+	{context.DeadlineExceeded, CodeTimeout, "timed out waiting for the message store: a write may still have been stored, so retry with the same Idempotency-Key"},
+	{queue.ErrStorageFull, CodeStoreFull, "the disk holding the message database is full, so nothing was stored: free space on it, then retry"},
+	{queue.ErrStorageReadOnly, CodeStoreReadOnly, "the message database is read-only (file permissions, a read-only mount, or the file was moved), so nothing was stored: make it writable for bridged, then retry"},
+	{queue.ErrStorageLocked, CodeStoreLocked, "the message database is locked by another process (a backup or the sqlite3 shell?), so nothing was stored: end that process, then retry"},
 }
 
 // writeError answers with the JSON error and logs it: the edge of the API is

@@ -50,9 +50,9 @@ type testEnv struct {
 	path   string
 	modems *testModems
 	log    *testutil.Buffer
-	// wakes receives, for each Wake call, how many messages the store
-	// held at that moment: proof that Wake comes after the commit.
-	wakes chan int
+	// wakes is the store's Subscribe channel, the dispatcher's signal
+	// that a message can be claimed; see wake.
+	wakes <-chan struct{}
 	token string
 }
 
@@ -73,25 +73,17 @@ func MustServeWith(t *testing.T, opts Options, qopts queue.Options, configure fu
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &testEnv{t: t, store: st, path: path, modems: &testModems{}, log: &testutil.Buffer{}, wakes: make(chan int, 100)}
+	wakes, unsubscribe := st.Subscribe()
+	t.Cleanup(unsubscribe)
+	e := &testEnv{t: t, store: st, path: path, modems: &testModems{}, log: &testutil.Buffer{}}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	if len(opts.Tokens) > 0 {
 		e.token = opts.Tokens[0]
 	}
-	h, err := New(opts, Deps{
-		Store:  st,
-		Health: st,
-		Modems: e.modems,
-		Wake: func() {
-			p, err := st.List(context.Background(), queue.Filter{Limit: queue.MaxPageSize})
-			if err != nil {
-				t.Errorf("list in wake: %v", err)
-			}
-			e.wakes <- len(p.Messages)
-		},
-	})
+	e.wakes = wakes
+	h, err := New(opts, Deps{Store: st, Health: st, Modems: e.modems})
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}
@@ -103,6 +95,35 @@ func MustServeWith(t *testing.T, opts Options, qopts queue.Options, configure fu
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
+}
+
+// wake says how many messages the store holds now that the dispatcher
+// has been woken, and fails t if it has not been since the last call. The
+// store wakes its subscribers in the commit, before Enqueue returns, so
+// after an answer the wake is there or never comes.
+func (e *testEnv) wake(t testing.TB) int {
+	t.Helper()
+	select {
+	case <-e.wakes:
+	default:
+		t.Errorf("the dispatcher was not woken")
+		return -1
+	}
+	p, err := e.store.List(context.Background(), queue.Filter{Limit: queue.MaxPageSize})
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	return len(p.Messages)
+}
+
+// woken reports whether the dispatcher was woken since the last wake.
+func (e *testEnv) woken() bool {
+	select {
+	case <-e.wakes:
+		return true
+	default:
+		return false
+	}
 }
 
 type response struct {

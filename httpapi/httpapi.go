@@ -27,7 +27,6 @@ import (
 // Defaults for Options fields left zero.
 const (
 	DefaultMaxBodyBytes  = 64 << 10
-	DefaultMaxParts      = pdu.DefaultMaxParts
 	DefaultMaxRecipients = 100
 )
 
@@ -50,9 +49,11 @@ type Options struct {
 	// DefaultCountry is the ISO 3166 region ("GB") in which numbers
 	// written without "+" are read. Empty means such numbers are refused.
 	DefaultCountry string
-	// MaxParts bounds the parts one text may take; 0 means DefaultMaxParts.
-	// The store has its own limit; keep the two equal.
-	MaxParts int
+	// Encoding is how texts are encoded and split, and the most parts one
+	// may take (0 means pdu.DefaultMaxParts): give the store and the
+	// dispatcher the same value, so that the encoding and parts a request
+	// is answered with are those stored and sent.
+	Encoding pdu.Options
 	// DefaultValidity applies when a request has no valid_for; 0 means the
 	// message never expires.
 	DefaultValidity time.Duration
@@ -100,10 +101,6 @@ type Deps struct {
 	// Modems may be nil: then /readyz is never ready and any "modem" in a
 	// request is refused.
 	Modems Modems
-	// Wake is called after new messages are durably stored, so that the
-	// dispatcher sends them at once instead of polling. It must not block
-	// (a non-blocking send on a channel of one is enough). May be nil.
-	Wake func()
 }
 
 // Handler is the API as an http.Handler. Create it with New.
@@ -112,7 +109,6 @@ type Handler struct {
 	store  Store
 	health WriteChecker
 	modems Modems
-	wake   func()
 	log    *slog.Logger
 	mux    *http.ServeMux
 	tokens [][sha256.Size]byte
@@ -148,8 +144,8 @@ func New(opts Options, deps Deps) (*Handler, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	if opts.MaxParts <= 0 {
-		opts.MaxParts = DefaultMaxParts
+	if opts.Encoding.MaxParts <= 0 {
+		opts.Encoding.MaxParts = pdu.DefaultMaxParts
 	}
 	switch {
 	case opts.MaxRecipients < 0:
@@ -173,7 +169,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{
-		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems, wake: deps.Wake,
+		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems,
 		log: opts.Logger, mux: http.NewServeMux(), compare: subtle.ConstantTimeCompare,
 	}
 	for i, t := range opts.Tokens {
@@ -193,18 +189,16 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		}
 		h.hosts[name] = true
 	}
-	h.route("POST /v1/messages", h.postMessages)
-	h.route("GET /v1/messages", h.listMessages)
-	h.route("GET /v1/messages/{id}", h.getMessage)
-	h.route("DELETE /v1/messages/{id}", h.cancelMessage)
-	h.route("GET /v1/inbox", h.listInbox)
-	h.route("GET /v1/inbox/{id}", h.getInbox)
-	h.route("DELETE /v1/inbox/{id}", h.deleteInbox)
-	h.route("POST /v1/estimate", h.estimate)
-	h.route("GET /v1/modems", h.listModems)
-	h.route("DELETE /v1/modems/{id}/pin-refusal", h.clearPINRefusal)
-	h.route("GET /healthz", h.healthz)
-	h.route("GET /readyz", h.readyz)
+	// The endpoints, by resource.
+	for pattern, f := range map[string]handlerFunc{
+		"POST /v1/messages": h.postMessages, "GET /v1/messages": h.listMessages,
+		"GET /v1/messages/{id}": h.getMessage, "DELETE /v1/messages/{id}": h.cancelMessage,
+		"GET /v1/inbox": h.listInbox, "GET /v1/inbox/{id}": h.getInbox, "DELETE /v1/inbox/{id}": h.deleteInbox,
+		"POST /v1/estimate": h.estimate, "GET /v1/modems": h.listModems, "DELETE /v1/modems/{id}/pin-refusal": h.clearPINRefusal,
+		"GET /healthz": h.healthz, "GET /readyz": h.readyz,
+	} {
+		h.route(pattern, f)
+	}
 	return h, nil
 }
 

@@ -51,14 +51,7 @@ func (h *Handler) listInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Messages   []inboxView `json:"messages"`
-		NextCursor string      `json:"next_cursor"`
-	}{Messages: make([]inboxView, len(p.Messages)), NextCursor: p.NextCursor}
-	for i, m := range p.Messages {
-		out.Messages[i] = viewInbox(m)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, p.Messages, p.NextCursor, viewInbox)
 	return nil
 }
 

@@ -62,9 +62,11 @@ func (h *Handler) newMessages(req *sendRequest) ([]queue.NewMessage, error) {
 	if req.Text == nil || *req.Text == "" {
 		return nil, fieldError("text", "is required and must not be empty")
 	}
-	cost := pdu.Estimate(*req.Text, pdu.Options{})
-	if cost.Parts > h.opts.MaxParts {
-		return nil, &pdu.TooManyPartsError{Needed: cost.Parts, Max: h.opts.MaxParts}
+	// The store counts again, with the same Options, when it stores the
+	// messages; counting here refuses a long text before anything else.
+	cost := pdu.Estimate(*req.Text, h.opts.Encoding)
+	if limit := h.opts.Encoding.MaxParts; cost.Parts > limit {
+		return nil, &pdu.TooManyPartsError{Needed: cost.Parts, Max: limit}
 	}
 	tmpl := queue.NewMessage{Text: *req.Text, Flash: req.Flash, Report: h.opts.DeliveryReports, Modem: req.Modem,
 		ValidFor: h.opts.DefaultValidity}
@@ -167,9 +169,9 @@ func (h *Handler) postMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The write may commit even if we stop waiting for it, and then the
-	// dispatcher must still be woken: wait for the store's answer whether
-	// or not the client is still there.
+	// The write may commit even if we stop waiting for it: wait for the
+	// store's answer whether or not the client is still there, so that a
+	// message that was stored is never logged as a request that failed.
 	if key != "" {
 		// Each token has its own keys: another client's key is not ours
 		// to replay.
@@ -178,9 +180,6 @@ func (h *Handler) postMessages(w http.ResponseWriter, r *http.Request) error {
 	res, err := h.store.Enqueue(context.WithoutCancel(r.Context()), key, msgs...)
 	if err != nil {
 		return err
-	}
-	if !res.Replayed && h.wake != nil {
-		h.wake()
 	}
 	out := struct {
 		Messages []queuedView `json:"messages"`
@@ -395,15 +394,21 @@ func (h *Handler) listMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	writePage(w, p.Messages, p.NextCursor, viewMessage)
+	return nil
+}
+
+// writePage answers a list: {"messages": [...], "next_cursor": "..."},
+// each item shown through view.
+func writePage[M, V any](w http.ResponseWriter, items []M, next string, view func(M) V) {
 	out := struct {
-		Messages   []messageView `json:"messages"`
-		NextCursor string        `json:"next_cursor"`
-	}{Messages: make([]messageView, len(p.Messages)), NextCursor: p.NextCursor}
-	for i, m := range p.Messages {
-		out.Messages[i] = viewMessage(m)
+		Messages   []V    `json:"messages"`
+		NextCursor string `json:"next_cursor"`
+	}{Messages: make([]V, len(items)), NextCursor: next}
+	for i, m := range items {
+		out.Messages[i] = view(m)
 	}
 	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 type estimateRequest struct {
@@ -419,6 +424,6 @@ func (h *Handler) estimate(w http.ResponseWriter, r *http.Request) error {
 		return fieldError("text", "is required and must not be empty")
 	}
 	// Not limited to MaxParts: the point is to say how long a text is.
-	writeJSON(w, http.StatusOK, pdu.Estimate(*req.Text, pdu.Options{}))
+	writeJSON(w, http.StatusOK, pdu.Estimate(*req.Text, h.opts.Encoding))
 	return nil
 }

@@ -23,7 +23,11 @@
 //
 // Enqueue stores messages (recipient, text, priority, not-before time,
 // validity, flash, delivery report wanted, modem restriction), recording the
-// encoding and number of parts pdu.Estimate gives. An idempotency key makes a
+// encoding and number of parts pdu.Estimate gives with Options.Encoding,
+// the one encoding policy the API and the dispatcher are given too, so that
+// those are the parts the API answers with and the dispatcher sends. A
+// failure a user sees carries one of the codes of failure.go (Error,
+// CodeExpired, ...). An idempotency key makes a
 // repeated request return the original messages; the same key with another
 // body is ErrIdempotencyConflict. A dispatcher Claims due messages for a
 // modem under a lease (higher priority first, then older first), records each
@@ -36,7 +40,6 @@
 // A dispatcher never polls: Subscribe gives a channel that receives a value
 // after every commit that made a message claimable, and NextDue says when
 // the next not-yet-due message (not-before time, retry backoff) falls due.
-// Ping is the health check: an empty write through the writer.
 // CheckWritable, for /healthz, commits a real write at most once per
 // Options.WriteCheckInterval and serves its answer in between.
 //
@@ -155,19 +158,25 @@
 //     WebhookDelivery.ID. Deliveries to one endpoint are not strictly
 //     ordered after a retry; payloads carry their time.
 //
-// # A second backend
+// # SQLite only
 //
-// Callers use the concrete *Store (or their own small interfaces over it,
-// defined where they are used); nothing SQLite-specific appears in its API.
-// What is specific to SQLite, namely the driver, connection string, pragmas,
-// migration files and placeholder form, sits behind the unexported dialect
-// type; the SQL is otherwise the common subset of SQLite and PostgreSQL. A
-// PostgreSQL backend, for several nodes sharing one outbox, would add a
-// dialect and an Open for it without changing a caller. Its port would also
-// touch: the version bookkeeping in migrate.go (PRAGMA user_version), the
-// inserts that read LastInsertId (RETURNING id instead), claims (FOR UPDATE
-// SKIP LOCKED; the group commit writer would remain useful), and one rule:
+// SQLite is the only backend: the SQL is written in its form and sent as
+// written. Callers use the concrete *Store (or their own small interfaces
+// over it, defined where they are used), and nothing SQLite-specific
+// appears in its API. What a second backend (PostgreSQL, for several nodes
+// sharing one outbox) would have to replace is in few places: sqlite.go
+// (driver, connection string, pragmas), migrate.go (PRAGMA user_version),
+// errors.go (storageError), the inserts that read LastInsertId, and one rule:
 // Open recovers every message in sending because one SQLite file has one
-// bridged, whereas with a shared database Open would recover only its own
-// node's claims and leave other nodes' to their leases.
+// bridged.
+//
+// # Files
+//
+// A message out goes through enqueue.go (Enqueue, Cancel), claim.go
+// (Claim and its routing rule), lease.go (PartSent, Retry, Release, Fail),
+// expire.go (Interrupted, lease and validity expiry, recovery at Open) and
+// is read back through list.go (Get, List); failure.go has its error
+// codes. An SMS in goes through inbox.go (Receive, reassembly, ListInbox)
+// and reports.go (delivery reports). store.go holds Open and the group
+// commit writer, wtx.go what every write shares, queries.go the SQL.
 package queue

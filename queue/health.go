@@ -55,10 +55,10 @@ func (s *Store) CheckWritable(ctx context.Context) error {
 	}
 	err := s.write(ctx, func(w *wtx) error {
 		var v int
-		if err := w.queryRow("PRAGMA user_version").Scan(&v); err != nil {
+		if err := w.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
 			return err
 		}
-		_, err := w.exec(fmt.Sprintf("PRAGMA user_version = %d", v))
+		_, err := w.Exec(fmt.Sprintf("PRAGMA user_version = %d", v))
 		return err
 	})
 	if err != nil {

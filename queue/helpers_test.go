@@ -188,16 +188,4 @@ func statusReportPDU(ref int, recipient string, at time.Time, st byte) string {
 	return strings.ToUpper(hex.EncodeToString(b))
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

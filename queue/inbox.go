@@ -97,33 +97,9 @@ func (s *Store) GetInbox(ctx context.Context, id int64) (*InboxMessage, error) {
 // message is kept: the parts are what dedupe needs, and a deleted message
 // is not shown again.
 func (s *Store) DeleteInbox(ctx context.Context, id int64) error {
-	return wrapOp("delete inbox", s.write(ctx, func(w *wtx) error {
+	return s.writeAs(ctx, "delete inbox", func(w *wtx) error {
 		return w.execOne(fmt.Sprintf("inbox %d", id), qDeleteInbox, id)
-	}))
-}
-
-// wrapOp names the operation that failed with err; nil stays nil.
-func wrapOp(op string, err error) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
-}
-
-// execOne runs a statement meant to change one row, what; when it changed
-// none, the row is not there (or not in the state the statement needs):
-// ErrNotFound.
-func (w *wtx) execOne(what, q string, args ...any) error {
-	res, err := w.exec(q, args...)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
-	}
-	return nil
+	})
 }
 
 // InboxFilter selects received messages for ListInbox.

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"database/sql"
-	"strconv"
 	"time"
 
 	"bridged/pdu"
@@ -51,36 +50,6 @@ const (
 	PriorityHigh   Priority = 1
 )
 
-// The codes of a message's Error: every failure a user sees is one of
-// these, and the README's API section lists them. The store sets the first
-// three itself; the dispatcher passes the others to Retry and Fail.
-const (
-	// CodeMayHaveBeenSent: a part was in flight when bridged stopped or the
-	// modem went away, and the interrupted-send policy is "fail" (or the
-	// message was interrupted Options.MaxAttempts times).
-	CodeMayHaveBeenSent = "may_have_been_sent"
-	// CodeDeliveryFailed: every part went out, and the delivery report of at
-	// least one says it was not delivered.
-	CodeDeliveryFailed = "delivery_failed"
-	// CodeExpired: the validity ended before the message could be sent.
-	CodeExpired = "expired"
-	// CodeEncode: the text no longer encodes as it did when it was queued
-	// (a changed max_parts or language table).
-	CodeEncode = "encode"
-	// CodeShutdown: bridged stopped between two parts; the rest go after the
-	// restart (a retry, not a failure).
-	CodeShutdown = "shutdown"
-	// CodeModem: the modem failed without a +CMS ERROR code (not ready, no
-	// answer, an answer without a message reference).
-	CodeModem = "modem"
-	// CodeCMSPrefix starts the code of a +CMS ERROR: "cms_" and the number
-	// (TS 27.005 3.2.5), from CodeCMS.
-	CodeCMSPrefix = "cms_"
-)
-
-// CodeCMS is the code of a send that failed with +CMS ERROR n.
-func CodeCMS(n int) string { return CodeCMSPrefix + strconv.Itoa(n) }
-
 // NewMessage is a message to enqueue. To and Text are required.
 type NewMessage struct {
 	// To is the recipient, already normalised by the caller (E.164 "+..."
@@ -100,12 +69,6 @@ type NewMessage struct {
 	Report bool
 	// Modem, when set, restricts sending to that modem.
 	Modem string
-}
-
-// Error is why a message failed or was last retried.
-type Error struct {
-	Code    string
-	Message string
 }
 
 // Event is one entry of a message's history: each status change, in order.
@@ -189,7 +152,7 @@ type Lease struct {
 	Modem   string
 	Attempt int
 	Until   time.Time
-	// Duration is the claim's length, by which PartSent and Renew extend it.
+	// Duration is the claim's length, by which PartSent extends it.
 	Duration time.Duration
 }
 

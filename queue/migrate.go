@@ -45,27 +45,18 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return ms, nil
 }
 
-// SchemaVersion is the schema version this build writes.
-func SchemaVersion() int {
-	ms, err := loadMigrations(sqliteDialect.migrations)
-	if err != nil {
-		return 0
-	}
-	return len(ms)
-}
-
 // migrate applies the migrations newer than the database's user_version,
 // each in its own transaction with the version bump, so a crash leaves the
 // database at a whole version. A database newer than this build is refused:
 // an old binary must not write rows a newer schema would misread.
-func migrate(db *sql.DB, d *dialect) error {
-	return migrateTo(db, d, -1)
+func migrate(db *sql.DB) error {
+	return migrateTo(db, -1)
 }
 
 // migrateTo migrates up to version target (-1: the latest); tests use it
 // to build a database as an older bridged left it.
-func migrateTo(db *sql.DB, d *dialect, target int) error {
-	ms, err := loadMigrations(d.migrations)
+func migrateTo(db *sql.DB, target int) error {
+	ms, err := loadMigrations(migrations)
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}

@@ -48,7 +48,7 @@ func TestEnqueueRecordsEncodingPartsAndHistory(t *testing.T) {
 }
 
 func TestEnqueueRejects(t *testing.T) {
-	s, _, _ := MustOpen(t, Options{MaxParts: 2})
+	s, _, _ := MustOpen(t, Options{Encoding: pdu.Options{MaxParts: 2}})
 	tests := []struct {
 		name string
 		msg  NewMessage
@@ -241,7 +241,7 @@ func statuses(es []Event) []Status {
 
 func TestLeaseExpiryReturnsClaim(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{})
-	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})[0].ID
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: strings.Repeat("x", 200)})[0].ID
 	first := MustClaim(t, s, ClaimRequest{Modem: "a", Lease: time.Minute})[0]
 	if got := MustClaim(t, s, ClaimRequest{Modem: "b"}); len(got) != 0 {
 		t.Fatalf("claimed twice: %v", idsOf(got))
@@ -250,34 +250,37 @@ func TestLeaseExpiryReturnsClaim(t *testing.T) {
 	if got := MustClaim(t, s, ClaimRequest{Modem: "b"}); len(got) != 0 {
 		t.Fatalf("claimed before the lease ended: %v", idsOf(got))
 	}
-	// Renewing keeps the claim alive past its first end.
-	l, err := s.Renew(ctx, *first.Lease)
-	if err != nil {
+	// A part sent renews the claim past its first end.
+	l := *first.Lease
+	if err := s.PartSent(ctx, l, 1, 7); err != nil {
 		t.Fatal(err)
 	}
+	// From here on only modem a may claim it (part 1 went out there), so
+	// a's claims are the ones that would take a lease that ran out.
 	clk.Advance(59 * time.Second)
-	if got := MustClaim(t, s, ClaimRequest{Modem: "b"}); len(got) != 0 {
+	if got := MustClaim(t, s, ClaimRequest{Modem: "a"}); len(got) != 0 {
 		t.Fatalf("claimed a renewed lease: %v", idsOf(got))
 	}
 	clk.Advance(2 * time.Second)
-	got := MustClaim(t, s, ClaimRequest{Modem: "b"})
+	got := MustClaim(t, s, ClaimRequest{Modem: "a"})
 	if len(got) != 1 || got[0].ID != id || got[0].Attempts != 2 {
 		t.Fatalf("after the lease: %+v", got)
 	}
-	if err := s.PartSent(ctx, l, 1, 7); !errors.Is(err, ErrLeaseLost) {
+	if err := s.PartSent(ctx, l, 2, 8); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("old worker: %v, want ErrLeaseLost", err)
 	}
 	if err := s.Retry(ctx, l, Error{Message: "x"}); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("old worker retry: %v, want ErrLeaseLost", err)
 	}
-	if err := s.PartSent(ctx, *got[0].Lease, 1, 7); err != nil {
+	if err := s.PartSent(ctx, *got[0].Lease, 2, 8); err != nil {
 		t.Fatal(err)
 	}
 	m := MustGet(t, s, id)
 	if m.Status != StatusSent {
 		t.Fatalf("status %s", m.Status)
 	}
-	if d := m.Events[2].Detail; m.Events[2].Status != StatusQueued || !strings.Contains(d, "lease expired") || !strings.Contains(d, "part 1 of 1 may have been sent") {
+	if d := m.Events[2].Detail; m.Events[2].Status != StatusQueued || !strings.Contains(d, "lease expired") ||
+		!strings.Contains(d, "part 2 of 2 may have been sent (parts 1 confirmed)") {
 		t.Fatalf("recovery event %+v", m.Events[2])
 	}
 }

@@ -40,8 +40,6 @@ const (
 			attempts_left = excluded.attempts_left, at = excluded.at`
 	qPINDelete = `DELETE FROM pin_attempts WHERE sim_key = ?`
 	qPINClear  = `DELETE FROM pin_attempts WHERE modem = ? OR iccid = ? OR sim_key = ?`
-	qPINList   = `SELECT sim_key, modem, iccid, salt, pin_hash, refused, attempts_left, at
-		FROM pin_attempts ORDER BY sim_key`
 )
 
 // PINAttempt returns the attempt recorded for a SIM key; found is false
@@ -58,30 +56,6 @@ func (s *Store) PINAttempt(ctx context.Context, key string) (a PINAttempt, found
 		return PINAttempt{}, false, fmt.Errorf("read PIN attempt: %w", err)
 	}
 	return a, true, nil
-}
-
-// PINAttempts returns every recorded attempt, by key.
-func (s *Store) PINAttempts(ctx context.Context) ([]PINAttempt, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	rows, err := s.rdb.QueryContext(ctx, qPINList)
-	if err != nil {
-		return nil, fmt.Errorf("list PIN attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []PINAttempt
-	for rows.Next() {
-		a, err := scanPIN(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list PIN attempts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list PIN attempts: %w", err)
-	}
-	return out, nil
 }
 
 func scanPIN(row interface{ Scan(...any) error }) (PINAttempt, error) {
@@ -108,7 +82,7 @@ func (s *Store) SavePINAttempt(ctx context.Context, a PINAttempt) error {
 		refused = 1
 	}
 	err := s.write(ctx, func(w *wtx) error {
-		_, err := w.exec(qPINPut, a.Key, a.Modem, a.ICCID, a.Salt, a.Hash, refused, a.AttemptsLeft, nanos(a.At))
+		_, err := w.Exec(qPINPut, a.Key, a.Modem, a.ICCID, a.Salt, a.Hash, refused, a.AttemptsLeft, nanos(a.At))
 		return err
 	})
 	if err != nil {
@@ -121,7 +95,7 @@ func (s *Store) SavePINAttempt(ctx context.Context, a PINAttempt) error {
 // PIN); none there is not an error.
 func (s *Store) DeletePINAttempt(ctx context.Context, key string) error {
 	err := s.write(ctx, func(w *wtx) error {
-		_, err := w.exec(qPINDelete, key)
+		_, err := w.Exec(qPINDelete, key)
 		return err
 	})
 	if err != nil {
@@ -140,7 +114,7 @@ func (s *Store) ClearPIN(ctx context.Context, id string) (int, error) {
 	}
 	var n int64
 	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec(qPINClear, id, id, "modem:"+id)
+		res, err := w.Exec(qPINClear, id, id, "modem:"+id)
 		if err != nil {
 			return err
 		}

@@ -73,25 +73,12 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (Pruned, error) {
 		for {
 			var n int
 			err := s.write(ctx, func(w *wtx) error {
-				rows, err := w.query(st.ids, cut, pruneBatch)
+				ids, err := column[any](w, st.ids, cut, pruneBatch)
 				if err != nil {
 					return err
 				}
-				var ids []any
-				for rows.Next() {
-					var id any
-					if err := rows.Scan(&id); err != nil {
-						rows.Close()
-						return err
-					}
-					ids = append(ids, id)
-				}
-				rows.Close()
-				if err := rows.Err(); err != nil {
-					return err
-				}
 				for _, id := range ids {
-					if _, err := w.exec(st.del, id); err != nil {
+					if _, err := w.Exec(st.del, id); err != nil {
 						return err
 					}
 				}
@@ -134,7 +121,7 @@ func (s *Store) vacuum(ctx context.Context) (int, error) {
 			n, left = 0, 0
 			// Each row the pragma returns is one step (one page freed):
 			// Exec would run a single step.
-			rows, err := w.query(fmt.Sprintf("PRAGMA incremental_vacuum(%d)", vacuumStep))
+			rows, err := w.Query(fmt.Sprintf("PRAGMA incremental_vacuum(%d)", vacuumStep))
 			if err != nil {
 				return err
 			}
@@ -145,7 +132,7 @@ func (s *Store) vacuum(ctx context.Context) (int, error) {
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			return w.queryRow("PRAGMA freelist_count").Scan(&left)
+			return w.QueryRow("PRAGMA freelist_count").Scan(&left)
 		})
 		if err != nil {
 			return freed, fmt.Errorf("incremental vacuum: %w", err)
@@ -199,32 +186,6 @@ func ensureIncrementalVacuum(db *sql.DB) error {
 		return fmt.Errorf("checkpoint after vacuum: %w", storageError(err))
 	}
 	return nil
-}
-
-// Space describes the database file, for logs and measurements.
-type Space struct {
-	// Pages and FreePages are the database's pages and those unused,
-	// PageSize their size in bytes.
-	Pages, FreePages, PageSize int64
-	// Incremental is true when freed pages can be given back to the file
-	// system (auto_vacuum=INCREMENTAL).
-	Incremental bool
-}
-
-// Space returns the database's page counts.
-func (s *Store) Space(ctx context.Context) (Space, error) {
-	if s.closed.Load() {
-		return Space{}, ErrClosed
-	}
-	var sp Space
-	var mode int
-	err := s.rdb.QueryRowContext(ctx, "SELECT * FROM pragma_page_count, pragma_freelist_count, pragma_page_size, pragma_auto_vacuum").
-		Scan(&sp.Pages, &sp.FreePages, &sp.PageSize, &mode)
-	if err != nil {
-		return Space{}, fmt.Errorf("space: %w", err)
-	}
-	sp.Incremental = mode == autoVacuumIncremental
-	return sp, nil
 }
 
 // VacuumError says why Open could not enable incremental vacuum (the

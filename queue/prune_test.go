@@ -106,11 +106,11 @@ func TestPruneInBatches(t *testing.T) {
 
 func TestMigrateFromVersion1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
-	db, err := sql.Open("sqlite3", sqliteDialect.dsn(path, Options{BusyTimeout: time.Second}, false))
+	db, err := sql.Open(driverName, dsn(path, Options{BusyTimeout: time.Second}, false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrateTo(db, sqliteDialect, 1); err != nil {
+	if err := migrateTo(db, 1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec(`INSERT INTO messages (to_number, body, encoding, parts, status, due_at, created_at, updated_at)

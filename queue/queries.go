@@ -6,7 +6,7 @@ package queue
 //
 // In the claim, "+due_at" keeps the planner from answering "due_at <= ?"
 // with messages_due and then sorting every due message by priority (the
-// test caught that); unary plus is valid in PostgreSQL too.
+// test caught that).
 const (
 	qInsertMessage = `INSERT INTO messages (to_number, body, encoding, parts, priority, flash, report, modem,
 	status, send_at, due_at, expires_at, idem_key, created_at, updated_at)
@@ -34,7 +34,7 @@ const (
 	qLeaseExpired  = `SELECT id FROM messages WHERE status = 'sending' AND lease_until < ?`
 	qAllSending    = `SELECT id FROM messages WHERE status = 'sending'`
 	qExpireDue     = `SELECT id FROM messages WHERE status = 'queued' AND expires_at IS NOT NULL AND expires_at <= ?`
-	qSetExpired    = `UPDATE messages SET status = 'expired', error_code = 'expired', error_message = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
+	qSetExpired    = `UPDATE messages SET status = 'expired', error_code = ?, error_message = ?, lease_until = NULL, updated_at = ? WHERE id = ?`
 	qInsertPart    = `INSERT INTO message_parts (message_id, seq, modem, ref, recipient, sent_at) VALUES (?, ?, ?, ?, ?, ?)`
 	qPartExists    = `SELECT 1 FROM message_parts WHERE message_id = ? AND seq = ?`
 	qSetSent       = `UPDATE messages SET status = 'sent', sent_at = ?, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = ? WHERE id = ?`

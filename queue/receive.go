@@ -73,14 +73,14 @@ func (s *Store) Receive(ctx context.Context, in pdu.Received) (Received, error) 
 			out.PartID, out.Duplicate = dup, true
 			// Read again, so still on the modem: not prunable until
 			// Acked says it is gone.
-			_, err := w.exec(qUnacked, dup)
+			_, err := w.Exec(qUnacked, dup)
 			return err
 		}
 		var decText sql.NullString
 		if decErr != nil {
 			decText = sql.NullString{String: decErr.Error(), Valid: true}
 		}
-		res, err := w.exec(qInsertInPart, in.Modem, in.Storage, slot, hexPDU, hash, nanos(w.now), decText)
+		res, err := w.Exec(qInsertInPart, in.Modem, in.Storage, slot, hexPDU, hash, nanos(w.now), decText)
 		if err != nil {
 			return err
 		}
@@ -95,7 +95,7 @@ func (s *Store) Receive(ctx context.Context, in pdu.Received) (Received, error) 
 			if err != nil {
 				return err
 			}
-			if _, err := w.exec(qPartInbox, im.ID, out.PartID); err != nil {
+			if _, err := w.Exec(qPartInbox, im.ID, out.PartID); err != nil {
 				return err
 			}
 			out.Message = im
@@ -135,7 +135,7 @@ func (s *Store) Acked(ctx context.Context, in pdu.Received) error {
 		if id == 0 {
 			return ErrNotFound
 		}
-		_, err = w.exec(qAcked, nanos(w.now), id)
+		_, err = w.Exec(qAcked, nanos(w.now), id)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -155,7 +155,7 @@ const (
 )
 
 func (w *wtx) findDuplicate(in pdu.Received, hexPDU string, hash []byte) (int64, error) {
-	rows, err := w.query(qDedupe, in.Modem, hash)
+	rows, err := w.Query(qDedupe, in.Modem, hash)
 	if err != nil {
 		return 0, err
 	}
@@ -191,7 +191,7 @@ func (w *wtx) findDuplicate(in pdu.Received, hexPDU string, hash []byte) (int64,
 func (w *wtx) addToGroup(modem string, msg *pdu.Message, partID int64) (*InboxMessage, error) {
 	c := msg.Concat
 	var groupID, firstAt int64
-	err := w.queryRow(qOpenGroup, modem, msg.From, c.Ref, c.Total).Scan(&groupID, &firstAt)
+	err := w.QueryRow(qOpenGroup, modem, msg.From, c.Ref, c.Total).Scan(&groupID, &firstAt)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (w *wtx) addToGroup(modem string, msg *pdu.Message, partID int64) (*InboxMe
 		}
 	}
 	if groupID == 0 {
-		res, err := w.exec(qInsertGroup, modem, msg.From, c.Ref, c.Total, nanos(w.now))
+		res, err := w.Exec(qInsertGroup, modem, msg.From, c.Ref, c.Total, nanos(w.now))
 		if err != nil {
 			return nil, err
 		}
@@ -222,7 +222,7 @@ func (w *wtx) addToGroup(modem string, msg *pdu.Message, partID int64) (*InboxMe
 			return nil, err
 		}
 	}
-	if _, err := w.exec(qPartGroup, groupID, partID); err != nil {
+	if _, err := w.Exec(qPartGroup, groupID, partID); err != nil {
 		return nil, err
 	}
 	parts = append(parts, msg)
@@ -237,7 +237,7 @@ func (w *wtx) addToGroup(modem string, msg *pdu.Message, partID int64) (*InboxMe
 }
 
 func (w *wtx) groupParts(groupID int64) ([]*pdu.Message, error) {
-	rows, err := w.query(qGroupParts, groupID)
+	rows, err := w.Query(qGroupParts, groupID)
 	if err != nil {
 		return nil, err
 	}
@@ -269,10 +269,10 @@ func (w *wtx) closeGroup(groupID int64, modem string, parts []*pdu.Message, rele
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.exec(qCloseGroup, im.ID, groupID); err != nil {
+	if _, err := w.Exec(qCloseGroup, im.ID, groupID); err != nil {
 		return nil, err
 	}
-	if _, err := w.exec(qGroupPartsInbox, im.ID, groupID); err != nil {
+	if _, err := w.Exec(qGroupPartsInbox, im.ID, groupID); err != nil {
 		return nil, err
 	}
 	return im, nil
@@ -307,7 +307,7 @@ func (w *wtx) deliverToInbox(modem string, parts []*pdu.Message, release bool) (
 	if im.SentAt != nil {
 		sentAt = nullNanos(*im.SentAt)
 	}
-	res, err := w.exec(qInsertInbox, modem, im.From, im.Text, []byte(im.Data), string(im.Encoding), class,
+	res, err := w.Exec(qInsertInbox, modem, im.From, im.Text, []byte(im.Data), string(im.Encoding), class,
 		im.Parts, im.Incomplete, joinInts(im.Missing), sentAt, nanos(w.now))
 	if err != nil {
 		return nil, err
@@ -344,7 +344,7 @@ func (s *Store) ReleaseIncomplete(ctx context.Context) ([]*InboxMessage, error) 
 	var out []*InboxMessage
 	err := s.write(ctx, func(w *wtx) error {
 		out = nil
-		rows, err := w.query(qStaleGroups, nanos(w.now.Add(-w.s.opts.ReassemblyTimeout)))
+		rows, err := w.Query(qStaleGroups, nanos(w.now.Add(-w.s.opts.ReassemblyTimeout)))
 		if err != nil {
 			return err
 		}

@@ -63,7 +63,7 @@ func (s *Store) Report(ctx context.Context, r Report) (Reported, error) {
 	err := s.write(ctx, func(w *wtx) error {
 		out = Reported{}
 		since := w.now.Add(-w.s.opts.ReportWindow)
-		rows, err := w.query(qReportCandidates, r.Modem, r.Ref, nanos(since))
+		rows, err := w.Query(qReportCandidates, r.Modem, r.Ref, nanos(since))
 		if err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (s *Store) Report(ctx context.Context, r Report) (Reported, error) {
 		}
 		if !found {
 			out.Held = true
-			_, err := w.exec(qHoldReport, r.Modem, r.Ref, want, r.Status, string(r.Outcome), nullNanos(r.Discharge), nanos(w.now))
+			_, err := w.Exec(qHoldReport, r.Modem, r.Ref, want, r.Status, string(r.Outcome), nullNanos(r.Discharge), nanos(w.now))
 			return err
 		}
 		out.Status, err = w.applyReport(out.MessageID, out.Seq, r)
@@ -104,14 +104,14 @@ func (s *Store) Report(ctx context.Context, r Report) (Reported, error) {
 // applyReport records r on part seq of message id and moves the message
 // on; it returns the message's status afterwards.
 func (w *wtx) applyReport(id int64, seq int, r Report) (Status, error) {
-	if _, err := w.exec(qReportSet, r.Status, string(r.Outcome), nanos(w.now), id, seq); err != nil {
+	if _, err := w.Exec(qReportSet, r.Status, string(r.Outcome), nanos(w.now), id, seq); err != nil {
 		return "", err
 	}
 	var (
 		st    string
 		parts int
 	)
-	if err := w.queryRow(qReportMessage, id).Scan(&st, &parts); err != nil {
+	if err := w.QueryRow(qReportMessage, id).Scan(&st, &parts); err != nil {
 		return "", err
 	}
 	status := Status(st)
@@ -130,13 +130,13 @@ func (w *wtx) applyReport(id int64, seq int, r Report) (Status, error) {
 			return status, nil
 		}
 		var n int
-		if err := w.queryRow(qDeliveredParts, id).Scan(&n); err != nil {
+		if err := w.QueryRow(qDeliveredParts, id).Scan(&n); err != nil {
 			return "", err
 		}
 		if n < parts {
 			return status, nil
 		}
-		if _, err := w.exec(qSetDelivered, nanos(w.now), nanos(w.now), id); err != nil {
+		if _, err := w.Exec(qSetDelivered, nanos(w.now), nanos(w.now), id); err != nil {
 			return "", err
 		}
 		detail := ""
@@ -152,7 +152,7 @@ func (w *wtx) applyReport(id int64, seq int, r Report) (Status, error) {
 // CodeDeliveryFailed when a report said one of its parts failed, naming
 // every such part ("part 2 of 6 not delivered: status 0x41").
 func (w *wtx) failIfUndelivered(id int64, parts int) error {
-	rows, err := w.query(qFailedParts, id)
+	rows, err := w.Query(qFailedParts, id)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (w *wtx) failIfUndelivered(id int64, parts int) error {
 
 // applyHeldReports applies reports held for the part just recorded.
 func (w *wtx) applyHeldReports(id int64, seq int, modem string, ref int, recipient string) error {
-	rows, err := w.query(qHeldFor, modem, ref, nanos(w.now.Add(-w.s.opts.ReportHold)))
+	rows, err := w.Query(qHeldFor, modem, ref, nanos(w.now.Add(-w.s.opts.ReportHold)))
 	if err != nil {
 		return err
 	}
@@ -212,7 +212,7 @@ func (w *wtx) applyHeldReports(id int64, seq int, modem string, ref int, recipie
 		if _, err := w.applyReport(id, seq, h.r); err != nil {
 			return err
 		}
-		if _, err := w.exec(qDeleteHeld, h.id); err != nil {
+		if _, err := w.Exec(qDeleteHeld, h.id); err != nil {
 			return err
 		}
 	}

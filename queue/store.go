@@ -14,27 +14,6 @@ import (
 	"bridged/pdu"
 )
 
-// Sentinel errors, for errors.Is.
-var (
-	// ErrNotFound: no message, inbox message or webhook delivery with that id.
-	ErrNotFound = errors.New("not found")
-	// ErrIdempotencyConflict: the idempotency key was used before with a
-	// different body.
-	ErrIdempotencyConflict = errors.New("idempotency key reused with a different body")
-	// ErrNotCancellable: the message has started sending or is final.
-	ErrNotCancellable = errors.New("message can no longer be cancelled")
-	// ErrLeaseLost: the claim a worker holds has expired, was recovered or
-	// the message was changed by someone else; the worker must drop it.
-	ErrLeaseLost = errors.New("lease lost")
-	// ErrSchemaTooNew: the database was written by a newer bridged.
-	ErrSchemaTooNew = errors.New("database schema is newer than this bridged")
-	// ErrInvalid: a request the store refuses (empty recipient, bad part
-	// number, ...). The text of the wrapping error says which field.
-	ErrInvalid = errors.New("invalid request")
-	// ErrClosed: the store was closed.
-	ErrClosed = errors.New("store closed")
-)
-
 // InterruptedPolicy says what Open (and lease expiry) does with a message
 // found in StatusSending, whose worker went away mid-send.
 type InterruptedPolicy int
@@ -71,11 +50,11 @@ type Options struct {
 	// Interrupted is the policy for messages found mid-send at Open and for
 	// claims whose lease expired.
 	Interrupted InterruptedPolicy
-	// MaxParts bounds the parts one message may take; 0 means pdu.DefaultMaxParts.
-	MaxParts int
-	// Language is the national language table the dispatcher encodes with,
-	// so that the encoding and parts recorded at enqueue are what it sends.
-	Language pdu.Language
+	// Encoding is how texts are encoded and split, and the most parts one
+	// may take (0 means pdu.DefaultMaxParts): the same value the API and
+	// the dispatcher are given, so that the encoding and parts recorded at
+	// enqueue are what the API answered and what the dispatcher sends.
+	Encoding pdu.Options
 	// MaxAttempts is how many claims a message gets before Retry fails it.
 	MaxAttempts int
 	// BackoffBase and BackoffMax shape the retry delay: attempt n waits
@@ -118,29 +97,26 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	def := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
+	for _, f := range []struct {
+		v *int
+		d int
+	}{
+		{&o.Encoding.MaxParts, pdu.DefaultMaxParts}, {&o.MaxAttempts, DefaultMaxAttempts},
+		{&o.MaxBatch, DefaultMaxBatch}, {&o.WebhookAttempts, DefaultWebhookAttempts}, {&o.ReadConns, DefaultReadConns},
+	} {
+		orDefault(f.v, f.d)
 	}
-	defInt := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
+	for _, f := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{
+		{&o.BackoffBase, DefaultBackoffBase}, {&o.BackoffMax, DefaultBackoffMax},
+		{&o.ReportWindow, DefaultReportWindow}, {&o.ReportHold, DefaultReportHold},
+		{&o.RedeliveryWindow, DefaultRedeliveryWindow}, {&o.ReassemblyTimeout, DefaultReassemblyTimeout},
+		{&o.BusyTimeout, DefaultBusyTimeout}, {&o.WriteCheckInterval, DefaultWriteCheckInterval},
+	} {
+		orDefault(f.v, f.d)
 	}
-	defInt(&o.MaxParts, pdu.DefaultMaxParts)
-	defInt(&o.MaxAttempts, DefaultMaxAttempts)
-	defInt(&o.MaxBatch, DefaultMaxBatch)
-	defInt(&o.WebhookAttempts, DefaultWebhookAttempts)
-	defInt(&o.ReadConns, DefaultReadConns)
-	def(&o.BackoffBase, DefaultBackoffBase)
-	def(&o.BackoffMax, DefaultBackoffMax)
-	def(&o.ReportWindow, DefaultReportWindow)
-	def(&o.ReportHold, DefaultReportHold)
-	def(&o.RedeliveryWindow, DefaultRedeliveryWindow)
-	def(&o.ReassemblyTimeout, DefaultReassemblyTimeout)
-	def(&o.BusyTimeout, DefaultBusyTimeout)
-	def(&o.WriteCheckInterval, DefaultWriteCheckInterval)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -154,13 +130,20 @@ func (o *Options) setDefaults() {
 	}
 }
 
+// orDefault sets *v to d when it is zero or negative: an Options field
+// left unset.
+func orDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
 // Store is the durable queue: outbox, inbox, delivery reports and webhook
 // deliveries in one database. It is safe for concurrent use. Every write goes
 // through one writer goroutine that commits concurrent writes together
 // (group commit); reads use a separate pool and see every acknowledged write.
 type Store struct {
 	opts Options
-	d    *dialect
 	wdb  *sql.DB // one connection, used only by the writer goroutine
 	rdb  *sql.DB
 	lock *fileLock // held from Open to Close: one Store per database
@@ -187,18 +170,6 @@ type Store struct {
 	pruneBatchDone func()
 }
 
-// Stats counts the writer's work since Open.
-type Stats struct {
-	// Commits is the number of transactions committed (one fsync each with
-	// synchronous=FULL); Writes the number of writes they carried.
-	Commits, Writes uint64
-}
-
-// Stats returns the writer's counters: Writes/Commits is the group-commit factor.
-func (s *Store) Stats() Stats {
-	return Stats{Commits: s.commits.Load(), Writes: s.written.Load()}
-}
-
 // Open opens (creating if needed) the SQLite database at path, applies the
 // embedded migrations, recovers messages left mid-send according to
 // opts.Interrupted, and starts the writer. It fails with ErrSchemaTooNew for
@@ -220,8 +191,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 			lock.unlock() // closing twice (after s.Close) is harmless
 		}
 	}()
-	d := sqliteDialect
-	wdb, err := sql.Open(d.driver, d.dsn(path, opts, false))
+	wdb, err := sql.Open(driverName, dsn(path, opts, false))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -229,11 +199,11 @@ func Open(path string, opts Options) (s *Store, err error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	if err := d.setup(wdb); err != nil {
+	if err := checkDurability(wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := migrate(wdb, d); err != nil {
+	if err := migrate(wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -241,7 +211,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 	// daemon with a full disk must start to send what it holds.
 	// VacuumError says why it did not work.
 	vacErr := ensureIncrementalVacuum(wdb)
-	rdb, err := sql.Open(d.driver, d.dsn(path, opts, true))
+	rdb, err := sql.Open(driverName, dsn(path, opts, true))
 	if err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -249,7 +219,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	s = &Store{
-		opts: opts, d: d, wdb: wdb, rdb: rdb, lock: lock, vacuumErr: vacErr,
+		opts: opts, wdb: wdb, rdb: rdb, lock: lock, vacuumErr: vacErr,
 		ops:      make(chan *op, 1024),
 		checking: make(chan struct{}, 1),
 		subs:     map[chan struct{}]struct{}{},
@@ -325,6 +295,15 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 			return ErrClosed
 		}
 	}
+}
+
+// writeAs is write with its error wrapped in op, the name of the
+// operation, as most of the package's writes return it.
+func (s *Store) writeAs(ctx context.Context, op string, fn func(*wtx) error) error {
+	if err := s.write(ctx, fn); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
 }
 
 // failed gives a write's error its storage kind and tells CheckWritable
@@ -471,6 +450,10 @@ func (s *Store) backoff(attempt int) time.Duration {
 func nanos(t time.Time) int64 { return t.UnixNano() }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
 
 func nullNanos(t time.Time) sql.NullInt64 {
 	if t.IsZero() {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bridged/internal/testutil"
 )
 
 func TestPragmas(t *testing.T) {
@@ -157,7 +159,7 @@ func TestGroupCommitSharesOneTransaction(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, "40 enqueues waiting for the writer", func() bool { return len(s.ops) == n })
+	testutil.Eventually(t, "40 enqueues waiting for the writer", func() bool { return len(s.ops) == n })
 	release()
 	wg.Wait()
 	close(errs)
@@ -193,11 +195,11 @@ func TestGroupCommitIsolatesAFailingWrite(t *testing.T) {
 		}()
 	}
 	submit("before", "", "good 1")
-	waitFor(t, "first write queued", func() bool { return len(s.ops) == 1 })
+	testutil.Eventually(t, "first write queued", func() bool { return len(s.ops) == 1 })
 	submit("conflict", "k", "different body")
-	waitFor(t, "second write queued", func() bool { return len(s.ops) == 2 })
+	testutil.Eventually(t, "second write queued", func() bool { return len(s.ops) == 2 })
 	submit("after", "", "good 2")
-	waitFor(t, "third write queued", func() bool { return len(s.ops) == 3 })
+	testutil.Eventually(t, "third write queued", func() bool { return len(s.ops) == 3 })
 	commits := s.Stats().Commits
 	release()
 	<-blocked
@@ -252,7 +254,7 @@ func TestWriteHonoursContext(t *testing.T) {
 func TestWriterSurvivesAPanickingWrite(t *testing.T) {
 	s, _, _ := MustOpen(t, Options{})
 	err := s.write(ctx, func(w *wtx) error {
-		if _, err := w.exec(qInsertEvent, 1, "queued", 0, ""); err == nil {
+		if _, err := w.Exec(qInsertEvent, 1, "queued", 0, ""); err == nil {
 			t.Error("an event for a missing message was accepted: foreign keys are off")
 		}
 		panic("boom")
@@ -275,10 +277,10 @@ func TestCloseFinishesSubmittedWrites(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, "five writes queued", func() bool { return len(s.ops) == 5 })
+	testutil.Eventually(t, "five writes queued", func() bool { return len(s.ops) == 5 })
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
-	waitFor(t, "close started", func() bool { return s.closed.Load() })
+	testutil.Eventually(t, "close started", func() bool { return s.closed.Load() })
 	release()
 	<-blocked
 	if err := <-closed; err != nil {

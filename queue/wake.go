@@ -93,12 +93,3 @@ func (s *Store) NextDeadline(ctx context.Context) (time.Time, bool, error) {
 	}
 	return next, !next.IsZero(), nil
 }
-
-// Ping checks that the database takes writes: an empty transaction through
-// the writer, which needs the write lock. It is what a health check asks.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.write(ctx, func(*wtx) error { return nil }); err != nil {
-		return fmt.Errorf("ping: %w", err)
-	}
-	return nil
-}

@@ -93,17 +93,6 @@ func TestNextDue(t *testing.T) {
 	}
 }
 
-func TestPing(t *testing.T) {
-	s, _, _ := MustOpen(t, Options{})
-	if err := s.Ping(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if err := s.Ping(ctx); err == nil {
-		t.Fatal("ping of a closed store")
-	}
-}
-
 func TestNextDeadline(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{ReassemblyTimeout: time.Hour})
 	deadline := func() (time.Duration, bool) {

@@ -64,9 +64,9 @@ func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, l
 		return nil, fmt.Errorf("claim webhooks: lease is required: %w", ErrInvalid)
 	}
 	var out []*WebhookDelivery
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.writeAs(ctx, "claim webhooks", func(w *wtx) error {
 		out = nil
-		rows, err := w.query(qWebhookDue, endpoint, nanos(w.now), limit)
+		rows, err := w.Query(qWebhookDue, endpoint, nanos(w.now), limit)
 		if err != nil {
 			return err
 		}
@@ -76,38 +76,31 @@ func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, l
 		for _, d := range out {
 			d.Attempts++
 			d.NextAttemptAt, d.UpdatedAt = w.now.Add(lease), w.now
-			if _, err := w.exec(qWebhookClaim, nanos(d.NextAttemptAt), nanos(w.now), d.ID); err != nil {
+			if _, err := w.Exec(qWebhookClaim, nanos(d.NextAttemptAt), nanos(w.now), d.ID); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim webhooks: %w", err)
+		return nil, err
 	}
 	return out, nil
 }
 
 // WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
 func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
-	return wrapOp("webhook delivered", s.write(ctx, func(w *wtx) error {
+	return s.writeAs(ctx, "webhook delivered", func(w *wtx) error {
 		return w.execOne(fmt.Sprintf("webhook delivery %d pending", id), qWebhookDone, nanos(w.now), id)
-	}))
-}
-
-// RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
-func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
-	return wrapOp("requeue webhook", s.write(ctx, func(w *wtx) error {
-		return w.execOne(fmt.Sprintf("dead webhook delivery %d", id), qWebhookRevive, nanos(w.now), nanos(w.now), id)
-	}))
+	})
 }
 
 // WebhookFailed records a failed attempt: the delivery comes due again
 // after an exponential backoff with jitter, or, once it has had
 // Options.WebhookAttempts attempts, moves to the dead letters (dead true).
 func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dead bool, err error) {
-	err = s.write(ctx, func(w *wtx) error {
-		d, err := scanWebhook(w.queryRow(qWebhookGet, id))
+	err = s.writeAs(ctx, "webhook failed", func(w *wtx) error {
+		d, err := scanWebhook(w.QueryRow(qWebhookGet, id))
 		if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
 			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
 		}
@@ -116,18 +109,22 @@ func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dea
 		}
 		if d.Attempts >= w.s.opts.WebhookAttempts {
 			dead = true
-			_, err = w.exec(qWebhookDead, reason, nanos(w.now), id)
+			_, err = w.Exec(qWebhookDead, reason, nanos(w.now), id)
 			return err
 		}
 		dead = false
 		next := w.now.Add(w.s.backoff(max(d.Attempts, 1)))
-		_, err = w.exec(qWebhookRetry, nanos(next), reason, nanos(w.now), id)
+		_, err = w.Exec(qWebhookRetry, nanos(next), reason, nanos(w.now), id)
 		return err
 	})
-	if err != nil {
-		return false, fmt.Errorf("webhook failed: %w", err)
-	}
-	return dead, nil
+	return dead && err == nil, err
+}
+
+// RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
+func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
+	return s.writeAs(ctx, "requeue webhook", func(w *wtx) error {
+		return w.execOne(fmt.Sprintf("dead webhook delivery %d", id), qWebhookRevive, nanos(w.now), nanos(w.now), id)
+	})
 }
 
 // ListWebhooks returns deliveries in state, oldest first, after the id in

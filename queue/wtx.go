@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 )
@@ -11,16 +10,33 @@ import (
 // so a statement the daemon never runs costs no memory, and preparing needs
 // no connection other than the writer's own, which a transaction holds.
 
-func (w *wtx) exec(q string, args ...any) (sql.Result, error) {
-	return w.Exec(w.s.d.rebind(q), args...)
+// column runs a query of one column and returns its values in order.
+func column[T any](w *wtx, q string, args ...any) ([]T, error) {
+	rows, err := w.Query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(r rowScanner) (T, error) {
+		var v T
+		err := r.Scan(&v)
+		return v, err
+	})
 }
 
-func (w *wtx) query(q string, args ...any) (*sql.Rows, error) {
-	return w.Query(w.s.d.rebind(q), args...)
-}
-
-func (w *wtx) queryRow(q string, args ...any) *sql.Row {
-	return w.QueryRow(w.s.d.rebind(q), args...)
+// execOne runs a statement meant to change one row, what; when it changed
+// none, the row is not there (or not in the state the statement needs):
+// ErrNotFound.
+func (w *wtx) execOne(what, q string, args ...any) error {
+	res, err := w.Exec(q, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return nil
 }
 
 // event appends a status change to the message's history and, in the same
@@ -29,7 +45,7 @@ func (w *wtx) event(id int64, status Status, detail string) error {
 	if status == StatusQueued {
 		w.woke = true
 	}
-	if _, err := w.exec(qInsertEvent, id, string(status), nanos(w.now), detail); err != nil {
+	if _, err := w.Exec(qInsertEvent, id, string(status), nanos(w.now), detail); err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}
 	if len(w.s.opts.WebhookEndpoints) == 0 {
@@ -50,7 +66,7 @@ func (w *wtx) event(id int64, status Status, detail string) error {
 
 func (w *wtx) webhook(event string, payload []byte) error {
 	for _, ep := range w.s.opts.WebhookEndpoints {
-		if _, err := w.exec(qInsertWebhook, ep, event, string(payload), nanos(w.now), nanos(w.now), nanos(w.now)); err != nil {
+		if _, err := w.Exec(qInsertWebhook, ep, event, string(payload), nanos(w.now), nanos(w.now), nanos(w.now)); err != nil {
 			return fmt.Errorf("queue webhook: %w", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"bridged/config"
 	"bridged/httpapi"
 	"bridged/modem"
+	"bridged/pdu"
 	"bridged/queue"
 )
 
@@ -23,17 +24,18 @@ func (l modemList) Statuses() []modem.Status {
 	return out
 }
 
-// newAPI builds the HTTP API over the store and the modems from cfg.
-// The dispatcher learns of new messages from the store's commits, so the
-// API's own Wake is not needed.
-func newAPI(cfg *config.Config, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (http.Handler, error) {
+// newAPI builds the HTTP API over the store and the modems from cfg, with
+// the encoding the store and the dispatcher are given. The
+// dispatcher learns of new messages from the store's commits (Subscribe),
+// not from the API.
+func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (http.Handler, error) {
 	h, err := httpapi.New(httpapi.Options{
 		Tokens:          cfg.HTTP.Tokens,
 		AllowedHosts:    cfg.HTTP.AllowedHosts,
 		MaxRecipients:   cfg.HTTP.MaxRecipients,
 		MaxBodyBytes:    cfg.HTTP.MaxBodyBytes,
 		DefaultCountry:  cfg.SMS.DefaultCountry,
-		MaxParts:        cfg.SMS.MaxParts,
+		Encoding:        encoding,
 		DefaultValidity: time.Duration(cfg.SMS.DefaultValidity),
 		DeliveryReports: cfg.SMS.DeliveryReports,
 		Logger:          log,

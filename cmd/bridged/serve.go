@@ -20,6 +20,7 @@ import (
 	"bridged/internal/ready"
 	"bridged/modem"
 	"bridged/modem/modemsim"
+	"bridged/pdu"
 	"bridged/queue"
 )
 
@@ -110,7 +111,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	if cfg.SMS.InterruptedSend == config.InterruptedFail {
 		interrupted = queue.FailInterrupted
 	}
-	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, MaxParts: cfg.SMS.MaxParts})
+	encoding, err := smsEncoding(cfg.SMS)
+	if err != nil {
+		return err
+	}
+	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding})
 	if err != nil {
 		return fmt.Errorf("open the queue: %w", err)
 	}
@@ -147,11 +152,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 		sendTimeout = max(sendTimeout, dc.SendTimeout, modem.DefaultSendTimeout)
 	}
 	disp := dispatch.New(store, dms, dispatch.Options{
-		Routes: routes, MaxParts: cfg.SMS.MaxParts, SendTimeout: sendTimeout,
+		Routes: routes, Encoding: encoding, SendTimeout: sendTimeout,
 		Logger: log, Retention: time.Duration(cfg.Store.Retention),
 	})
 
-	api, err := newAPI(cfg, store, mods, log)
+	api, err := newAPI(cfg, encoding, store, mods, log)
 	if err != nil {
 		return err
 	}
@@ -232,6 +237,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	}
 	log.Info("stopped")
 	return runErr
+}
+
+// smsEncoding is the one encoding policy: the API estimates, the queue
+// stores and the dispatcher sends every text with this value, so that the
+// parts a client is told are the parts the network gets.
+func smsEncoding(c config.SMS) (pdu.Options, error) {
+	lang, err := pdu.ParseLanguage(c.Language)
+	if err != nil {
+		return pdu.Options{}, fmt.Errorf("sms.language: %w", err)
+	}
+	return pdu.Options{MaxParts: c.MaxParts, Language: lang}, nil
 }
 
 // sims holds the simulated modems of a configuration, on a private network.

@@ -8,6 +8,27 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
+// Sentinel errors, for errors.Is.
+var (
+	// ErrNotFound: no message, inbox message or webhook delivery with that id.
+	ErrNotFound = errors.New("not found")
+	// ErrIdempotencyConflict: the idempotency key was used before with a
+	// different body.
+	ErrIdempotencyConflict = errors.New("idempotency key reused with a different body")
+	// ErrNotCancellable: the message has started sending or is final.
+	ErrNotCancellable = errors.New("message can no longer be cancelled")
+	// ErrLeaseLost: the claim a worker holds has expired, was recovered or
+	// the message was changed by someone else; the worker must drop it.
+	ErrLeaseLost = errors.New("lease lost")
+	// ErrSchemaTooNew: the database was written by a newer bridged.
+	ErrSchemaTooNew = errors.New("database schema is newer than this bridged")
+	// ErrInvalid: a request the store refuses (empty recipient, bad part
+	// number, ...). The text of the wrapping error says which field.
+	ErrInvalid = errors.New("invalid request")
+	// ErrClosed: the store was closed.
+	ErrClosed = errors.New("store closed")
+)
+
 // Errors of the storage underneath, for errors.Is. They wrap the
 // database's own error, which keeps the system's reason in its text. They
 // let callers (the HTTP API) tell a person what to do without knowing

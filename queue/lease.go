@@ -1,0 +1,196 @@
+package queue
+
+// What a worker holding a claim reports: each part sent (PartSent), and
+// how the claim ends (Retry, Release, Fail). Every call checks the lease.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// leased is a claimed message as a lease check sees it.
+type leased struct {
+	parts int
+	to    string
+}
+
+// checkLease fails with ErrLeaseLost unless l is the message's current claim.
+func (w *wtx) checkLease(l Lease) (leased, error) {
+	var (
+		status  string
+		claimed sql.NullString
+		att     int
+		m       leased
+	)
+	err := w.QueryRow(qLeaseCheck, l.ID).Scan(&status, &claimed, &att, &m.parts, &m.to)
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, fmt.Errorf("message %d: %w", l.ID, ErrNotFound)
+	}
+	if err != nil {
+		return m, err
+	}
+	if Status(status) != StatusSending || claimed.String != l.Modem || att != l.Attempt {
+		return m, fmt.Errorf("message %d is %s (attempt %d on %q), lease is attempt %d on %q: %w",
+			l.ID, status, att, claimed.String, l.Attempt, l.Modem, ErrLeaseLost)
+	}
+	return m, nil
+}
+
+// PartSent records that part seq (1-based) of the leased message was sent
+// with message reference ref, and extends the lease. When it is the last
+// part not yet confirmed, the message becomes StatusSent. A part already
+// recorded fails with ErrInvalid: a confirmed part is never sent again.
+func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
+	err := s.write(ctx, func(w *wtx) error {
+		m, err := w.checkLease(l)
+		if err != nil {
+			return err
+		}
+		if seq < 1 || seq > m.parts || ref < 0 || ref > 255 {
+			return fmt.Errorf("part %d of %d, reference %d: %w", seq, m.parts, ref, ErrInvalid)
+		}
+		var one int
+		switch err := w.QueryRow(qPartExists, l.ID, seq).Scan(&one); {
+		case err == nil:
+			return fmt.Errorf("part %d already sent: %w", seq, ErrInvalid)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if _, err := w.Exec(qInsertPart, l.ID, seq, l.Modem, ref, digits(m.to), nanos(w.now)); err != nil {
+			return err
+		}
+		var n int
+		if err := w.QueryRow(qCountParts, l.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n < m.parts {
+			if l.Duration > 0 { // a lease not from Claim keeps its end
+				if _, err := w.Exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID); err != nil {
+					return err
+				}
+			}
+		} else {
+			if _, err := w.Exec(qSetSent, nanos(w.now), nanos(w.now), l.ID); err != nil {
+				return err
+			}
+			detail := fmt.Sprintf("%d part(s) sent by modem %s", m.parts, l.Modem)
+			if err := w.event(l.ID, StatusSent, detail); err != nil {
+				return err
+			}
+			// A part reported failed while the others were still going
+			// out fails the message now that all of them are out.
+			if err := w.failIfUndelivered(l.ID, m.parts); err != nil {
+				return err
+			}
+		}
+		// After the status change, so that a held "delivered" for the
+		// last part finds the message sent and completes it.
+		return w.applyHeldReports(l.ID, seq, l.Modem, ref, digits(m.to))
+	})
+	if err != nil {
+		return fmt.Errorf("part sent: %w", err)
+	}
+	return nil
+}
+
+// Retry gives a claimed message back after a transient error: it becomes
+// queued again with its next attempt after an exponential backoff with
+// jitter, or failed with e once Options.MaxAttempts claims were used. Parts
+// already sent stay sent, and the message stays on that modem.
+func (s *Store) Retry(ctx context.Context, l Lease, e Error) error {
+	return s.endClaim(ctx, "retry", l, func(w *wtx) error {
+		if l.Attempt >= w.s.opts.MaxAttempts {
+			msg := fmt.Sprintf("%s (gave up after %d attempts)", e.Message, l.Attempt)
+			return w.fail(l.ID, e.Code, msg)
+		}
+		d := w.s.backoff(l.Attempt)
+		detail := fmt.Sprintf("retry in %v: %s", d.Round(time.Millisecond), errText(e))
+		return w.requeue(l.ID, l.Modem, w.now.Add(d), 0, &e, detail)
+	})
+}
+
+// Release gives a claimed message back untried (its modem went down before
+// sending anything): queued, due now, and the claim does not count as an
+// attempt. A worker that sent some parts calls Retry instead.
+func (s *Store) Release(ctx context.Context, l Lease) error {
+	return s.endClaim(ctx, "release", l, func(w *wtx) error {
+		return w.requeue(l.ID, l.Modem, w.now, -1, nil, "released by modem "+l.Modem)
+	})
+}
+
+// Fail fails a claimed message permanently with e (an invalid number, a
+// barred destination).
+func (s *Store) Fail(ctx context.Context, l Lease, e Error) error {
+	return s.endClaim(ctx, "fail", l, func(w *wtx) error { return w.fail(l.ID, e.Code, e.Message) })
+}
+
+// endClaim runs end, which ends the claim l, in one write once it has
+// checked that l is still the message's claim.
+func (s *Store) endClaim(ctx context.Context, op string, l Lease, end func(*wtx) error) error {
+	return s.writeAs(ctx, op, func(w *wtx) error {
+		if _, err := w.checkLease(l); err != nil {
+			return err
+		}
+		return end(w)
+	})
+}
+
+func (w *wtx) fail(id int64, code, msg string) error {
+	if _, err := w.Exec(qSetFailed, nullString(code), msg, nanos(w.now), id); err != nil {
+		return err
+	}
+	return w.event(id, StatusFailed, errText(Error{Code: code, Message: msg}))
+}
+
+// requeue returns a message to the queue. If any part was sent, the message
+// is pinned to modem: a phone joins parts only from one sender number.
+func (w *wtx) requeue(id int64, modem string, due time.Time, attemptDelta int, e *Error, detail string) error {
+	seqs, err := w.sentSeqs(id)
+	if err != nil {
+		return err
+	}
+	var pin sql.NullString
+	if len(seqs) > 0 {
+		pin = nullString(modem)
+	} else {
+		// Keep the caller's own restriction, if any.
+		var cur sql.NullString
+		if err := w.QueryRow(qModemOf, id).Scan(&cur); err != nil {
+			return err
+		}
+		pin = cur
+	}
+	var code, msg sql.NullString
+	if e != nil {
+		code, msg = nullString(e.Code), sql.NullString{String: e.Message, Valid: true}
+	}
+	if _, err := w.Exec(qRequeue, nanos(due), pin, attemptDelta, code, msg, nanos(w.now), id); err != nil {
+		return err
+	}
+	return w.event(id, StatusQueued, detail)
+}
+
+func (w *wtx) sentParts(id int64) ([]SentPart, error) {
+	rows, err := w.Query(qGetParts, id)
+	if err != nil {
+		return nil, err
+	}
+	return scanParts(rows)
+}
+
+func (w *wtx) sentSeqs(id int64) ([]int, error) { return column[int](w, qSentSeqs, id) }
+
+// digits keeps the digits of a number: report matching compares numbers
+// whatever their written form ("+44 7700", "447700").
+func digits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < '0' || r > '9' {
+			return -1 // dropped
+		}
+		return r
+	}, s)
+}
