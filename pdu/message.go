@@ -71,14 +71,24 @@ func (h HexBytes) MarshalText() ([]byte, error) {
 	return []byte(strings.ToUpper(hex.EncodeToString(h))), nil
 }
 
-// Errors that DecodeError wraps, for errors.Is.
-var (
-	ErrTruncated = errors.New("PDU ends early")
-	ErrOverrun   = errors.New("length overruns the PDU")
-	ErrReserved  = errors.New("reserved value")
-	ErrHex       = errors.New("not a hex string")
-	ErrInvalid   = errors.New("invalid value")
-)
+// The errors a DecodeError wraps, for errors.Is.
+
+// ErrTruncated: the PDU ends before a field it announced.
+var ErrTruncated = errors.New("PDU ends early")
+
+// ErrOverrun: a length field counts past the end of the PDU.
+var ErrOverrun = errors.New("length overruns the PDU")
+
+// ErrReserved: a field holds a value TS 23.040 reserves.
+var ErrReserved = errors.New("reserved value")
+
+// ErrHex: the input holds a character that is not a hex digit, or an odd
+// number of them.
+var ErrHex = errors.New("not a hex string")
+
+// ErrInvalid: a field's value is out of its range or malformed, or uses
+// what the codec does not support (compressed user data).
+var ErrInvalid = errors.New("invalid value")
 
 // DecodeError says what is wrong with a PDU and where: Offset counts octets
 // from the start of the PDU, SMSC field included.

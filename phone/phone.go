@@ -20,13 +20,23 @@ import (
 	"unicode/utf8"
 )
 
-// Errors from Parse. A number that parses may still be invalid: see Valid.
-var (
-	ErrNotANumber         = errors.New("not a phone number")
-	ErrInvalidCountryCode = errors.New("no known country code")
-	ErrTooShort           = errors.New("too short to be a phone number")
-	ErrTooLong            = errors.New("too long to be a phone number")
-)
+// The errors of Parse, for errors.Is. A number that parses may still be
+// invalid: see Valid.
+
+// ErrNotANumber: no digits or too few, or characters no phone number has
+// (letters, a plus sign after the first digit).
+var ErrNotANumber = errors.New("not a phone number")
+
+// ErrInvalidCountryCode: no calling code the tables know, or a national
+// number with no default region to read it in.
+var ErrInvalidCountryCode = errors.New("no known country code")
+
+// ErrTooShort: fewer national digits than any phone number has.
+var ErrTooShort = errors.New("too short to be a phone number")
+
+// ErrTooLong: more characters, or national digits, than any phone number
+// has.
+var ErrTooLong = errors.New("too long to be a phone number")
 
 // The limits of a national significant number, as libphonenumber has them
 // (the ITU says 15 digits in all, but there are longer German numbers).
