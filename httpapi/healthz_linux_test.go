@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/queue"
 )
 
@@ -15,7 +16,7 @@ import (
 // the recovery a second after that. The disk refuses writes through a file
 // size limit as in TestDiskWriteFails (process-wide: not parallel).
 func TestHealthzSeesUnwritableStoreWithinInterval(t *testing.T) {
-	clk := newHealthClock()
+	clk := testutil.NewClock(time.Now())
 	e := MustServe(t, Options{}, queue.Options{Now: clk.Now, WriteCheckInterval: 10 * time.Second})
 	e.must(200, "GET", "/healthz", "")
 	restore := limitFileSize(t, e.path)

@@ -8,36 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/queue"
 )
-
-// healthClock is the store's injected clock: it moves only when told, so a
-// test crosses the health check's interval without waiting for it.
-type healthClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newHealthClock() *healthClock { return &healthClock{t: time.Now()} }
-
-func (c *healthClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *healthClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // TestHealthzCommitsOncePerInterval: /healthz is open to anyone, so a
 // client probing in a loop must not make the daemon commit (fsync) per
 // request. 200 probes, 8 at a time, within one interval make at most one
 // commit, counted on the disk (walFrames); the next interval makes one more.
 func TestHealthzCommitsOncePerInterval(t *testing.T) {
-	clk := newHealthClock()
+	clk := testutil.NewClock(time.Now())
 	e := MustServe(t, Options{}, queue.Options{Now: clk.Now, WriteCheckInterval: 10 * time.Second})
 	probe := func(n int) {
 		var wg sync.WaitGroup

@@ -8,40 +8,22 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"bridged/internal/testutil"
 )
 
-// testClock is the store's clock in tests: time moves only when told.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// testStart is where the stores' clocks in tests start.
+var testStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // MustOpen opens a store on a fresh file in t.TempDir with an injected
 // clock and no jitter, and closes it when the test ends.
-func MustOpen(tb testing.TB, opts Options) (*Store, *testClock, string) {
+func MustOpen(tb testing.TB, opts Options) (*Store, *testutil.Clock, string) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "bridged.db")
-	clk := newClock()
+	clk := testutil.NewClock(testStart)
 	if opts.Now == nil {
 		opts.Now = clk.Now
 	}
@@ -82,7 +64,7 @@ func MustEnqueue(tb testing.TB, s *Store, msgs ...NewMessage) []*Message {
 // MustExpire enqueues n messages of text valid for a minute, an hour ago,
 // and expires them: old messages for Prune to remove. They are enqueued
 // pruneBatch at a time, so that no one transaction holds them all.
-func MustExpire(tb testing.TB, s *Store, clk *testClock, n int, text string) {
+func MustExpire(tb testing.TB, s *Store, clk *testutil.Clock, n int, text string) {
 	tb.Helper()
 	msgs := make([]NewMessage, n)
 	for i := range msgs {

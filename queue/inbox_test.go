@@ -273,7 +273,7 @@ func TestInboxListDelete(t *testing.T) {
 	if len(p.Messages) != 3 {
 		t.Fatalf("from: %d, want 3", len(p.Messages))
 	}
-	p, _ = s.ListInbox(ctx, InboxFilter{Since: newClock().Now().Add(5 * time.Minute)})
+	p, _ = s.ListInbox(ctx, InboxFilter{Since: testStart.Add(5 * time.Minute)})
 	if len(p.Messages) != 3 || p.Messages[0].ID != ids[5] {
 		t.Fatalf("since: %d messages from %v", len(p.Messages), idsOfInbox(p.Messages))
 	}
@@ -292,7 +292,7 @@ func TestInboxListDelete(t *testing.T) {
 	}
 	// The raw part is kept: the same SMS read again from its slot is not
 	// delivered a second time.
-	again := mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+15550000", "0", newClock().Now(), 0, 1, 1), "SM", 0))
+	again := mustReceive(t, s, pdu.DecodeReceived("a", deliverPDU("+15550000", "0", testStart, 0, 1, 1), "SM", 0))
 	if !again.Duplicate {
 		t.Fatal("deleted message came back")
 	}

@@ -130,3 +130,28 @@ func (b *Buffer) WaitMatch(tb testing.TB, re *regexp.Regexp, timeout time.Durati
 		}
 	}
 }
+
+// Clock is a clock for code that takes a Now function (queue.Options.Now):
+// time moves only when the test says, so a test crosses a retention, a
+// lease or an interval without waiting for it. Safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock that reads start until it is advanced.
+func NewClock(start time.Time) *Clock { return &Clock{t: start} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}

@@ -48,3 +48,15 @@ func TestBufferReset(t *testing.T) {
 		t.Fatalf("String() after Reset = %q", got)
 	}
 }
+
+func TestClock(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	c := NewClock(start)
+	if !c.Now().Equal(start) {
+		t.Fatalf("Now() = %v, want %v", c.Now(), start)
+	}
+	c.Advance(90 * time.Minute)
+	if want := start.Add(90 * time.Minute); !c.Now().Equal(want) {
+		t.Fatalf("after Advance, Now() = %v, want %v", c.Now(), want)
+	}
+}
