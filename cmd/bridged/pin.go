@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
-	"strings"
-	"syscall"
 	"time"
 
 	"bridged/modem"
@@ -94,51 +89,28 @@ func (c *modemsCommand) clearPIN(ctx context.Context, args []string) error {
 	return clearPINInStore(ctx, c.stdout, cfg.Store.Path, id)
 }
 
-// apiURL is where a daemon listening on listen answers locally; "" when it
-// cannot be known (port 0).
-func apiURL(listen string) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil || port == "0" {
-		return ""
-	}
-	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return "http://" + net.JoinHostPort(host, port)
-}
-
 // clearPINByAPI asks a running daemon to clear; done is false when no
 // daemon listens at base, so that the caller clears the database instead.
 func clearPINByAPI(ctx context.Context, w io.Writer, base string, tokens []string, id string) (done bool, err error) {
+	token := ""
+	if len(tokens) > 0 {
+		token = tokens[0]
+	}
+	c, err := newAPIClient(base, token)
+	if err != nil {
+		return true, fmt.Errorf("modems clear-pin: -api: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	u := strings.TrimRight(base, "/") + "/v1/modems/" + url.PathEscape(id) + "/pin-refusal"
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
-	if err != nil {
-		return true, fmt.Errorf("modems clear-pin: %w", err)
+	var out struct {
+		Cleared int `json:"cleared"`
 	}
-	if len(tokens) > 0 {
-		req.Header.Set("Authorization", "Bearer "+tokens[0])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if errors.Is(err, syscall.ECONNREFUSED) {
+	err = c.callJSON(ctx, http.MethodDelete, "/v1/modems/"+url.PathEscape(id)+"/pin-refusal", nil, &out)
+	if errors.Is(err, errNoDaemon) {
 		return false, nil
 	}
 	if err != nil {
-		return true, fmt.Errorf("modems clear-pin: ask the daemon at %s: %w", base, err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Cleared int `json:"cleared"`
-		Error   struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&out); err != nil {
-		return true, fmt.Errorf("modems clear-pin: the daemon at %s answered %s, not JSON", base, resp.Status)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return true, fmt.Errorf("modems clear-pin: the daemon at %s answered %s: %s", base, resp.Status, out.Error.Message)
+		return true, fmt.Errorf("modems clear-pin: %w", err)
 	}
 	if out.Cleared == 0 {
 		fmt.Fprintf(w, "modem %s: no PIN refusal was recorded; it tries its PIN again if its SIM asks\n", id)
