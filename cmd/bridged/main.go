@@ -59,6 +59,8 @@ func (m *Main) commands() map[string]command {
 		"modems": &modemsCommand{stdout: m.Stdout, stderr: m.Stderr},
 		"sim":    &simCommand{stdout: m.Stdout, stderr: m.Stderr},
 		"serve":  &serveCommand{stdout: m.Stdout, stderr: m.Stderr},
+		"send":   &sendCommand{stdin: m.Stdin, stdout: m.Stdout},
+		"inbox":  &inboxCommand{stdout: m.Stdout, stderr: m.Stderr},
 
 		"check-config": &checkConfigCommand{stdout: m.Stdout},
 	}
@@ -72,6 +74,8 @@ Usage:
 Commands:
   serve         run the gateway: HTTP API, queue and modems
   check-config  check a configuration file and print it with secrets masked
+  send          send an SMS through the running daemon, and follow it with -wait
+  inbox         print the SMS the running daemon received, and follow them with -follow
   modems        list serial ports and probe which of them are modems
   sim           run simulated modems on pseudo-terminals, to try bridged without hardware
   pdu           encode text into SMS-SUBMIT PDUs, or decode a PDU a modem printed
