@@ -75,7 +75,8 @@ func (f *clientFlags) client() (*apiClient, error) {
 		}
 		if base == "" {
 			if base = apiURL(cfg.HTTP.Listen); base == "" {
-				return nil, usageErrorf("the configuration listens on %q, whose port is chosen at start: give the daemon's address with -url or %s", cfg.HTTP.Listen, envClientURL)
+				// Port 0: the daemon's port is chosen when it starts.
+				return nil, usageErrorf("where a daemon listening on %q answers cannot be told from the configuration: give its address with -url or %s", cfg.HTTP.Listen, envClientURL)
 			}
 		}
 		if token == "" && len(cfg.HTTP.Tokens) > 0 {

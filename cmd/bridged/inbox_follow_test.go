@@ -344,6 +344,15 @@ func TestInboxFollowWrongToken(t *testing.T) {
 	}
 }
 
+// TestInboxFollowNoDaemon: a daemon that is not there at the start is a
+// mistake to report, not one to wait for.
+func TestInboxFollowNoDaemon(t *testing.T) {
+	code, stdout, stderr := runMain(t, "", "inbox", "-url", "http://"+freeListen(t), "-follow")
+	if code != exitError || stdout != "" || !strings.Contains(stderr, "no daemon answers") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1 and no daemon", code, stdout, stderr)
+	}
+}
+
 func TestReadEvents(t *testing.T) {
 	tests := []struct {
 		name   string

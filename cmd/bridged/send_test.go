@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -90,5 +92,19 @@ func TestClientCommandsHelp(t *testing.T) {
 		if _, stdout, _ := runMain(t, "", "help"); !strings.Contains(stdout, "\n  "+cmd+" ") {
 			t.Errorf("help does not list %s: %q", cmd, stdout)
 		}
+	}
+}
+
+// TestClientAddressFromConfig: a configuration whose port is chosen at
+// start cannot say where the daemon is; the error says what to give.
+func TestClientAddressFromConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bridged.toml")
+	if err := os.WriteFile(path, []byte("[http]\nlisten = \"127.0.0.1:0\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envClientURL, "")
+	code, _, stderr := runMain(t, "", "send", "-config", path, "+447400123456", "hi")
+	if code != exitUsage || !strings.Contains(stderr, "give its address with -url or BRIDGED_URL") {
+		t.Errorf("exit %d, stderr %q; want 2 and what to give", code, stderr)
 	}
 }
