@@ -103,14 +103,25 @@ func (p *inboxPrinter) print(raw json.RawMessage) error {
 	line := fmt.Sprintf("%s %s %s %s", m.ReceivedAt.UTC().Format(time.RFC3339), plainField(m.From),
 		plainField(m.Modem), strconv.Quote(m.Text))
 	if m.Incomplete {
-		missing := make([]string, len(m.Missing))
-		for i, n := range m.Missing {
-			missing[i] = strconv.Itoa(n)
-		}
-		line += " (incomplete: missing part " + strings.Join(missing, ", ") + ")"
+		line += " (incomplete" + missingParts(m.Missing) + ")"
 	}
 	_, err := fmt.Fprintln(p.w, line)
 	return err
+}
+
+// missingParts names the parts an incomplete message lacks.
+func missingParts(seqs []int) string {
+	if len(seqs) == 0 {
+		return ""
+	}
+	s := make([]string, len(seqs))
+	for i, n := range seqs {
+		s[i] = strconv.Itoa(n)
+	}
+	if len(s) == 1 {
+		return ": part " + s[0] + " missing"
+	}
+	return ": parts " + strings.Join(s, ", ") + " missing"
 }
 
 // plainField prints a field as it is when it is one word, quoted

@@ -391,3 +391,35 @@ func TestReadEvents(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxLines: one message is one line, whatever its sender and text
+// hold.
+func TestInboxLines(t *testing.T) {
+	tests := []struct {
+		name string
+		msg  string
+		want string
+	}{
+		{name: "plain", msg: `{"id":1,"from":"+15557770000","modem":"m0","text":"hi there","received_at":"2026-12-03T10:00:00.5+01:00"}`,
+			want: `2026-12-03T09:00:00Z +15557770000 m0 "hi there"`},
+		{name: "newline, escape and a right-to-left override",
+			msg:  `{"id":1,"from":"My Bank","modem":"m0","text":"a\nb\u001b[2J\u202e","received_at":"2026-12-03T10:00:00Z"}`,
+			want: `2026-12-03T10:00:00Z "My Bank" m0 "a\nb\x1b[2J\u202e"`},
+		{name: "incomplete", msg: `{"id":1,"from":"+1555","modem":"m0","text":"x","received_at":"2026-12-03T10:00:00Z","incomplete":true,"missing":[2,3]}`,
+			want: `2026-12-03T10:00:00Z +1555 m0 "x" (incomplete: parts 2, 3 missing)`},
+		{name: "one part missing", msg: `{"id":1,"from":"+1555","modem":"m0","text":"x","received_at":"2026-12-03T10:00:00Z","incomplete":true,"missing":[1]}`,
+			want: `2026-12-03T10:00:00Z +1555 m0 "x" (incomplete: part 1 missing)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			p := &inboxPrinter{w: &b}
+			if err := p.print(json.RawMessage(tt.msg)); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.String(); got != tt.want+"\n" {
+				t.Errorf("printed %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
