@@ -40,7 +40,7 @@ Flags:
 ` + clientFlagsUsage + `
   -since T       only messages received since T: an RFC 3339 time, a duration
                  ago such as 2h or 7d, or "now"
-  -limit N       print at most N messages (default: all)
+  -limit N       print at most N messages (default: all; not with -follow)
   -json          print each message as GET /v1/inbox/ID shows it, one a line
   -follow        then print each message as it arrives (from GET /v1/events),
                  connecting again after a lost connection without missing one;
