@@ -27,6 +27,9 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 				arm(d.opts.Maintenance)
 			}
 			continue
+		case answered := <-d.pings:
+			d.answerPing(ctx, answered)
+			continue
 		case <-t.C:
 		}
 		due = time.Time{}
