@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	if err != nil {
 		return err
 	}
-	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding})
+	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding, Logger: log})
 	if err != nil {
 		return fmt.Errorf("open the queue: %w", err)
 	}
