@@ -6,9 +6,9 @@ import (
 )
 
 // The [log] formats. FormatAuto is JSON when stderr is systemd's journal
-// (the daemon runs as a service: `journalctl -o json` then keeps every
-// attribute as its own field) and text otherwise (a terminal, a pipe, a
-// file).
+// (the daemon runs as a service, and log shippers read the journal: one
+// object a line parses without guessing) and text otherwise (a terminal,
+// a pipe, a file).
 const (
 	FormatAuto = "auto"
 	FormatText = "text"
