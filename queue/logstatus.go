@@ -15,7 +15,9 @@ type statusChange struct {
 // logs nothing. The caller's goroutine logs, not the writer's, so that the
 // next commit does not wait for the log. The line carries the message id,
 // the new status and the system's detail ("attempt 2 on modem usb0", a
-// failure's code), never the text or the recipient.
+// failure's code), never the text or the recipient. A caller whose ctx
+// ended before the answer (an HTTP client gone mid-request) may have
+// committed without a line: write cannot tell it.
 func (s *Store) logCommitted(o *op, err error) error {
 	if err != nil || s.opts.Logger == nil {
 		return err
