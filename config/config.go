@@ -34,7 +34,7 @@ const (
 	DefaultMaxParts        = 10
 	DefaultInterruptedSend = InterruptedRetry
 	DefaultLogLevel        = "info"
-	DefaultLogFormat       = "text"
+	DefaultLogFormat       = FormatAuto
 )
 
 // Defaults of the [http] limits that keep one client from exhausting the
@@ -256,11 +256,12 @@ func (m Modem) IsSim() bool { return m.Device == SimDevice }
 // the built-in default.
 func (c *Config) Source() string { return c.source }
 
-// Logger returns a logger writing to w at the configured level and format.
-// It assumes a validated Log; anything else logs text at Info.
+// Logger returns a logger writing to w at the configured level and format
+// (FormatAuto: JSON when w is systemd's journal, text otherwise). It
+// assumes a validated Log; anything else logs text at Info.
 func (l Log) Logger(w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
-	if l.Format == "json" {
+	if l.resolvedFormat(w) == FormatJSON {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

@@ -263,7 +263,7 @@ func TestLoadRejects(t *testing.T) {
 			`FILE:2: sms.language: unknown national language "klingon" (choose none, turkish, spanish, portuguese, bengali, gujarati, hindi, kannada, malayalam, oriya, punjabi, tamil, telugu or urdu)`}},
 		{name: "log level", doc: "[log]\nlevel = \"warning\"\nformat = \"logfmt\"\n", want: []string{
 			`FILE:2: log.level: "warning" is not debug, info, warn or error`,
-			`FILE:3: log.format: "logfmt" is not text or json`}},
+			`FILE:3: log.format: "logfmt" is not auto, text or json`}},
 
 		// Several problems at once, in file order.
 		{name: "all problems, in order", doc: "[sms]\nmax_parts = 0\n\n[http]\nlisten = \"0.0.0.0:80\"\n\n" + real0 + "quirks = \"x\"\n", want: []string{
@@ -419,7 +419,7 @@ func TestDefault(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the default does not validate: %v", err)
 	}
-	if c.HTTP.Listen != "127.0.0.1:8080" || c.Store.Path != "./bridged.db" || c.Log.Level != "info" || c.Log.Format != "text" {
+	if c.HTTP.Listen != "127.0.0.1:8080" || c.Store.Path != "./bridged.db" || c.Log.Level != "info" || c.Log.Format != "auto" {
 		t.Errorf("default %+v", c)
 	}
 	if len(c.Modems) != 1 || c.Modems[0].ID != "sim0" || !c.Modems[0].IsSim() {

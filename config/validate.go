@@ -251,8 +251,8 @@ func (l Log) validate(ps *problems) {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, l.Level) {
 		ps.add("log.level", "%q is not debug, info, warn or error", l.Level)
 	}
-	if l.Format != "text" && l.Format != "json" {
-		ps.add("log.format", "%q is not text or json", l.Format)
+	if !slices.Contains([]string{FormatAuto, FormatText, FormatJSON}, l.Format) {
+		ps.add("log.format", "%q is not auto, text or json", l.Format)
 	}
 }
 

@@ -7,7 +7,8 @@
 // (peers, canSend); send.go is a worker's send path (sendLoop, claim,
 // sendMessage, sendFailed, limit); receive.go its receive path
 // (receiveLoop, storeInbound); maintain.go meets the store's deadlines
-// (expiry, incomplete multipart messages); prune.go applies the retention.
+// (expiry, incomplete multipart messages) and answers alive.go's liveness
+// pings (Alive, for the systemd watchdog); prune.go applies the retention.
 package dispatch
 
 import (
@@ -37,6 +38,7 @@ type Store interface {
 	NextDue(ctx context.Context, req queue.ClaimRequest) (time.Time, bool, error)
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
 	Subscribe() (<-chan struct{}, func())
+	CheckWritable(ctx context.Context) error
 }
 
 // Modem is what the dispatcher needs of a modem (*modem.Modem).
@@ -125,6 +127,8 @@ type Dispatcher struct {
 	// touched tells the maintainer that something with a deadline may have
 	// been written; capacity 1.
 	touched chan struct{}
+	// pings carries Alive's requests to the maintainer (alive.go).
+	pings chan chan<- struct{}
 }
 
 // New returns a Dispatcher for the modems over store.
@@ -148,7 +152,7 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Dispatcher{store: store, modems: modems, opts: opts, log: opts.Logger, touched: make(chan struct{}, 1),
-		limited: make([]atomic.Int64, len(modems))}
+		pings: make(chan chan<- struct{}), limited: make([]atomic.Int64, len(modems))}
 	for range modems {
 		d.wakes = append(d.wakes, make(chan struct{}, 1))
 	}

@@ -27,6 +27,9 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 				arm(d.opts.Maintenance)
 			}
 			continue
+		case answered := <-d.pings:
+			d.answerPing(ctx, answered)
+			continue
 		case <-t.C:
 		}
 		due = time.Time{}
@@ -55,7 +58,7 @@ func (d *Dispatcher) maintenance(ctx context.Context) (time.Duration, bool) {
 	if n, err := d.store.Expire(ctx); err != nil {
 		d.log.Warn("expire messages", "err", err)
 	} else if n > 0 {
-		d.log.Info("messages expired before they could be sent", "count", n)
+		d.log.Debug("messages expired before they could be sent", "count", n)
 	}
 	if ms, err := d.store.ReleaseIncomplete(ctx); err != nil {
 		d.log.Warn("release incomplete messages", "err", err)

@@ -168,7 +168,7 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) {
 			// for the rate limit: the claim comes back now, not when the
 			// wait ends (the parts sent keep the message on this modem).
 			if ctx.Err() == nil {
-				log.Info("modem not ready between parts; message goes back to the queue", "err", err)
+				log.Debug("modem not ready between parts; message goes back to the queue", "err", err)
 			}
 			endClaim(log, w.d.store.Release(sctx, l))
 			return
@@ -218,7 +218,7 @@ func (w *worker) sendFailed(ctx context.Context, log *slog.Logger, l queue.Lease
 		// Nothing went out: the modem could not take the part (gone,
 		// restarting, off the network). The claim comes back at once and
 		// costs no attempt; parts sent by this claim keep it on this modem.
-		log.Info("modem not ready; message goes back to the queue", "part", seq)
+		log.Debug("modem not ready; message goes back to the queue", "part", seq)
 		endClaim(log, w.d.store.Release(ctx, l))
 	case errors.Is(err, at.ErrClosed):
 		// The port went away (unplugged) while AT+CMGS was in flight: the

@@ -35,7 +35,8 @@
 // (exponential backoff with jitter, failed after Options.MaxAttempts), Fail or
 // Release. A message is sent when its last part is confirmed. Cancel works
 // only while a message is queued. Every status change is appended to the
-// message's history (Event) in the same transaction.
+// message's history (Event) in the same transaction, and logged at Info
+// (Options.Logger) once committed.
 //
 // A dispatcher never polls: Subscribe gives a channel that receives a value
 // after every commit that made a message claimable, and NextDue says when

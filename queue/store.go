@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	mrand "math/rand/v2"
 	"sync"
@@ -90,6 +91,9 @@ type Options struct {
 	// WriteCheckInterval is how long CheckWritable serves its last
 	// successful check before it writes again.
 	WriteCheckInterval time.Duration
+	// Logger, if set, gets one Info line per committed status change of a
+	// message (logstatus.go); nil logs nothing.
+	Logger *slog.Logger
 	// Now is the clock; tests inject one. Default time.Now.
 	Now func() time.Time
 	// Jitter returns a random duration in [0, d); tests inject one.
@@ -254,6 +258,9 @@ func (s *Store) Close() error {
 type op struct {
 	fn  func(*wtx) error
 	err chan error
+	// changes are fn's status changes, for the caller to log once
+	// committed; written by the writer before it answers on err.
+	changes []statusChange
 }
 
 // wtx is the writer's transaction as a write sees it.
@@ -264,6 +271,8 @@ type wtx struct {
 	// woke is set when a message became queued: Subscribe's channels
 	// get a value after the commit.
 	woke bool
+	// changes are the status changes of the write running now (run).
+	changes []statusChange
 }
 
 // write submits fn to the writer and waits until its transaction commits.
@@ -283,14 +292,14 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	}
 	select {
 	case err := <-o.err:
-		return s.failed(err)
+		return s.failed(s.logCommitted(o, err))
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.done:
 		// The writer answers everything it took before it stopped.
 		select {
 		case err := <-o.err:
-			return s.failed(err)
+			return s.failed(s.logCommitted(o, err))
 		default:
 			return ErrClosed
 		}
@@ -425,7 +434,9 @@ func (s *Store) commit(batch []*op) {
 // run runs one write; a panic becomes that write's error rather than the
 // end of the writer, which every other caller waits on.
 func run(o *op, w *wtx) (err error) {
+	w.changes = nil
 	defer func() {
+		o.changes = w.changes
 		if r := recover(); r != nil {
 			err = fmt.Errorf("write panicked: %v", r)
 		}

@@ -48,6 +48,7 @@ func (w *wtx) event(id int64, status Status, detail string) error {
 	if _, err := w.Exec(qInsertEvent, id, string(status), nanos(w.now), detail); err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}
+	w.changes = append(w.changes, statusChange{id, status, detail})
 	if len(w.s.opts.WebhookEndpoints) == 0 {
 		return nil
 	}

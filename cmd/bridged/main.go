@@ -62,6 +62,8 @@ func (m *Main) commands() map[string]command {
 		"send":   &sendCommand{stdin: m.Stdin, stdout: m.Stdout},
 		"inbox":  &inboxCommand{stdout: m.Stdout, stderr: m.Stderr},
 
+		"version": &versionCommand{stdout: m.Stdout},
+
 		"check-config": &checkConfigCommand{stdout: m.Stdout},
 	}
 }
@@ -79,6 +81,7 @@ Commands:
   modems        list serial ports and probe which of them are modems
   sim           run simulated modems on pseudo-terminals, to try bridged without hardware
   pdu           encode text into SMS-SUBMIT PDUs, or decode a PDU a modem printed
+  version       print the version, commit, build date, Go and SQLite versions
   help          show this help, or a command's with "bridged help COMMAND"
 
 Run "bridged COMMAND -h" for a command's flags.

@@ -115,7 +115,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	if err != nil {
 		return err
 	}
-	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding})
+	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding, Logger: log})
 	if err != nil {
 		return fmt.Errorf("open the queue: %w", err)
 	}
@@ -210,7 +210,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 			written = true
 		}
 	}
+	sd := newNotifier(log) // nil without NOTIFY_SOCKET: nothing sent, nothing run
 	if runErr == nil {
+		sd.ready(mods, disp.Alive)
 		select {
 		case <-ctx.Done():
 			log.Info("stopping: no new work; letting a send in flight finish")
@@ -218,6 +220,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 			runErr = fmt.Errorf("http server: %w", err)
 		}
 	}
+	sd.stopping()
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(cfg.HTTP.ShutdownTimeout))
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
