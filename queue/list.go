@@ -24,6 +24,12 @@ func (s *Store) Get(ctx context.Context, id int64) (*Message, error) {
 		return nil, fmt.Errorf("get: %w", err)
 	}
 	defer tx.Rollback()
+	return readMessage(ctx, tx, id)
+}
+
+// readMessage is Get in tx: a read transaction, or the writer's when a
+// write shows the message it changed (the message.status event).
+func readMessage(ctx context.Context, tx *sql.Tx, id int64) (*Message, error) {
 	m, err := scanMessage(tx.QueryRowContext(ctx, qGetMessage, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get message %d: %w", id, ErrNotFound)

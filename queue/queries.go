@@ -105,6 +105,19 @@ const (
 	qWebhookByState = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE state = ? AND id > ? ORDER BY id LIMIT ?`
 )
 
+// The event log (events.go).
+const (
+	qLastEventID   = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`
+	qInsertLogged  = `INSERT INTO events (id, type, subject, created_at, body) VALUES (?, ?, ?, ?, ?)`
+	qModemStateOf  = `SELECT state FROM modem_states WHERE modem = ?`
+	qSetModemState = `INSERT INTO modem_states (modem, state, at) VALUES (?, ?, ?)
+		ON CONFLICT (modem) DO UPDATE SET state = excluded.state, at = excluded.at`
+	qEventsAfter   = `SELECT id, type, subject, created_at, body FROM events WHERE id > ?`
+	qEventsOrder   = ` ORDER BY id LIMIT ?`
+	qPruneEventIDs = `SELECT id FROM events WHERE created_at < ? LIMIT ?`
+	qDeleteEvent   = `DELETE FROM events WHERE id = ?`
+)
+
 // queryPlans are the reading statements the EXPLAIN QUERY PLAN test checks.
 var queryPlans = map[string]string{
 	"idemGet": qIdemGet, "idemMessages": qIdemMessages,
@@ -126,4 +139,7 @@ var queryPlans = map[string]string{
 	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs, "heldFor": qHeldFor, "pruneHeld": qPruneHeldIDs,
 	"deleteMessage": qDeleteMessage, "deleteWebhook": qDeleteWebhook, "deleteInPart": qDeleteInPart,
 	"deleteGroup": qDeleteGroup, "deleteKey": qDeleteKey,
+	"modemStateOf": qModemStateOf, "eventsAfter": qEventsAfter + qEventsOrder,
+	"eventsAfterTypes": qEventsAfter + " AND type IN (?, ?)" + qEventsOrder,
+	"pruneEvents":      qPruneEventIDs, "deleteEvent": qDeleteEvent,
 }
