@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -145,7 +146,7 @@ func (s *Store) ModemState(ctx context.Context, modem, state string, data []byte
 		switch err := w.QueryRow(qModemStateOf, modem).Scan(&last); {
 		case err == nil && last == state:
 			return nil
-		case err != nil && err != sql.ErrNoRows:
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
 		if _, err := w.Exec(qSetModemState, modem, state, nanos(w.now)); err != nil {
