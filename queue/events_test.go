@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +107,8 @@ func TestEventsWrittenWithTheirChange(t *testing.T) {
 	if got := statuses(); !slices.Equal(got, []Status{StatusQueued, StatusSending}) {
 		t.Fatalf("after claim: %v", got)
 	}
+	// Claim renders the message it holds, its history read back.
+	sameAsGet()
 	if err := s.PartSent(ctx, *m.Lease, 1, 7); err != nil {
 		t.Fatal(err)
 	}
@@ -243,5 +246,29 @@ func TestEnqueueEventSameAsGet(t *testing.T) {
 		if string(have) != string(want) {
 			t.Errorf("%q: event data\n%s\nGet\n%s", nm.Text, have, want)
 		}
+	}
+}
+
+// Claim renders the message it holds too: a second claim, of a message
+// with a part already sent and an error from its first attempt, shows
+// what Get reads.
+func TestClaimEventSameAsGet(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: strings.Repeat("long ", 60), Modem: "a"})[0].ID
+	m := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	if err := s.PartSent(ctx, *m.Lease, 1, 9); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Retry(ctx, *m.Lease, Error{Code: "modem_error", Message: "+CMS ERROR: 500"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	MustClaim(t, s, ClaimRequest{Modem: "a"})
+	es := loggedEvents(t, s)
+	last := decodeBody[Message](t, es[len(es)-1])
+	have, _ := json.Marshal(last.Data)
+	want, _ := json.Marshal(MustGet(t, s, id))
+	if last.Data.Status != StatusSending || len(last.Data.SentParts) != 1 || string(have) != string(want) {
+		t.Fatalf("event data\n%s\nGet\n%s", have, want)
 	}
 }

@@ -1,6 +1,9 @@
 package queue
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // The writer's statements are not prepared up front: the driver keeps each
 // one prepared after its first use (_stmt_cache_size in the writer's DSN),
@@ -60,6 +63,26 @@ func (w *wtx) enqueued(m *Message) error {
 	}
 	shown := *m
 	shown.Events = []Event{{Status: StatusQueued, At: w.now}}
+	return w.logMessage(&shown)
+}
+
+// claimed is event for a message Claim has just updated: it holds the
+// message with its parts as Get would read them, so only the history is
+// read back for the event (two queries fewer per claim).
+func (w *wtx) claimed(m *Message, detail string) error {
+	if err := w.history(m.ID, StatusSending, detail); err != nil {
+		return err
+	}
+	events, err := readHistory(context.Background(), w.Tx, m.ID)
+	if err != nil {
+		return err
+	}
+	shown := *m
+	shown.Events = events
+	// Get's lease has no Duration (the claim's length is not stored).
+	l := *m.Lease
+	l.Duration = 0
+	shown.Lease = &l
 	return w.logMessage(&shown)
 }
 
