@@ -100,7 +100,8 @@
 // reports (events.go): a change and its event are both stored or neither.
 // An event's body is {"id", "type", "created_at", "data"}, data being the
 // object as the API shows it at that moment, rendered by Options.Views.
-// Ids grow in commit order and are never reused (AUTOINCREMENT), so that a
+// Ids grow in commit order and are never reused (Prune keeps the newest
+// event, from which the next id is counted), so that a
 // follower resumes with EventsAfter its last id; SubscribeEvents wakes it
 // after each commit that wrote an event, and LastEventID says where "from
 // now on" starts.

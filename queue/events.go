@@ -69,8 +69,7 @@ type LoggedEvent struct {
 const MaxEventsPage = 1000
 
 // lastEventID reads the id of the newest event ever written, so that the
-// writer goes on after it; sqlite_sequence remembers it when Prune has
-// removed the event itself.
+// writer goes on after it: Prune never removes the newest event.
 func lastEventID(db *sql.DB) (int64, error) {
 	var id int64
 	if err := db.QueryRow(qLastEventID).Scan(&id); err != nil {

@@ -162,7 +162,8 @@ func TestModemStateLoggedOnChange(t *testing.T) {
 	step("ready", true)
 	// The last state told outlives a restart and the events' retention.
 	clk.Advance(48 * time.Hour)
-	if p, err := s.Prune(ctx, clk.Now()); err != nil || p.Events != 3 {
+	// The newest is kept: ids are counted from it.
+	if p, err := s.Prune(ctx, clk.Now()); err != nil || p.Events != 2 {
 		t.Fatalf("prune %+v %v", p, err)
 	}
 	s = MustReopen(t, s, path, Options{Now: clk.Now})
@@ -170,12 +171,12 @@ func TestModemStateLoggedOnChange(t *testing.T) {
 	step("sim-error", true)
 	// Ids go on after the pruned ones, never reused.
 	es := loggedEvents(t, s)
-	if len(es) != 1 || es[0].ID != 4 || es[0].Subject != "m1" || s.LastEventID() != 4 {
+	if len(es) != 2 || es[0].ID != 3 || es[1].ID != 4 || es[1].Subject != "m1" || s.LastEventID() != 4 {
 		t.Fatalf("after prune and reopen: %+v, last %d", es, s.LastEventID())
 	}
-	b := decodeBody[struct{ State string }](t, es[0])
+	b := decodeBody[struct{ State string }](t, es[1])
 	if b.Data.State != "sim-error" || b.Type != EventModemState {
-		t.Fatalf("body %s", es[0].Body)
+		t.Fatalf("body %s", es[1].Body)
 	}
 }
 
@@ -270,5 +271,25 @@ func TestClaimEventSameAsGet(t *testing.T) {
 	want, _ := json.Marshal(MustGet(t, s, id))
 	if last.Data.Status != StatusSending || len(last.Data.SentParts) != 1 || string(have) != string(want) {
 		t.Fatalf("event data\n%s\nGet\n%s", have, want)
+	}
+}
+
+// Prune removes old events batch by batch, oldest ids first, and keeps
+// the newest, from which the next id is counted.
+func TestPruneEvents(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{})
+	MustExpire(t, s, clk, 700, "old") // 700 queued and 700 expired events
+	clk.Advance(time.Hour)
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "new"})[0].ID
+	if p, err := s.Prune(ctx, clk.Now().Add(-time.Minute)); err != nil || p.Events != 1400 {
+		t.Fatalf("prune: %+v %v, want 1400 events", p, err)
+	}
+	es := loggedEvents(t, s)
+	if len(es) != 1 || es[0].Subject != fmt.Sprint(id) || es[0].ID != 1401 {
+		t.Fatalf("left: %+v", es)
+	}
+	clk.Advance(time.Hour)
+	if p, err := s.Prune(ctx, clk.Now()); err != nil || p.Events != 0 || len(loggedEvents(t, s)) != 1 {
+		t.Fatalf("the newest event was pruned: %+v %v", p, err)
 	}
 }

@@ -48,8 +48,8 @@ func (s *Store) PruneOlder(ctx context.Context, age time.Duration) (Pruned, erro
 // reassembly groups; idempotency keys whose messages are gone; and held
 // reports. A sent message can still get its delivery report for
 // Options.ReportWindow, so before should be older than that. Events
-// logged before it go too: a follower away for longer resumes at the
-// oldest event left.
+// logged before it go too, but for the newest (ids are counted from it):
+// a follower away for longer resumes at the oldest event left.
 //
 // It runs in batches, each its own short write, so that sends and
 // enqueues go between them; then it gives the freed pages back to the file

@@ -107,15 +107,18 @@ const (
 
 // The event log (events.go).
 const (
-	qLastEventID   = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)`
+	qLastEventID   = `SELECT coalesce(max(id), 0) FROM events`
 	qInsertLogged  = `INSERT INTO events (id, type, subject, created_at, body) VALUES (?, ?, ?, ?, ?)`
 	qModemStateOf  = `SELECT state FROM modem_states WHERE modem = ?`
 	qSetModemState = `INSERT INTO modem_states (modem, state, at) VALUES (?, ?, ?)
 		ON CONFLICT (modem) DO UPDATE SET state = excluded.state, at = excluded.at`
-	qEventsAfter   = `SELECT id, type, subject, created_at, body FROM events WHERE id > ?`
-	qEventsOrder   = ` ORDER BY id LIMIT ?`
-	qPruneEventIDs = `SELECT id FROM events WHERE created_at < ? LIMIT ?`
-	qDeleteEvent   = `DELETE FROM events WHERE id = ?`
+	qEventsAfter = `SELECT id, type, subject, created_at, body FROM events WHERE id > ?`
+	qEventsOrder = ` ORDER BY id LIMIT ?`
+	// The oldest ids first (ids follow commit time), at most a batch read,
+	// the newest event kept: it is where the next id comes from.
+	qPruneEventIDs = `SELECT id FROM (SELECT id, created_at FROM events ORDER BY id LIMIT ?2)
+		WHERE created_at < ?1 AND id < (SELECT max(id) FROM events)`
+	qDeleteEvent = `DELETE FROM events WHERE id = ?`
 )
 
 // queryPlans are the reading statements the EXPLAIN QUERY PLAN test checks.
@@ -141,5 +144,5 @@ var queryPlans = map[string]string{
 	"deleteGroup": qDeleteGroup, "deleteKey": qDeleteKey,
 	"modemStateOf": qModemStateOf, "eventsAfter": qEventsAfter + qEventsOrder,
 	"eventsAfterTypes": qEventsAfter + " AND type IN (?, ?)" + qEventsOrder,
-	"pruneEvents":      qPruneEventIDs, "deleteEvent": qDeleteEvent,
+	"deleteEvent":      qDeleteEvent, // pruneEvents scans by id, at most a batch
 }
