@@ -8,7 +8,8 @@
 // sendMessage, sendFailed, limit); receive.go its receive path
 // (receiveLoop, storeInbound); maintain.go meets the store's deadlines
 // (expiry, incomplete multipart messages) and answers alive.go's liveness
-// pings (Alive, for the systemd watchdog); prune.go applies the retention.
+// pings (Alive, for the systemd watchdog); prune.go applies the retention;
+// modemstate.go logs each modem's state changes as modem.state events.
 package dispatch
 
 import (
@@ -101,6 +102,9 @@ type Options struct {
 	// Pruner (prune.go); 0 keeps everything. PruneDelay and PruneInterval
 	// default to DefaultPruneDelay and DefaultPruneInterval.
 	Retention, PruneDelay, PruneInterval time.Duration
+	// ModemView renders a modem as the API shows it, the data of its
+	// modem.state events (modemstate.go); default its Status as JSON.
+	ModemView func(modem.Status) ([]byte, error)
 }
 
 // afterError is how soon a worker or the maintainer looks at the store
@@ -150,6 +154,9 @@ func New(store Store, modems []Modem, opts Options) *Dispatcher {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.ModemView == nil {
+		opts.ModemView = modemJSON
 	}
 	d := &Dispatcher{store: store, modems: modems, opts: opts, log: opts.Logger, touched: make(chan struct{}, 1),
 		pings: make(chan chan<- struct{}), limited: make([]atomic.Int64, len(modems))}
@@ -204,9 +211,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	for i, m := range d.modems {
 		w := &worker{d: d, i: i, m: m, wake: d.wakes[i], route: d.opts.Routes[m.ID()], log: d.log.With("modem", m.ID())}
-		wg.Add(2)
+		wg.Add(3)
 		go func() { defer wg.Done(); w.sendLoop(ctx) }()
 		go func() { defer wg.Done(); w.receiveLoop(ctx) }()
+		go func() { defer wg.Done(); d.logModemStates(ctx, m) }()
 	}
 	wg.Add(2)
 	go func() { defer wg.Done(); d.maintain(ctx) }()

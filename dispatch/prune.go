@@ -55,7 +55,7 @@ func (d *Dispatcher) prune(ctx context.Context) {
 		case err == nil && !p.Empty():
 			d.log.Info("pruned history older than the retention", "retention", d.opts.Retention,
 				"messages", p.Messages, "inbound_parts", p.InboundParts, "webhook_deliveries", p.WebhookDeliveries,
-				"idempotency_keys", p.IdempotencyKeys, "pages_freed", p.PagesFreed, "took", time.Since(start).Round(time.Millisecond))
+				"idempotency_keys", p.IdempotencyKeys, "events", p.Events, "pages_freed", p.PagesFreed, "took", time.Since(start).Round(time.Millisecond))
 		}
 		t.Reset(d.opts.PruneInterval)
 	}

@@ -34,6 +34,7 @@ const (
 	CodeStoreUnavailable    = "store_unavailable"
 	CodeTimeout             = "timeout"
 	CodeNotReady            = "not_ready"
+	CodeTooManyStreams      = "too_many_streams"
 	CodeInternal            = "internal"
 )
 
@@ -62,7 +63,7 @@ func Status(code string) int {
 	case CodeRequestTimeout:
 		return http.StatusRequestTimeout
 	case CodeStoreFull, CodeStoreReadOnly, CodeStoreLocked, CodeStoreClosed, CodeStoreUnavailable,
-		CodeTimeout, CodeNotReady:
+		CodeTimeout, CodeNotReady, CodeTooManyStreams:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

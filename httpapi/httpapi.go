@@ -64,6 +64,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxEventStreams bounds the open GET /v1/events streams (503
+	// beyond); EventsKeepalive is how often an idle stream gets a comment;
+	// EventsWriteTimeout how long a stream waits for a reader that takes
+	// nothing before it ends. 0 means the Default constants (events.go).
+	MaxEventStreams                     int
+	EventsKeepalive, EventsWriteTimeout time.Duration
 }
 
 // Store is what the API needs of the queue; *queue.Store satisfies it.
@@ -101,6 +107,8 @@ type Deps struct {
 	// Modems may be nil: then /readyz is never ready and any "modem" in a
 	// request is refused.
 	Modems Modems
+	// Events may be nil: then GET /v1/events is 404.
+	Events Events
 }
 
 // Handler is the API as an http.Handler. Create it with New.
@@ -116,6 +124,8 @@ type Handler struct {
 	scopes  []string
 	hosts   map[string]bool       // AllowedHosts, normalised by hostName
 	compare func(a, b []byte) int // subtle.ConstantTimeCompare; a field so a test can watch it
+	events  Events
+	streams *streams
 }
 
 // Log keys.
@@ -171,6 +181,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 	h := &Handler{
 		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems,
 		log: opts.Logger, mux: http.NewServeMux(), compare: subtle.ConstantTimeCompare,
+		events: deps.Events, streams: newStreams(&opts),
 	}
 	for i, t := range opts.Tokens {
 		if t == "" {
@@ -196,6 +207,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		"GET /v1/inbox": h.listInbox, "GET /v1/inbox/{id}": h.getInbox, "DELETE /v1/inbox/{id}": h.deleteInbox,
 		"POST /v1/estimate": h.estimate, "GET /v1/modems": h.listModems, "DELETE /v1/modems/{id}/pin-refusal": h.clearPINRefusal,
 		"GET /healthz": h.healthz, "GET /readyz": h.readyz,
+		"GET /v1/events": h.streamEvents,
 	} {
 		h.route(pattern, f)
 	}

@@ -307,10 +307,16 @@ func (h *Handler) getMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return notFound(err, "message", id)
 	}
+	writeJSON(w, http.StatusOK, viewMessageDetail(m))
+	return nil
+}
+
+// viewMessageDetail is a message as GET /v1/messages/{id} shows it, with
+// its history and its parts.
+func viewMessageDetail(m *queue.Message) messageView {
 	v := viewMessage(m)
 	v.PartsDetail = viewParts(m)
-	writeJSON(w, http.StatusOK, v)
-	return nil
+	return v
 }
 
 func (h *Handler) cancelMessage(w http.ResponseWriter, r *http.Request) error {

@@ -43,17 +43,22 @@ func (h *Handler) listModems(w http.ResponseWriter, r *http.Request) error {
 		Modems []modemView `json:"modems"`
 	}{Modems: make([]modemView, len(sts))}
 	for i, s := range sts {
-		out.Modems[i] = modemView{ID: s.ID, Device: s.Device, State: s.State, Manufacturer: s.Manufacturer,
-			Model: s.Model, IMEI: s.IMEI, Operator: s.Operator, Registration: s.Registration, SignalDBm: s.SignalDBm,
-			Sent: s.Sent, Failed: s.Failed, Received: s.Received, LastError: s.LastError,
-			PINAttemptsLeft: s.PINAttemptsLeft}
-		if !s.LastErrorAt.IsZero() {
-			at := s.LastErrorAt.UTC()
-			out.Modems[i].LastErrorAt = &at
-		}
+		out.Modems[i] = viewModem(s)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+func viewModem(s modem.Status) modemView {
+	v := modemView{ID: s.ID, Device: s.Device, State: s.State, Manufacturer: s.Manufacturer,
+		Model: s.Model, IMEI: s.IMEI, Operator: s.Operator, Registration: s.Registration, SignalDBm: s.SignalDBm,
+		Sent: s.Sent, Failed: s.Failed, Received: s.Received, LastError: s.LastError,
+		PINAttemptsLeft: s.PINAttemptsLeft}
+	if !s.LastErrorAt.IsZero() {
+		at := s.LastErrorAt.UTC()
+		v.LastErrorAt = &at
+	}
+	return v
 }
 
 // healthz is a liveness probe: the process answers and the database takes a

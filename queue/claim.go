@@ -97,7 +97,7 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 			if m.SentParts, err = w.sentParts(m.ID); err != nil {
 				return err
 			}
-			if err := w.event(m.ID, StatusSending, fmt.Sprintf("attempt %d on modem %s", m.Attempts, req.Modem)); err != nil {
+			if err := w.claimed(m, fmt.Sprintf("attempt %d on modem %s", m.Attempts, req.Modem)); err != nil {
 				return err
 			}
 		}

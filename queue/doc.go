@@ -92,18 +92,33 @@
 // not decode is stored raw, with the reason in its DecodeErr, so that the
 // modem may delete it.
 //
+// # Events
+//
+// Every message status change, every message that reaches the inbox and
+// every modem state change the dispatcher reports (ModemState, logged only
+// when the state differs from the last one logged for that modem) is
+// appended to a durable event log in the transaction of the change it
+// reports (events.go): a change and its event are both stored or neither.
+// An event's body is {"id", "type", "created_at", "data"}, data being the
+// object as the API shows it at that moment, rendered by Options.Views.
+// Ids grow in commit order and are never reused (Prune keeps the newest
+// event, from which the next id is counted), so that a
+// follower resumes with EventsAfter its last id; SubscribeEvents wakes it
+// after each commit that wrote an event, and LastEventID says where "from
+// now on" starts.
+//
 // # Webhooks
 //
-// With Options.WebhookEndpoints set, each status change and each received
-// message also queues one delivery per endpoint in the same transaction (a
-// transactional outbox). ClaimWebhooks, WebhookDelivered and WebhookFailed
-// drive them; after Options.WebhookAttempts failures a delivery is dead.
+// With Options.WebhookEndpoints set, each event's body also queues one
+// delivery per endpoint in the same transaction (a transactional outbox).
+// ClaimWebhooks, WebhookDelivered and WebhookFailed drive them; after
+// Options.WebhookAttempts failures a delivery is dead.
 //
 // # Retention
 //
 // Prune removes, in small batches, final messages last changed before a
-// time (with their history and parts), delivered and dead webhook
-// deliveries, raw inbound parts already in the inbox that the modem deleted
+// time (with their history and parts), events logged before it, delivered
+// and dead webhook deliveries, raw inbound parts already in the inbox that the modem deleted
 // (Acked) before that time, and idempotency keys whose messages are gone.
 // A part still on a modem is never pruned, so reading it again is always
 // recognised as a duplicate. Inbox messages stay until the application
@@ -155,9 +170,9 @@
 //     for dedupe.
 //   - List pages newest first; ListInbox pages oldest first and always
 //     returns a cursor to poll from.
-//   - Webhook payloads are JSON {"type", ...}; a receiver dedupes on
-//     WebhookDelivery.ID. Deliveries to one endpoint are not strictly
-//     ordered after a retry; payloads carry their time.
+//   - Webhook payloads are event bodies; a receiver dedupes on the
+//     event's id. Deliveries to one endpoint are not strictly ordered
+//     after a retry; bodies carry their id and time.
 //
 // # SQLite only
 //
@@ -178,6 +193,7 @@
 // expire.go (Interrupted, lease and validity expiry, recovery at Open) and
 // is read back through list.go (Get, List); failure.go has its error
 // codes. An SMS in goes through inbox.go (Receive, reassembly, ListInbox)
-// and reports.go (delivery reports). store.go holds Open and the group
+// and reports.go (delivery reports). events.go is the event log.
+// store.go holds Open and the group
 // commit writer, wtx.go what every write shares, queries.go the SQL.
 package queue

@@ -116,7 +116,7 @@ func (s *Store) Enqueue(ctx context.Context, key string, msgs ...NewMessage) (En
 			if m.ID, err = res.LastInsertId(); err != nil {
 				return err
 			}
-			if err := w.event(m.ID, StatusQueued, ""); err != nil {
+			if err := w.enqueued(m); err != nil {
 				return err
 			}
 			out.Messages = append(out.Messages, m)

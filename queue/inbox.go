@@ -34,12 +34,6 @@ type InboxMessage struct {
 	ReceivedAt time.Time
 }
 
-// Event types queued for webhooks.
-const (
-	EventMessageStatus   = "message.status"
-	EventMessageReceived = "message.received"
-)
-
 const inboxColumns = `id, modem, sender, body, data, encoding, class, parts, incomplete, missing, sent_at, received_at`
 
 func scanInbox(r rowScanner) (*InboxMessage, error) {

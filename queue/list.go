@@ -24,6 +24,12 @@ func (s *Store) Get(ctx context.Context, id int64) (*Message, error) {
 		return nil, fmt.Errorf("get: %w", err)
 	}
 	defer tx.Rollback()
+	return readMessage(ctx, tx, id)
+}
+
+// readMessage is Get in tx: a read transaction, or the writer's when a
+// write shows the message it changed (the message.status event).
+func readMessage(ctx context.Context, tx *sql.Tx, id int64) (*Message, error) {
 	m, err := scanMessage(tx.QueryRowContext(ctx, qGetMessage, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get message %d: %w", id, ErrNotFound)
@@ -38,27 +44,28 @@ func (s *Store) Get(ctx context.Context, id int64) (*Message, error) {
 	if m.SentParts, err = scanParts(rows); err != nil {
 		return nil, fmt.Errorf("get message %d: %w", id, err)
 	}
-	rows, err = tx.QueryContext(ctx, qGetEvents, id)
-	if err != nil {
+	if m.Events, err = readHistory(ctx, tx, id); err != nil {
 		return nil, fmt.Errorf("get message %d: %w", id, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
+	return m, nil
+}
+
+// readHistory returns message id's history, oldest first.
+func readHistory(ctx context.Context, tx *sql.Tx, id int64) ([]Event, error) {
+	rows, err := tx.QueryContext(ctx, qGetEvents, id)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(r rowScanner) (Event, error) {
 		var (
 			e  Event
 			st string
 			at int64
 		)
-		if err := rows.Scan(&st, &at, &e.Detail); err != nil {
-			return nil, fmt.Errorf("get message %d: %w", id, err)
-		}
+		err := r.Scan(&st, &at, &e.Detail)
 		e.Status, e.At = Status(st), fromNanos(at)
-		m.Events = append(m.Events, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("get message %d: %w", id, err)
-	}
-	return m, nil
+		return e, err
+	})
 }
 
 func scanParts(rows *sql.Rows) ([]SentPart, error) {

@@ -13,6 +13,8 @@ type Pruned struct {
 	WebhookDeliveries int
 	InboundParts      int
 	IdempotencyKeys   int
+	// Events counts the event log's entries removed.
+	Events int
 	// PagesFreed is how many database pages (4 KiB) the incremental
 	// vacuum gave back to the file system.
 	PagesFreed int
@@ -45,7 +47,9 @@ func (s *Store) PruneOlder(ctx context.Context, age time.Duration) (Pruned, erro
 // it again is recognised as a duplicate however old it is); finished
 // reassembly groups; idempotency keys whose messages are gone; and held
 // reports. A sent message can still get its delivery report for
-// Options.ReportWindow, so before should be older than that.
+// Options.ReportWindow, so before should be older than that. Events
+// logged before it go too, but for the newest (ids are counted from it):
+// a follower away for longer resumes at the oldest event left.
 //
 // It runs in batches, each its own short write, so that sends and
 // enqueues go between them; then it gives the freed pages back to the file
@@ -67,6 +71,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (Pruned, error) {
 		{"reassembly groups", new(int), qPruneGroupIDs, qDeleteGroup},
 		{"idempotency keys", &p.IdempotencyKeys, qPruneKeyIDs, qDeleteKey},
 		{"held reports", new(int), qPruneHeldIDs, qDeleteHeld},
+		{"events", &p.Events, qPruneEventIDs, qDeleteEvent},
 	}
 	removed := 0
 	for _, st := range steps {

@@ -105,6 +105,22 @@ const (
 	qWebhookByState = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE state = ? AND id > ? ORDER BY id LIMIT ?`
 )
 
+// The event log (events.go).
+const (
+	qLastEventID   = `SELECT coalesce(max(id), 0) FROM events`
+	qInsertLogged  = `INSERT INTO events (id, type, subject, created_at, body) VALUES (?, ?, ?, ?, ?)`
+	qModemStateOf  = `SELECT state FROM modem_states WHERE modem = ?`
+	qSetModemState = `INSERT INTO modem_states (modem, state, at) VALUES (?, ?, ?)
+		ON CONFLICT (modem) DO UPDATE SET state = excluded.state, at = excluded.at`
+	qEventsAfter = `SELECT id, type, subject, created_at, body FROM events WHERE id > ?`
+	qEventsOrder = ` ORDER BY id LIMIT ?`
+	// The oldest ids first (ids follow commit time), at most a batch read,
+	// the newest event kept: it is where the next id comes from.
+	qPruneEventIDs = `SELECT id FROM (SELECT id, created_at FROM events ORDER BY id LIMIT ?2)
+		WHERE created_at < ?1 AND id < (SELECT max(id) FROM events)`
+	qDeleteEvent = `DELETE FROM events WHERE id = ?`
+)
+
 // queryPlans are the reading statements the EXPLAIN QUERY PLAN test checks.
 var queryPlans = map[string]string{
 	"idemGet": qIdemGet, "idemMessages": qIdemMessages,
@@ -126,4 +142,7 @@ var queryPlans = map[string]string{
 	"pruneGroups": qPruneGroupIDs, "pruneKeys": qPruneKeyIDs, "heldFor": qHeldFor, "pruneHeld": qPruneHeldIDs,
 	"deleteMessage": qDeleteMessage, "deleteWebhook": qDeleteWebhook, "deleteInPart": qDeleteInPart,
 	"deleteGroup": qDeleteGroup, "deleteKey": qDeleteKey,
+	"modemStateOf": qModemStateOf, "eventsAfter": qEventsAfter + qEventsOrder,
+	"eventsAfterTypes": qEventsAfter + " AND type IN (?, ?)" + qEventsOrder,
+	"deleteEvent":      qDeleteEvent, // pruneEvents scans by id, at most a batch
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -278,7 +277,8 @@ func (w *wtx) closeGroup(groupID int64, modem string, parts []*pdu.Message, rele
 	return im, nil
 }
 
-// deliverToInbox joins parts into an inbox message and queues its webhook.
+// deliverToInbox joins parts into an inbox message and logs its
+// message.received event.
 func (w *wtx) deliverToInbox(modem string, parts []*pdu.Message, release bool) (*InboxMessage, error) {
 	r, err := pdu.Reassemble(parts)
 	if err != nil {
@@ -315,23 +315,8 @@ func (w *wtx) deliverToInbox(modem string, parts []*pdu.Message, release bool) (
 	if im.ID, err = res.LastInsertId(); err != nil {
 		return nil, err
 	}
-	if len(w.s.opts.WebhookEndpoints) > 0 {
-		payload, err := json.Marshal(struct {
-			Type       string `json:"type"`
-			InboxID    int64  `json:"inbox_id"`
-			Modem      string `json:"modem"`
-			From       string `json:"from"`
-			Text       string `json:"text"`
-			Parts      int    `json:"parts"`
-			Incomplete bool   `json:"incomplete"`
-			At         string `json:"at"`
-		}{EventMessageReceived, im.ID, modem, im.From, im.Text, im.Parts, im.Incomplete, w.now.Format(timeFormat)})
-		if err != nil {
-			return nil, err
-		}
-		if err := w.webhook(EventMessageReceived, payload); err != nil {
-			return nil, err
-		}
+	if err := w.inboxArrived(im); err != nil {
+		return nil, err
 	}
 	return im, nil
 }

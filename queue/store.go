@@ -73,6 +73,9 @@ type Options struct {
 	// ReassemblyTimeout is how long an incomplete multipart message waits
 	// for its missing parts before ReleaseIncomplete delivers it as is.
 	ReassemblyTimeout time.Duration
+	// Views render the data of each event as the API shows the object;
+	// see Views.
+	Views Views
 	// WebhookEndpoints receive a delivery of every message status change and
 	// every received message, written in the same transaction as the change.
 	WebhookEndpoints []string
@@ -161,8 +164,13 @@ type Store struct {
 	commits atomic.Uint64
 	written atomic.Uint64
 
-	subMu sync.Mutex
-	subs  map[chan struct{}]struct{} // see Subscribe
+	claimable fanout // see Subscribe
+	// logged wakes SubscribeEvents after a commit that wrote an event;
+	// eventSeq is the id of the last event the writer assigned (written
+	// only by the writer goroutine), lastEvent the last one committed.
+	logged    fanout
+	eventSeq  int64
+	lastEvent atomic.Int64
 
 	health   atomic.Pointer[writable] // CheckWritable's answer
 	checking chan struct{}            // capacity 1: one real check at a time
@@ -211,6 +219,11 @@ func Open(path string, opts Options) (s *Store, err error) {
 		wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	eventSeq, err := lastEventID(wdb)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	// Not fatal: a store that cannot shrink still takes messages, and a
 	// daemon with a full disk must start to send what it holds.
 	// VacuumError says why it did not work.
@@ -223,13 +236,13 @@ func Open(path string, opts Options) (s *Store, err error) {
 	rdb.SetMaxOpenConns(opts.ReadConns)
 	rdb.SetMaxIdleConns(opts.ReadConns)
 	s = &Store{
-		opts: opts, wdb: wdb, rdb: rdb, lock: lock, vacuumErr: vacErr,
+		opts: opts, wdb: wdb, rdb: rdb, lock: lock, vacuumErr: vacErr, eventSeq: eventSeq,
 		ops:      make(chan *op, 1024),
 		checking: make(chan struct{}, 1),
-		subs:     map[chan struct{}]struct{}{},
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	s.lastEvent.Store(eventSeq)
 	go s.writer()
 	if err := s.recoverInterrupted(context.Background()); err != nil {
 		s.Close()
@@ -273,6 +286,9 @@ type wtx struct {
 	woke bool
 	// changes are the status changes of the write running now (run).
 	changes []statusChange
+	// events counts the events written: SubscribeEvents' channels get a
+	// value after the commit.
+	events int
 }
 
 // write submits fn to the writer and waits until its transaction commits.
@@ -419,7 +435,11 @@ func (s *Store) commit(batch []*op) {
 		s.commits.Add(1)
 		s.written.Add(uint64(ok))
 		if w.woke {
-			s.notify()
+			s.claimable.notify()
+		}
+		if w.events > 0 {
+			s.lastEvent.Store(s.eventSeq)
+			s.logged.notify()
 		}
 		return nil
 	}()

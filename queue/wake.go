@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -14,22 +15,34 @@ import (
 // value stands for any number of commits. A dispatcher waits on it (and on
 // a timer set from NextDue) instead of polling, so that a message posted
 // while a modem is idle is claimed within a commit's time.
-func (s *Store) Subscribe() (<-chan struct{}, func()) {
+func (s *Store) Subscribe() (<-chan struct{}, func()) { return s.claimable.subscribe() }
+
+// fanout wakes its subscribers, each through its own channel of capacity
+// one, so that a slow subscriber costs one pending value, never a queue.
+type fanout struct {
+	mu   sync.Mutex
+	subs map[chan struct{}]struct{}
+}
+
+func (f *fanout) subscribe() (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)
-	s.subMu.Lock()
-	s.subs[ch] = struct{}{}
-	s.subMu.Unlock()
+	f.mu.Lock()
+	if f.subs == nil {
+		f.subs = map[chan struct{}]struct{}{}
+	}
+	f.subs[ch] = struct{}{}
+	f.mu.Unlock()
 	return ch, func() {
-		s.subMu.Lock()
-		delete(s.subs, ch)
-		s.subMu.Unlock()
+		f.mu.Lock()
+		delete(f.subs, ch)
+		f.mu.Unlock()
 	}
 }
 
-func (s *Store) notify() {
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	for ch := range s.subs {
+func (f *fanout) notify() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch := range f.subs {
 		select {
 		case ch <- struct{}{}:
 		default:

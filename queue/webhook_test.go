@@ -22,21 +22,22 @@ func TestWebhookDeliveries(t *testing.T) {
 		if err != nil || len(ds) != 2 {
 			t.Fatalf("%s: %d deliveries %v, want 2", ep, len(ds), err)
 		}
+		// The event body; without Options.Views its data is the store's
+		// own struct.
 		var status struct {
-			Type      string `json:"type"`
-			MessageID int64  `json:"message_id"`
-			Status    Status `json:"status"`
+			Type string `json:"type"`
+			Data Message
 		}
 		if err := json.Unmarshal(ds[0].Payload, &status); err != nil || status.Type != EventMessageStatus ||
-			status.MessageID != id || status.Status != StatusQueued || ds[0].Attempts != 1 {
+			status.Data.ID != id || status.Data.Status != StatusQueued || ds[0].Attempts != 1 {
 			t.Fatalf("first event %s %+v %v", ds[0].Payload, status, err)
 		}
 		var recv struct {
 			Type string `json:"type"`
-			From string `json:"from"`
-			Text string `json:"text"`
+			Data InboxMessage
 		}
-		if err := json.Unmarshal(ds[1].Payload, &recv); err != nil || recv.Type != EventMessageReceived || recv.Text != "inbound" || recv.From != "+447700900999" {
+		if err := json.Unmarshal(ds[1].Payload, &recv); err != nil || recv.Type != EventMessageReceived ||
+			recv.Data.Text != "inbound" || recv.Data.From != "+447700900999" {
 			t.Fatalf("second event %s %v", ds[1].Payload, err)
 		}
 	}
@@ -107,11 +108,11 @@ func TestWebhookEventsFollowStatusChanges(t *testing.T) {
 	}
 	var got []Status
 	for _, d := range ds {
-		var p struct{ Status Status }
+		var p struct{ Data struct{ Status Status } }
 		if err := json.Unmarshal(d.Payload, &p); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, p.Status)
+		got = append(got, p.Data.Status)
 	}
 	if len(got) != 3 || got[0] != StatusQueued || got[1] != StatusSending || got[2] != StatusSent {
 		t.Fatalf("events %v", got)

@@ -1,7 +1,7 @@
 package queue
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 )
 
@@ -40,29 +40,60 @@ func (w *wtx) execOne(what, q string, args ...any) error {
 }
 
 // event appends a status change to the message's history and, in the same
-// transaction, queues it for every webhook endpoint.
+// transaction, logs its message.status event, which is queued for every
+// webhook endpoint. Callers change the message's row first: the event
+// shows the message as it is after the change.
 func (w *wtx) event(id int64, status Status, detail string) error {
 	if status == StatusQueued {
 		w.woke = true
 	}
+	if err := w.history(id, status, detail); err != nil {
+		return err
+	}
+	return w.messageChanged(id)
+}
+
+// enqueued is event for a message Enqueue has just inserted: it holds the
+// message whole, as Get would read it back, so the event is rendered
+// without reading it (a third of an enqueue's cost).
+func (w *wtx) enqueued(m *Message) error {
+	w.woke = true
+	if err := w.history(m.ID, StatusQueued, ""); err != nil {
+		return err
+	}
+	shown := *m
+	shown.Events = []Event{{Status: StatusQueued, At: w.now}}
+	return w.logMessage(&shown)
+}
+
+// claimed is event for a message Claim has just updated: it holds the
+// message with its parts as Get would read them, so only the history is
+// read back for the event (two queries fewer per claim).
+func (w *wtx) claimed(m *Message, detail string) error {
+	if err := w.history(m.ID, StatusSending, detail); err != nil {
+		return err
+	}
+	events, err := readHistory(context.Background(), w.Tx, m.ID)
+	if err != nil {
+		return err
+	}
+	shown := *m
+	shown.Events = events
+	// Get's lease has no Duration (the claim's length is not stored).
+	l := *m.Lease
+	l.Duration = 0
+	shown.Lease = &l
+	return w.logMessage(&shown)
+}
+
+// history appends a status change to the message's history, and notes it
+// for the one log line per committed change (logCommitted).
+func (w *wtx) history(id int64, status Status, detail string) error {
 	if _, err := w.Exec(qInsertEvent, id, string(status), nanos(w.now), detail); err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}
 	w.changes = append(w.changes, statusChange{id, status, detail})
-	if len(w.s.opts.WebhookEndpoints) == 0 {
-		return nil
-	}
-	payload, err := json.Marshal(struct {
-		Type      string `json:"type"`
-		MessageID int64  `json:"message_id"`
-		Status    Status `json:"status"`
-		At        string `json:"at"`
-		Detail    string `json:"detail,omitempty"`
-	}{EventMessageStatus, id, status, w.now.Format(timeFormat), detail})
-	if err != nil {
-		return err
-	}
-	return w.webhook(EventMessageStatus, payload)
+	return nil
 }
 
 func (w *wtx) webhook(event string, payload []byte) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"bridged/config"
@@ -28,7 +27,7 @@ func (l modemList) Statuses() []modem.Status {
 // the encoding the store and the dispatcher are given. The
 // dispatcher learns of new messages from the store's commits (Subscribe),
 // not from the API.
-func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (http.Handler, error) {
+func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (*httpapi.Handler, error) {
 	h, err := httpapi.New(httpapi.Options{
 		Tokens:          cfg.HTTP.Tokens,
 		AllowedHosts:    cfg.HTTP.AllowedHosts,
@@ -39,7 +38,7 @@ func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods [
 		DefaultValidity: time.Duration(cfg.SMS.DefaultValidity),
 		DeliveryReports: cfg.SMS.DeliveryReports,
 		Logger:          log,
-	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods)})
+	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods), Events: store})
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
 	}

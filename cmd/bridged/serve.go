@@ -115,7 +115,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	if err != nil {
 		return err
 	}
-	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding, Logger: log})
+	// Events show messages as the API does (httpapi.Views).
+	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding, Logger: log, Views: httpapi.Views()})
 	if err != nil {
 		return fmt.Errorf("open the queue: %w", err)
 	}
@@ -153,7 +154,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	}
 	disp := dispatch.New(store, dms, dispatch.Options{
 		Routes: routes, Encoding: encoding, SendTimeout: sendTimeout,
-		Logger: log, Retention: time.Duration(cfg.Store.Retention),
+		Logger: log, Retention: time.Duration(cfg.Store.Retention), ModemView: httpapi.ModemJSON,
 	})
 
 	api, err := newAPI(cfg, encoding, store, mods, log)
@@ -177,6 +178,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(api.EndStreams) // Shutdown waits for open event streams
 	if len(cfg.HTTP.Tokens) == 0 {
 		log.Warn("no API tokens are set: the API is open to anyone who can reach "+ln.Addr().String()+
 			"; set [http] tokens or BRIDGED_TOKENS", "listen", ln.Addr().String())
