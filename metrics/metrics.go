@@ -40,10 +40,16 @@ const logEvery = time.Minute
 var sendLatency = vm.NewPrometheusHistogramExt("bridged_send_latency_seconds",
 	[]float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600})
 
-// MessageSent records a message's send latency: from queued (or its
-// send_at, if later) until sent. A clock set back counts as zero.
-func MessageSent(queued, sent time.Time) {
-	sendLatency.Update(max(sent.Sub(queued).Seconds(), 0))
+// MessageSent records the send latency of m, whose last part went out at
+// sent: from when it was queued, or its send_at if later, since a message
+// scheduled for later was not waiting before. A clock set back counts as
+// zero.
+func MessageSent(m *queue.Message, sent time.Time) {
+	from := m.CreatedAt
+	if m.SendAt != nil && m.SendAt.After(from) {
+		from = *m.SendAt
+	}
+	sendLatency.Update(max(sent.Sub(from).Seconds(), 0))
 }
 
 // Store is what the exporter reads of the queue (*queue.Store).

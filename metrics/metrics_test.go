@@ -122,11 +122,14 @@ func TestMessageSent(t *testing.T) {
 	defer srv.Close()
 	before := testutil.Scrape(t, srv.URL, "")
 	queued := time.Now()
-	MessageSent(queued, queued.Add(300*time.Millisecond))
-	MessageSent(queued, queued.Add(-time.Second)) // a clock set back: zero
+	later := queued.Add(time.Minute)
+	MessageSent(&queue.Message{CreatedAt: queued}, queued.Add(300*time.Millisecond))
+	// Scheduled for a minute later: counted from then, 0.3 s too.
+	MessageSent(&queue.Message{CreatedAt: queued, SendAt: &later}, later.Add(300*time.Millisecond))
+	MessageSent(&queue.Message{CreatedAt: queued}, queued.Add(-time.Second)) // a clock set back: zero
 	after := testutil.Scrape(t, srv.URL, "")
-	if d := after.Must(t, "bridged_send_latency_seconds") - before.Must(t, "bridged_send_latency_seconds"); d != 2 {
-		t.Errorf("histogram count grew by %v, want 2", d)
+	if d := after.Must(t, "bridged_send_latency_seconds") - before.Must(t, "bridged_send_latency_seconds"); d != 3 {
+		t.Errorf("histogram count grew by %v, want 3", d)
 	}
 	bucket := func(m testutil.Metrics, le float64) uint64 {
 		for _, b := range m["bridged_send_latency_seconds"].GetMetric()[0].GetHistogram().GetBucket() {
@@ -140,8 +143,8 @@ func TestMessageSent(t *testing.T) {
 	if d := bucket(after, 0.25) - bucket(before, 0.25); d != 1 {
 		t.Errorf("bucket le=0.25 grew by %d, want 1 (the zero)", d)
 	}
-	if d := bucket(after, 0.5) - bucket(before, 0.5); d != 2 {
-		t.Errorf("bucket le=0.5 grew by %d, want 2", d)
+	if d := bucket(after, 0.5) - bucket(before, 0.5); d != 3 {
+		t.Errorf("bucket le=0.5 grew by %d, want 3", d)
 	}
 }
 
