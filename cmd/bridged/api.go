@@ -8,6 +8,7 @@ import (
 
 	"bridged/config"
 	"bridged/httpapi"
+	"bridged/metrics"
 	"bridged/modem"
 	"bridged/pdu"
 	"bridged/queue"
@@ -24,9 +25,9 @@ func (l modemList) Statuses() []modem.Status {
 	return out
 }
 
-// newAPI builds the HTTP API over the store and the modems from cfg, with
-// the encoding the store and the dispatcher are given. The
-// dispatcher learns of new messages from the store's commits (Subscribe),
+// newAPI builds the HTTP API (and GET /metrics) over the store and the
+// modems from cfg, with the encoding the store and the dispatcher are
+// given. The dispatcher learns of new messages from the store's commits (Subscribe),
 // not from the API.
 func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (http.Handler, error) {
 	h, err := httpapi.New(httpapi.Options{
@@ -39,7 +40,9 @@ func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods [
 		DefaultValidity: time.Duration(cfg.SMS.DefaultValidity),
 		DeliveryReports: cfg.SMS.DeliveryReports,
 		Logger:          log,
-	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods)})
+		MetricsToken:    cfg.HTTP.MetricsToken,
+	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods),
+		Metrics: metrics.New(store, modemList(mods), metrics.Options{Build: metrics.BinaryBuild(), Logger: log})})
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
