@@ -209,44 +209,50 @@ var states = []modem.State{
 }
 
 // writeModems writes each family for every modem, a family's samples
-// together as the text format requires.
-func writeModems(w io.Writer, sts []modem.Status) {
+// together as the text format requires; a family without a sample (no
+// modem knows its signal yet) is left out.
+func writeModems(out io.Writer, sts []modem.Status) {
+	var w bytes.Buffer
 	each := func(name, typ, help string, f func(st modem.Status)) {
-		family(w, name, typ, help)
+		w.Reset()
 		for _, st := range sts {
 			f(st)
 		}
+		if w.Len() > 0 {
+			family(out, name, typ, help)
+			out.Write(w.Bytes())
+		}
 	}
 	each("bridged_modem_up", "gauge", "1 when the modem is ready to send, else 0.", func(st modem.Status) {
-		sample(w, "bridged_modem_up", labels("modem", st.ID), bool01(st.State == modem.StateReady))
+		sample(&w, "bridged_modem_up", labels("modem", st.ID), bool01(st.State == modem.StateReady))
 	})
 	each("bridged_modem_state", "gauge", "1 for the modem's current state, 0 for the others.", func(st modem.Status) {
 		for _, s := range states {
-			sample(w, "bridged_modem_state", labels("modem", st.ID, "state", string(s)), bool01(st.State == s))
+			sample(&w, "bridged_modem_state", labels("modem", st.ID, "state", string(s)), bool01(st.State == s))
 		}
 	})
 	each("bridged_modem_signal_dbm", "gauge", "Signal strength in dBm (AT+CSQ); absent while unknown.", func(st modem.Status) {
 		if st.SignalDBm != nil {
-			sample(w, "bridged_modem_signal_dbm", labels("modem", st.ID), float64(*st.SignalDBm))
+			sample(&w, "bridged_modem_signal_dbm", labels("modem", st.ID), float64(*st.SignalDBm))
 		}
 	})
 	each("bridged_modem_parts_sent_total", "counter", "SMS parts the modem sent (AT+CMGS answered) since bridged started.", func(st modem.Status) {
-		sample(w, "bridged_modem_parts_sent_total", labels("modem", st.ID), float64(st.Sent))
+		sample(&w, "bridged_modem_parts_sent_total", labels("modem", st.ID), float64(st.Sent))
 	})
 	each("bridged_modem_send_failures_total", "counter", "Parts the modem failed to send since bridged started.", func(st modem.Status) {
-		sample(w, "bridged_modem_send_failures_total", labels("modem", st.ID), float64(st.Failed))
+		sample(&w, "bridged_modem_send_failures_total", labels("modem", st.ID), float64(st.Failed))
 	})
 	each("bridged_modem_pdus_received_total", "counter", "PDUs the modem handed over (SMS parts and status reports) since bridged started.", func(st modem.Status) {
-		sample(w, "bridged_modem_pdus_received_total", labels("modem", st.ID), float64(st.Received))
+		sample(&w, "bridged_modem_pdus_received_total", labels("modem", st.ID), float64(st.Received))
 	})
 	each("bridged_modem_storage_used_messages", "gauge", "Messages held in the modem's message storage; absent until it was listed.", func(st modem.Status) {
 		if st.StorageTotal > 0 {
-			sample(w, "bridged_modem_storage_used_messages", labels("modem", st.ID, "storage", st.Storage), float64(st.StorageUsed))
+			sample(&w, "bridged_modem_storage_used_messages", labels("modem", st.ID, "storage", st.Storage), float64(st.StorageUsed))
 		}
 	})
 	each("bridged_modem_storage_capacity_messages", "gauge", "Messages the modem's message storage can hold; absent until it was listed.", func(st modem.Status) {
 		if st.StorageTotal > 0 {
-			sample(w, "bridged_modem_storage_capacity_messages", labels("modem", st.ID, "storage", st.Storage), float64(st.StorageTotal))
+			sample(&w, "bridged_modem_storage_capacity_messages", labels("modem", st.ID, "storage", st.Storage), float64(st.StorageTotal))
 		}
 	})
 }

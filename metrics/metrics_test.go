@@ -165,6 +165,9 @@ func TestScrapeWithoutStore(t *testing.T) {
 		if m.Must(t, "bridged_modem_up", "modem", "m") != 1 {
 			t.Error("the modem's series are missing")
 		}
+		if m["bridged_modem_signal_dbm"] != nil {
+			t.Error("a signal family although no modem knows its signal")
+		}
 		clk.Advance(DefaultCacheFor)
 	}
 	if n := strings.Count(log.String(), "left out of the scrape"); n != 1 {
