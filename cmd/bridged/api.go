@@ -27,8 +27,8 @@ func (l modemList) Statuses() []modem.Status {
 
 // newAPI builds the HTTP API (and GET /metrics) over the store and the
 // modems from cfg, with the encoding the store and the dispatcher are
-// given. The dispatcher learns of new messages from the store's commits (Subscribe),
-// not from the API.
+// given. The dispatcher learns of new messages from the store's commits
+// (Subscribe), not from the API.
 func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (http.Handler, error) {
 	h, err := httpapi.New(httpapi.Options{
 		Tokens:          cfg.HTTP.Tokens,
