@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	vm "github.com/VictoriaMetrics/metrics"
+
 	"bridged/internal/testutil"
 	"bridged/modem"
 	"bridged/queue"
@@ -176,3 +178,21 @@ func TestScrapeWithoutStore(t *testing.T) {
 }
 
 func newLogger(w *testutil.Buffer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
+
+// TestDefaultSetScraped: a counter another package keeps in the default
+// set, as the webhook sender keeps bridged_webhook_deliveries_total (the
+// contract), is in the scrape, typed and labelled.
+func TestDefaultSetScraped(t *testing.T) {
+	srv := httptest.NewServer(New(openStore(t), nil, Options{}))
+	defer srv.Close()
+	c := vm.GetOrCreateCounter(`bridged_webhook_deliveries_total{result="dead"}`)
+	before := c.Get()
+	c.Inc()
+	m := testutil.Scrape(t, srv.URL, "")
+	if got := m.Must(t, "bridged_webhook_deliveries_total", "result", "dead"); got != float64(before+1) {
+		t.Errorf("bridged_webhook_deliveries_total{result=dead} = %v, want %d", got, before+1)
+	}
+	if got := m["bridged_webhook_deliveries_total"].GetType().String(); got != "COUNTER" {
+		t.Errorf("bridged_webhook_deliveries_total is a %s", got)
+	}
+}
