@@ -17,7 +17,7 @@ import (
 	"bridged/queue"
 )
 
-// statuses is a fixed list of modem statuses: what the drivers would say.
+// fixedModems is a fixed list of modem statuses: what the drivers would say.
 type fixedModems []modem.Status
 
 func (s fixedModems) Statuses() []modem.Status { return s }
