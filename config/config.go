@@ -121,6 +121,9 @@ type HTTP struct {
 	// AllowedHosts are names besides loopback ones that a request's Host
 	// may give; see httpapi.Options.AllowedHosts.
 	AllowedHosts []string `toml:"allowed_hosts"`
+	// MetricsToken is a bearer token accepted for GET /metrics only,
+	// besides Tokens, so that a scraper need not hold an API token.
+	MetricsToken string `toml:"metrics_token" bridged:"secret"`
 }
 
 // Store is the [store] table.

@@ -20,6 +20,9 @@ const (
 	// EnvTokens holds API tokens separated by commas (in a credential
 	// file also by newlines); they replace [http] tokens.
 	EnvTokens = "BRIDGED_TOKENS"
+	// EnvMetricsToken holds the token for GET /metrics; it replaces
+	// [http] metrics_token.
+	EnvMetricsToken = "BRIDGED_METRICS_TOKEN"
 	// EnvPINPrefix, followed by a modem's id as PINEnv spells it, holds
 	// that modem's SIM PIN.
 	EnvPINPrefix = "BRIDGED_PIN_"
@@ -85,6 +88,12 @@ func (c *Config) applyEnv() problems {
 			c.origin["http.tokens"] = from
 			c.overrides = append(c.overrides, from)
 		}
+	}
+
+	if v, from := lookup(EnvMetricsToken); from != "" {
+		c.HTTP.MetricsToken = strings.TrimSpace(v)
+		c.origin["http.metrics_token"] = from
+		c.overrides = append(c.overrides, from)
 	}
 
 	owners := map[string][]int{}

@@ -78,6 +78,20 @@ func (c *Config) Validate() error {
 	return ps.err()
 }
 
+// checkToken adds a problem with token t at key, if it has one, and says
+// whether it did. The token itself is a secret: never print it.
+func checkToken(ps *problems, key, t string) bool {
+	switch {
+	case len(t) < MinTokenLength:
+		ps.add(key, "a token of %d characters is too short to be safe; use at least %d (openssl rand -hex 32 makes one)", len(t), MinTokenLength)
+	case strings.IndexFunc(t, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
+		ps.add(key, "a token must not contain spaces or control characters")
+	default:
+		return false
+	}
+	return true
+}
+
 func (h HTTP) validate(ps *problems) {
 	host, port, err := net.SplitHostPort(h.Listen)
 	if err != nil {
@@ -91,15 +105,14 @@ func (h HTTP) validate(ps *problems) {
 	for i, t := range h.Tokens {
 		key := "http.tokens[" + strconv.Itoa(i) + "]"
 		switch {
-		case len(t) < MinTokenLength:
-			// The token itself is a secret: never print it.
-			ps.add(key, "a token of %d characters is too short to be safe; use at least %d (openssl rand -hex 32 makes one)", len(t), MinTokenLength)
-		case strings.IndexFunc(t, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) >= 0:
-			ps.add(key, "a token must not contain spaces or control characters")
+		case checkToken(ps, key, t):
 		case seen[t]:
 			ps.add(key, "the same token is listed twice")
 		}
 		seen[t] = true
+	}
+	if h.MetricsToken != "" {
+		checkToken(ps, "http.metrics_token", h.MetricsToken)
 	}
 	positive(ps, "http", []string{"read_timeout", "write_timeout", "idle_timeout", "shutdown_timeout"},
 		h.ReadTimeout, h.WriteTimeout, h.IdleTimeout, h.ShutdownTimeout)

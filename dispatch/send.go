@@ -9,6 +9,7 @@ import (
 
 	"github.com/warthog618/modem/at"
 
+	"bridged/metrics"
 	"bridged/modem"
 	"bridged/pdu"
 	"bridged/queue"
@@ -200,6 +201,7 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) {
 		}
 	}
 	log.Debug("sent", "parts", msg.Parts)
+	metrics.MessageSent(msg, time.Now())
 }
 
 // sendFailed ends a claim after a failed part.

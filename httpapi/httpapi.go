@@ -70,6 +70,9 @@ type Options struct {
 	// nothing before it ends. 0 means the Default constants (events.go).
 	MaxEventStreams                     int
 	EventsKeepalive, EventsWriteTimeout time.Duration
+	// MetricsToken is a bearer token accepted for GET /metrics besides
+	// Tokens; with either set, /metrics needs one of them.
+	MetricsToken string
 }
 
 // Store is what the API needs of the queue; *queue.Store satisfies it.
@@ -109,6 +112,9 @@ type Deps struct {
 	Modems Modems
 	// Events may be nil: then GET /v1/events is 404.
 	Events Events
+	// Metrics serves GET /metrics (a *metrics.Exporter) once the token is
+	// checked; nil means no /metrics.
+	Metrics http.Handler
 }
 
 // Handler is the API as an http.Handler. Create it with New.
@@ -126,6 +132,10 @@ type Handler struct {
 	compare func(a, b []byte) int // subtle.ConstantTimeCompare; a field so a test can watch it
 	events  Events
 	streams *streams
+
+	// metricsTokens are tokens and the metrics token: those /metrics takes.
+	metricsTokens [][sha256.Size]byte
+	metrics       http.Handler // GET /metrics; nil: none
 }
 
 // Log keys.
@@ -189,6 +199,9 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		}
 		h.tokens = append(h.tokens, sha256.Sum256([]byte(t)))
 		h.scopes = append(h.scopes, idempotencyScope(t))
+	}
+	if err := h.setMetrics(opts.MetricsToken, deps.Metrics); err != nil {
+		return nil, err
 	}
 	for i, host := range opts.AllowedHosts {
 		name := hostName(host)
@@ -278,7 +291,8 @@ func newRequestID(r *http.Request) string {
 	return hex.EncodeToString(b[:])
 }
 
-// ServeHTTP checks Host, authenticates /v1 requests and routes them.
+// ServeHTTP checks Host, authenticates /v1 and /metrics requests and
+// routes them.
 // Authentication comes before routing so that an unauthenticated client
 // cannot map the API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -296,6 +310,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), scopeKey, sc))
+	} else if p == metricsPath && h.metrics != nil {
+		if err := h.authorizeMetrics(r); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
 	}
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		h.unrouted(w, r)
@@ -355,22 +374,32 @@ func (h *Handler) authorize(r *http.Request) (string, error) {
 	if len(h.tokens) == 0 {
 		return "", nil
 	}
+	which, err := h.matchToken(r, h.tokens)
+	if err != nil {
+		return "", err
+	}
+	return h.scopes[which], nil
+}
+
+// matchToken returns which of tokens the request's bearer token is, in
+// the constant time authorize describes.
+func (h *Handler) matchToken(r *http.Request, tokens [][sha256.Size]byte) (int, error) {
 	auth := r.Header.Get("Authorization")
 	scheme, token, ok := strings.Cut(auth, " ")
 	if auth == "" || !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", &Error{Code: CodeUnauthorized, Message: `missing "Authorization: Bearer <token>" header`}
+		return 0, &Error{Code: CodeUnauthorized, Message: `missing "Authorization: Bearer <token>" header`}
 	}
 	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	match, which := 0, 0
-	for i := range h.tokens {
-		eq := h.compare(got[:], h.tokens[i][:])
+	for i := range tokens {
+		eq := h.compare(got[:], tokens[i][:])
 		match |= eq
 		which = subtle.ConstantTimeSelect(eq, i, which)
 	}
 	if match != 1 {
-		return "", &Error{Code: CodeUnauthorized, Message: "the bearer token is not one of the configured tokens", invalidToken: true}
+		return 0, &Error{Code: CodeUnauthorized, Message: "the bearer token is not one of the configured tokens", invalidToken: true}
 	}
-	return h.scopes[which], nil
+	return which, nil
 }
 
 // unrouted lets the mux answer a request no pattern matches (404, 405 with

@@ -105,6 +105,7 @@ func totalChanges(tx *sql.Tx) int64 {
 func (s *Store) noteWriteFailed(err error) {
 	if errors.Is(err, ErrStorageFull) || errors.Is(err, ErrStorageReadOnly) ||
 		errors.Is(err, ErrStorageUnavailable) || errors.Is(err, ErrStorageLocked) {
+		s.writeFailures.Add(1)
 		s.health.Store(&writable{at: s.opts.Now(), err: fmt.Errorf("check writable: a write failed: %w", err)})
 	}
 }

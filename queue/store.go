@@ -175,6 +175,10 @@ type Store struct {
 	health   atomic.Pointer[writable] // CheckWritable's answer
 	checking chan struct{}            // capacity 1: one real check at a time
 
+	// writeFailures counts writes failed for a storage reason; see
+	// WriteFailures.
+	writeFailures atomic.Uint64
+
 	// vacuumErr is why Open could not enable incremental vacuum, if it
 	// could not; see VacuumError.
 	vacuumErr error

@@ -7,6 +7,7 @@ import (
 
 	"bridged/config"
 	"bridged/httpapi"
+	"bridged/metrics"
 	"bridged/modem"
 	"bridged/pdu"
 	"bridged/queue"
@@ -23,10 +24,10 @@ func (l modemList) Statuses() []modem.Status {
 	return out
 }
 
-// newAPI builds the HTTP API over the store and the modems from cfg, with
-// the encoding the store and the dispatcher are given. The
-// dispatcher learns of new messages from the store's commits (Subscribe),
-// not from the API.
+// newAPI builds the HTTP API (and GET /metrics) over the store and the
+// modems from cfg, with the encoding the store and the dispatcher are
+// given. The dispatcher learns of new messages from the store's commits
+// (Subscribe), not from the API.
 func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods []*modem.Modem, log *slog.Logger) (*httpapi.Handler, error) {
 	h, err := httpapi.New(httpapi.Options{
 		Tokens:          cfg.HTTP.Tokens,
@@ -38,9 +39,17 @@ func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods [
 		DefaultValidity: time.Duration(cfg.SMS.DefaultValidity),
 		DeliveryReports: cfg.SMS.DeliveryReports,
 		Logger:          log,
-	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods), Events: store})
+		MetricsToken:    cfg.HTTP.MetricsToken,
+	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods), Events: store,
+		Metrics: metrics.New(store, modemList(mods), metrics.Options{Build: metricsBuild(), Logger: log})})
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
 	return h, nil
+}
+
+// metricsBuild is bridged_build_info's labels: what "bridged version" says.
+func metricsBuild() metrics.Build {
+	b := currentBuild()
+	return metrics.Build{Version: b.Version, Commit: b.Commit, GoVersion: b.Go}
 }
