@@ -94,9 +94,13 @@
 // # Webhooks
 //
 // With Options.WebhookEndpoints set, each status change and each received
-// message also queues one delivery per endpoint in the same transaction (a
-// transactional outbox). ClaimWebhooks, WebhookDelivered and WebhookFailed
-// drive them; after Options.WebhookAttempts failures a delivery is dead.
+// message also queues one delivery per endpoint whose filter takes it, in
+// the same transaction (a transactional outbox). ClaimWebhooks,
+// WebhookDelivered and WebhookFailed drive them, WebhooksQueued and
+// NextWebhook tell a sender when to claim; after the endpoint's MaxAttempts
+// failures a delivery is dead, and RequeueWebhook makes it pending again.
+// A delivery is claimed only once every earlier one of its subject (one
+// message's status changes) to that endpoint is delivered or dead.
 //
 // # Retention
 //
@@ -155,8 +159,10 @@
 //   - List pages newest first; ListInbox pages oldest first and always
 //     returns a cursor to poll from.
 //   - Webhook payloads are JSON {"type", ...}; a receiver dedupes on
-//     WebhookDelivery.ID. Deliveries to one endpoint are not strictly
-//     ordered after a retry; payloads carry their time.
+//     WebhookDelivery.ID. One subject's deliveries to an endpoint are in
+//     order, whatever the retries; different subjects' are not ordered
+//     with each other, and a dead delivery replayed comes after the later
+//     events of its subject that went on meanwhile.
 //
 // # SQLite only
 //

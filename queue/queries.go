@@ -12,8 +12,8 @@ const (
 	status, send_at, due_at, expires_at, idem_key, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`
 	qInsertEvent   = `INSERT INTO message_events (message_id, status, at, detail) VALUES (?, ?, ?, ?)`
-	qInsertWebhook = `INSERT INTO webhook_deliveries (endpoint, event, payload, state, next_attempt_at, created_at, updated_at)
-	VALUES (?, ?, ?, 'pending', ?, ?, ?)`
+	qInsertWebhook = `INSERT INTO webhook_deliveries (endpoint, event, payload, subject, state, next_attempt_at, created_at, updated_at)
+	VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`
 
 	qIdemGet      = `SELECT body_hash FROM idempotency_keys WHERE key = ?`
 	qIdemInsert   = `INSERT INTO idempotency_keys (key, body_hash, created_at) VALUES (?, ?, ?)`
@@ -95,7 +95,12 @@ const (
 	qPruneKeyIDs     = `SELECT key FROM idempotency_keys k WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idem_key = k.key) LIMIT ?`
 	qDeleteKey       = `DELETE FROM idempotency_keys WHERE key = ?`
 
-	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
+	// A delivery is due only once no earlier delivery of its subject to the
+	// same endpoint is pending (webhookOrder): one message's events reach
+	// an endpoint in the order they happened.
+	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries d WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ?` + webhookOrder + ` ORDER BY next_attempt_at LIMIT ?`
+	qWebhookNext    = `SELECT next_attempt_at FROM webhook_deliveries d WHERE endpoint = ? AND state = 'pending'` + webhookOrder + ` ORDER BY next_attempt_at LIMIT 1`
+	webhookOrder    = ` AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint = d.endpoint AND e.subject = d.subject AND e.state = 'pending' AND e.id < d.id)`
 	qWebhookClaim   = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?`
 	qWebhookGet     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE id = ?`
 	qWebhookDone    = `UPDATE webhook_deliveries SET state = 'delivered', updated_at = ? WHERE id = ? AND state = 'pending'`
@@ -118,7 +123,7 @@ var queryPlans = map[string]string{
 	"dedupe": qDedupe, "openGroup": qOpenGroup, "groupParts": qGroupParts, "staleGroups": qStaleGroups,
 	"getInbox": qGetInbox, "inboxAll": qInboxAll, "inboxFrom": qInboxFrom, "inboxSinceID": qInboxSinceID,
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
-	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
+	"webhookDue": qWebhookDue, "webhookNext": qWebhookNext, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
 	"statusOf":      qStatusOf,
 	"nextDue":       qNextDue + qNextDueOrder,
 	"nextDeadline":  qNextDeadline,

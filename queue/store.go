@@ -72,9 +72,9 @@ type Options struct {
 	// ReassemblyTimeout is how long an incomplete multipart message waits
 	// for its missing parts before ReleaseIncomplete delivers it as is.
 	ReassemblyTimeout time.Duration
-	// WebhookEndpoints receive a delivery of every message status change and
-	// every received message, written in the same transaction as the change.
-	WebhookEndpoints []string
+	// WebhookEndpoints receive a delivery of every event their filter
+	// takes, written in the same transaction as the change it reports.
+	WebhookEndpoints []WebhookEndpoint
 	// WebhookAttempts is how many attempts a webhook delivery gets before it
 	// is dead-lettered.
 	WebhookAttempts int
@@ -159,6 +159,8 @@ type Store struct {
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{} // see Subscribe
+
+	webhookWake wakeup // see WebhooksQueued
 
 	health   atomic.Pointer[writable] // CheckWritable's answer
 	checking chan struct{}            // capacity 1: one real check at a time
@@ -264,6 +266,9 @@ type wtx struct {
 	// woke is set when a message became queued: Subscribe's channels
 	// get a value after the commit.
 	woke bool
+	// webhookDue is set when a webhook delivery became due: WebhooksQueued's
+	// channel is closed after the commit.
+	webhookDue bool
 }
 
 // write submits fn to the writer and waits until its transaction commits.
@@ -411,6 +416,9 @@ func (s *Store) commit(batch []*op) {
 		s.written.Add(uint64(ok))
 		if w.woke {
 			s.notify()
+		}
+		if w.webhookDue {
+			s.webhookWake.broadcast()
 		}
 		return nil
 	}()

@@ -3,10 +3,114 @@ package queue
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 )
+
+// WebhookEndpoint is one webhook receiver as the outbox sees it.
+type WebhookEndpoint struct {
+	// Name is what its deliveries are queued under.
+	Name string
+	// Events are the event types it takes; none means every type.
+	Events []string
+	// MaxAttempts is how many attempts a delivery gets before it is dead
+	// (0: Options.WebhookAttempts); MaxBackoff caps the delay between two
+	// (0: Options.BackoffMax), a Retry-After included.
+	MaxAttempts int
+	MaxBackoff  time.Duration
+}
+
+func (e WebhookEndpoint) takes(event string) bool {
+	return len(e.Events) == 0 || slices.Contains(e.Events, event)
+}
+
+func (s *Store) webhookEndpoint(name string) WebhookEndpoint {
+	ep := WebhookEndpoint{Name: name}
+	for _, e := range s.opts.WebhookEndpoints {
+		if e.Name == name {
+			ep = e
+		}
+	}
+	orDefault(&ep.MaxAttempts, s.opts.WebhookAttempts)
+	orDefault(&ep.MaxBackoff, s.opts.BackoffMax)
+	return ep
+}
+
+// webhookSubject is what an event is about, so that one subject's
+// deliveries go out in order: its type and the id of the message, inbox
+// message or modem it carries (the event body's data.id; the older
+// payloads' message_id). NULL when the payload names none.
+func webhookSubject(event string, payload []byte) sql.NullString {
+	var p struct {
+		MessageID json.RawMessage `json:"message_id"`
+		Data      struct {
+			ID json.RawMessage `json:"id"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return sql.NullString{}
+	}
+	id := p.Data.ID
+	if len(id) == 0 {
+		id = p.MessageID
+	}
+	return sql.NullString{String: event + ":" + string(id), Valid: len(id) > 0}
+}
+
+// wakeup is a broadcast: every waiter on the channel from wait is released
+// by the next broadcast. The zero value is ready to use.
+type wakeup struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (w *wakeup) wait() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		w.ch = make(chan struct{})
+	}
+	return w.ch
+}
+
+func (w *wakeup) broadcast() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch != nil {
+		close(w.ch)
+		w.ch = nil
+	}
+}
+
+// WebhooksQueued returns a channel that is closed by the next commit that
+// queued a webhook delivery or made a dead one pending again. A sender
+// takes it before ClaimWebhooks, so that a delivery queued meanwhile is
+// not missed, and waits on it (and on NextWebhook's time) instead of
+// polling.
+func (s *Store) WebhooksQueued() <-chan struct{} { return s.webhookWake.wait() }
+
+// NextWebhook returns when endpoint's next delivery that ClaimWebhooks
+// could return falls due (it may be past), false when none is pending.
+// A delivery waiting for an earlier one of its subject is not counted: it
+// becomes due when that one is delivered or dead.
+func (s *Store) NextWebhook(ctx context.Context, endpoint string) (time.Time, bool, error) {
+	if s.closed.Load() {
+		return time.Time{}, false, ErrClosed
+	}
+	var next int64
+	err := s.rdb.QueryRowContext(ctx, qWebhookNext, endpoint).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next webhook: %w", err)
+	}
+	return fromNanos(next), true, nil
+}
 
 // WebhookState is where a webhook delivery is.
 type WebhookState string
@@ -55,7 +159,9 @@ func scanWebhook(r rowScanner) (*WebhookDelivery, error) {
 // ClaimWebhooks returns up to limit due deliveries for endpoint, oldest due
 // first, each counted as an attempt and held for lease: unless
 // WebhookDelivered or WebhookFailed is called within it, the delivery comes
-// due again.
+// due again. A delivery is not due while an earlier one of the same
+// subject (one message's status changes) is pending, claimed or not, so
+// that one subject's deliveries are sent one after the other, in order.
 func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, lease time.Duration) ([]*WebhookDelivery, error) {
 	if limit <= 0 {
 		limit = 1
@@ -96,9 +202,12 @@ func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
 }
 
 // WebhookFailed records a failed attempt: the delivery comes due again
-// after an exponential backoff with jitter, or, once it has had
-// Options.WebhookAttempts attempts, moves to the dead letters (dead true).
-func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dead bool, err error) {
+// after an exponential backoff with jitter, capped by its endpoint's
+// MaxBackoff, or after retryAfter (the receiver's Retry-After) when that is
+// longer, within the same cap; once it has had the endpoint's MaxAttempts
+// attempts it moves to the dead letters (dead true). next is when it comes
+// due again.
+func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (dead bool, next time.Time, err error) {
 	err = s.writeAs(ctx, "webhook failed", func(w *wtx) error {
 		d, err := scanWebhook(w.QueryRow(qWebhookGet, id))
 		if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
@@ -107,22 +216,31 @@ func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dea
 		if err != nil {
 			return err
 		}
-		if d.Attempts >= w.s.opts.WebhookAttempts {
+		ep := s.webhookEndpoint(d.Endpoint)
+		if d.Attempts >= ep.MaxAttempts {
 			dead = true
 			_, err = w.Exec(qWebhookDead, reason, nanos(w.now), id)
+			// The deliveries of its subject that waited on it are due.
+			w.webhookDue = true
 			return err
 		}
 		dead = false
-		next := w.now.Add(w.s.backoff(max(d.Attempts, 1)))
+		delay := s.backoff(max(d.Attempts, 1))
+		if delay > ep.MaxBackoff {
+			delay = ep.MaxBackoff/2 + s.opts.Jitter(ep.MaxBackoff-ep.MaxBackoff/2)
+		}
+		delay = max(delay, min(retryAfter, ep.MaxBackoff))
+		next = w.now.Add(delay)
 		_, err = w.Exec(qWebhookRetry, nanos(next), reason, nanos(w.now), id)
 		return err
 	})
-	return dead && err == nil, err
+	return dead && err == nil, next, err
 }
 
 // RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
 func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
 	return s.writeAs(ctx, "requeue webhook", func(w *wtx) error {
+		w.webhookDue = true
 		return w.execOne(fmt.Sprintf("dead webhook delivery %d", id), qWebhookRevive, nanos(w.now), nanos(w.now), id)
 	})
 }

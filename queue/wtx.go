@@ -64,11 +64,18 @@ func (w *wtx) event(id int64, status Status, detail string) error {
 	return w.webhook(EventMessageStatus, payload)
 }
 
+// webhook queues payload, an event of type event, for every endpoint whose
+// filter takes it.
 func (w *wtx) webhook(event string, payload []byte) error {
+	subject := webhookSubject(event, payload)
 	for _, ep := range w.s.opts.WebhookEndpoints {
-		if _, err := w.Exec(qInsertWebhook, ep, event, string(payload), nanos(w.now), nanos(w.now), nanos(w.now)); err != nil {
+		if !ep.takes(event) {
+			continue
+		}
+		if _, err := w.Exec(qInsertWebhook, ep.Name, event, string(payload), subject, nanos(w.now), nanos(w.now), nanos(w.now)); err != nil {
 			return fmt.Errorf("queue webhook: %w", err)
 		}
+		w.webhookDue = true
 	}
 	return nil
 }
