@@ -106,6 +106,7 @@ const (
 	qWebhookDone    = `UPDATE webhook_deliveries SET state = 'delivered', updated_at = ? WHERE id = ? AND state = 'pending'`
 	qWebhookRetry   = `UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
 	qWebhookDead    = `UPDATE webhook_deliveries SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?`
+	qWebhookRelease = `UPDATE webhook_deliveries SET attempts = max(attempts - 1, 0), next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'pending'`
 	qWebhookRevive  = `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`
 	qWebhookByState = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE state = ? AND id > ? ORDER BY id LIMIT ?`
 )

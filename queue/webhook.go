@@ -207,8 +207,14 @@ func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
 // longer, within the same cap; once it has had the endpoint's MaxAttempts
 // attempts it moves to the dead letters (dead true). next is when it comes
 // due again.
-func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (dead bool, next time.Time, err error) {
-	err = s.writeAs(ctx, "webhook failed", func(w *wtx) error {
+func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (bool, time.Time, error) {
+	// Set by the write; read only once it returned nil, since a write
+	// whose ctx ended may still be running.
+	var (
+		dead bool
+		next time.Time
+	)
+	err := s.writeAs(ctx, "webhook failed", func(w *wtx) error {
 		d, err := scanWebhook(w.QueryRow(qWebhookGet, id))
 		if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
 			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
@@ -234,7 +240,24 @@ func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string, retr
 		_, err = w.Exec(qWebhookRetry, nanos(next), reason, nanos(w.now), id)
 		return err
 	})
-	return dead && err == nil, next, err
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	return dead, next, nil
+}
+
+// ReleaseWebhooks hands back claimed deliveries that were not attempted
+// after all (the sender is stopping): due now, the claim's attempt not
+// counted, instead of waiting for the lease to run out.
+func (s *Store) ReleaseWebhooks(ctx context.Context, ids []int64) error {
+	return s.writeAs(ctx, "release webhooks", func(w *wtx) error {
+		for _, id := range ids {
+			if _, err := w.Exec(qWebhookRelease, nanos(w.now), nanos(w.now), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // RequeueWebhook gives a dead delivery a fresh set of attempts, due now.

@@ -1,0 +1,290 @@
+// Package webhook sends the store's webhook outbox: every delivery queued
+// in the same transaction as the change it reports is POSTed, signed, to
+// its endpoint until the endpoint answers 2xx or the delivery is dead.
+//
+// Each endpoint has its own goroutine and at most MaxInFlight requests at a
+// time; it claims only what it can send now, so memory is bounded by
+// MaxInFlight payloads per endpoint whatever the backlog, which stays on
+// disk. It sleeps until a commit queues a delivery (Store.WebhooksQueued)
+// or the next retry falls due (Store.NextWebhook): an idle daemon sends
+// nothing and polls nothing. A slow, hanging or dead endpoint holds only its
+// own goroutine: sending and receiving SMS never wait for a webhook.
+//
+// Order: the store hands out one subject's deliveries (one message's status
+// changes) one at a time, in order, so concurrency is across messages only.
+// Delivery is at least once: a receiver drops repeats by the event id.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"bridged/queue"
+)
+
+// Defaults for Sender fields left zero.
+const (
+	DefaultMaxInFlight = 4
+	DefaultTimeout     = 10 * time.Second
+	// MaxResponseBody is how much of a response is read (to reuse the
+	// connection); the rest is dropped with the connection.
+	MaxResponseBody = 4 << 10
+)
+
+// Store is what the sender needs of the outbox (a *queue.Store).
+type Store interface {
+	WebhooksQueued() <-chan struct{}
+	NextWebhook(ctx context.Context, endpoint string) (time.Time, bool, error)
+	ClaimWebhooks(ctx context.Context, endpoint string, limit int, lease time.Duration) ([]*queue.WebhookDelivery, error)
+	WebhookDelivered(ctx context.Context, id int64) error
+	WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (dead bool, next time.Time, err error)
+	ReleaseWebhooks(ctx context.Context, ids []int64) error
+}
+
+// Endpoint is one receiver.
+type Endpoint struct {
+	// Name is the outbox's name for it (queue.WebhookEndpoint.Name).
+	Name string
+	URL  string
+	// Secrets sign each request, one v1= each (Signature).
+	Secrets []string
+	// Timeout bounds one request, from connecting to the end of the
+	// response headers and the part of the body read. 0: DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Sender delivers the outbox to its endpoints.
+type Sender struct {
+	// MaxInFlight bounds each endpoint's concurrent requests.
+	MaxInFlight int
+	// Now is the clock of the signature's time; default time.Now.
+	Now func() time.Time
+
+	store     Store
+	endpoints []Endpoint
+	client    *http.Client
+	log       *slog.Logger
+}
+
+// Results counted in bridged_webhook_deliveries_total{result}.
+var (
+	deliveredTotal = metrics.GetOrCreateCounter(`bridged_webhook_deliveries_total{result="delivered"}`)
+	failedTotal    = metrics.GetOrCreateCounter(`bridged_webhook_deliveries_total{result="failed"}`)
+	deadTotal      = metrics.GetOrCreateCounter(`bridged_webhook_deliveries_total{result="dead"}`)
+)
+
+// New returns a sender of store's outbox to endpoints; Run starts it.
+func New(store Store, endpoints []Endpoint, log *slog.Logger) *Sender {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = DefaultMaxInFlight
+	return &Sender{
+		store: store, endpoints: endpoints, log: log,
+		client: &http.Client{
+			Transport: transport,
+			// A redirect is an answer, not 2xx: it is not followed, so a
+			// signed event goes only where it was configured to go.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}
+}
+
+// Run delivers until ctx ends, then waits for the requests in flight to
+// end (they are cancelled) and returns nil.
+func (s *Sender) Run(ctx context.Context) error {
+	if s.MaxInFlight <= 0 {
+		s.MaxInFlight = DefaultMaxInFlight
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	done := make(chan struct{})
+	for _, ep := range s.endpoints {
+		if ep.Timeout <= 0 {
+			ep.Timeout = DefaultTimeout
+		}
+		e := &endpointLoop{s: s, ep: ep, log: s.log.With("webhook", ep.Name)}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			e.run(ctx)
+		}()
+	}
+	for range s.endpoints {
+		<-done
+	}
+	s.client.CloseIdleConnections()
+	return nil
+}
+
+// endpointLoop is one endpoint's goroutine and the requests it started.
+type endpointLoop struct {
+	s   *Sender
+	ep  Endpoint
+	log *slog.Logger
+	// failing is set by the loop's goroutine while the endpoint's last
+	// attempt failed, so that a down endpoint is logged once, not per
+	// event.
+	failing bool
+}
+
+// result is what one request's goroutine reports to the loop.
+type result struct {
+	d          *queue.WebhookDelivery
+	err        error // nil: delivered
+	retryAfter time.Duration
+	// stopped: the request was cut short by the sender stopping, not by
+	// the endpoint.
+	stopped bool
+}
+
+// storeRetry is how long the loop waits after the store failed it.
+const storeRetry = 5 * time.Second
+
+func (e *endpointLoop) run(ctx context.Context) {
+	results := make(chan result, e.s.MaxInFlight)
+	inFlight := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		// Taken before claiming: a delivery queued after the claim's
+		// transaction closes this channel.
+		queued := e.s.store.WebhooksQueued()
+		wait, err := e.claim(ctx, &inFlight, results)
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("claim webhook deliveries", "err", err)
+			wait = storeRetry
+		}
+		if ctx.Err() != nil {
+			e.stop(inFlight, results)
+			return
+		}
+		timer.Stop()
+		var due <-chan time.Time
+		if wait >= 0 {
+			timer.Reset(wait)
+			due = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			e.stop(inFlight, results)
+			return
+		case r := <-results:
+			inFlight--
+			e.record(ctx, r)
+		case <-queued:
+		case <-due:
+		}
+	}
+}
+
+// claim starts a request for every due delivery it may start and returns
+// how long to sleep before looking again: -1 for until woken (nothing
+// pending, or no free slot).
+func (e *endpointLoop) claim(ctx context.Context, inFlight *int, results chan<- result) (time.Duration, error) {
+	for *inFlight < e.s.MaxInFlight {
+		free := e.s.MaxInFlight - *inFlight
+		// The lease outlasts the request and its recording: a claim
+		// that runs out means this process died with it in flight.
+		ds, err := e.s.store.ClaimWebhooks(ctx, e.ep.Name, free, e.ep.Timeout+10*time.Second)
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range ds {
+			*inFlight++
+			go func() { results <- e.post(ctx, d) }()
+		}
+		if len(ds) < free {
+			break
+		}
+	}
+	if *inFlight >= e.s.MaxInFlight {
+		return -1, nil
+	}
+	next, ok, err := e.s.store.NextWebhook(ctx, e.ep.Name)
+	if err != nil || !ok {
+		return -1, err
+	}
+	return max(time.Until(next), time.Millisecond), nil
+}
+
+// record writes a request's outcome to the store.
+func (e *endpointLoop) record(ctx context.Context, r result) {
+	if r.stopped {
+		return
+	}
+	if r.err == nil {
+		deliveredTotal.Inc()
+		if e.failing {
+			e.failing = false
+			e.log.Info("webhook endpoint answers again")
+		}
+		if err := e.s.store.WebhookDelivered(ctx, r.d.ID); err != nil && ctx.Err() == nil {
+			// The lease brings it back: sent again, at least once.
+			e.log.Warn("record webhook delivered", "delivery", r.d.ID, "err", err)
+		}
+		return
+	}
+	dead, next, err := e.s.store.WebhookFailed(ctx, r.d.ID, r.err.Error(), r.retryAfter)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.log.Warn("record webhook failed", "delivery", r.d.ID, "err", err)
+		}
+		return
+	}
+	if dead {
+		deadTotal.Inc()
+		e.log.Warn("webhook delivery dead", "delivery", r.d.ID, "event", r.d.Event, "attempts", r.d.Attempts, "err", r.err)
+		return
+	}
+	failedTotal.Inc()
+	if !e.failing {
+		e.failing = true
+		e.log.Warn("webhook delivery failed, retrying", "delivery", r.d.ID, "attempt", r.d.Attempts, "next_attempt_at", next, "err", r.err)
+	}
+}
+
+// stop waits for the requests in flight (ctx ended, so they end at once),
+// records those that finished and hands back those that did not, due again
+// now rather than when their lease runs out.
+func (e *endpointLoop) stop(inFlight int, results <-chan result) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var unfinished []int64
+	for ; inFlight > 0; inFlight-- {
+		if r := <-results; r.stopped {
+			unfinished = append(unfinished, r.d.ID)
+		} else {
+			e.record(ctx, r)
+		}
+	}
+	if len(unfinished) == 0 {
+		return
+	}
+	if err := e.s.store.ReleaseWebhooks(ctx, unfinished); err != nil && !errors.Is(err, queue.ErrClosed) {
+		e.log.Warn("release webhook deliveries", "err", err)
+	}
+}
+
+// post sends one delivery and says how it went.
+func (e *endpointLoop) post(ctx context.Context, d *queue.WebhookDelivery) result {
+	rctx, cancel := context.WithTimeout(ctx, e.ep.Timeout)
+	defer cancel()
+	status, retryAfter, err := e.send(rctx, d)
+	r := result{d: d, retryAfter: retryAfter}
+	switch {
+	case ctx.Err() != nil:
+		r.stopped = true
+	case err != nil && rctx.Err() != nil:
+		r.err = fmt.Errorf("no answer within %v", e.ep.Timeout)
+	case err != nil:
+		r.err = err
+	case status < 200 || status > 299:
+		r.err = fmt.Errorf("HTTP %d", status)
+	}
+	return r
+}
