@@ -87,6 +87,8 @@ func (c *Config) applyEnv() problems {
 		}
 	}
 
+	c.applyWebhookEnv(lookup)
+
 	owners := map[string][]int{}
 	for i, m := range c.Modems {
 		owners[PINEnv(m.ID)] = append(owners[PINEnv(m.ID)], i)
