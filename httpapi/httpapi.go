@@ -101,6 +101,8 @@ type Deps struct {
 	// Modems may be nil: then /readyz is never ready and any "modem" in a
 	// request is refused.
 	Modems Modems
+	// Webhooks may be nil: then /v1/webhooks is not served.
+	Webhooks Webhooks
 }
 
 // Handler is the API as an http.Handler. Create it with New.
@@ -116,6 +118,9 @@ type Handler struct {
 	scopes  []string
 	hosts   map[string]bool       // AllowedHosts, normalised by hostName
 	compare func(a, b []byte) int // subtle.ConstantTimeCompare; a field so a test can watch it
+
+	// webhooks is the outbox (webhooks.go); nil without one.
+	webhooks Webhooks
 }
 
 // Log keys.
@@ -169,7 +174,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{
-		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems,
+		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems, webhooks: deps.Webhooks,
 		log: opts.Logger, mux: http.NewServeMux(), compare: subtle.ConstantTimeCompare,
 	}
 	for i, t := range opts.Tokens {
@@ -198,6 +203,10 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		"GET /healthz": h.healthz, "GET /readyz": h.readyz,
 	} {
 		h.route(pattern, f)
+	}
+	if h.webhooks != nil {
+		h.route("GET /v1/webhooks/deliveries", h.listDeliveries)
+		h.route("POST /v1/webhooks/deliveries/{id}/retry", h.retryDelivery)
 	}
 	return h, nil
 }

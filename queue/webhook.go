@@ -260,11 +260,31 @@ func (s *Store) ReleaseWebhooks(ctx context.Context, ids []int64) error {
 	})
 }
 
-// RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
+// ErrNotDead: RequeueWebhook was given a delivery that is pending or
+// delivered.
+var ErrNotDead = errors.New("webhook delivery is not dead")
+
+// RequeueWebhook gives a dead delivery a fresh set of attempts, due now:
+// ErrNotFound when there is no such delivery, ErrNotDead when it is not
+// dead.
 func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
 	return s.writeAs(ctx, "requeue webhook", func(w *wtx) error {
-		w.webhookDue = true
-		return w.execOne(fmt.Sprintf("dead webhook delivery %d", id), qWebhookRevive, nanos(w.now), nanos(w.now), id)
+		res, err := w.Exec(qWebhookRevive, nanos(w.now), nanos(w.now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			w.webhookDue = err == nil
+			return err
+		}
+		d, err := scanWebhook(w.QueryRow(qWebhookGet, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("webhook delivery %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("webhook delivery %d is %s: %w", id, d.State, ErrNotDead)
 	})
 }
 

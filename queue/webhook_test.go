@@ -85,6 +85,12 @@ func TestWebhookDeliveries(t *testing.T) {
 	if err := s.RequeueWebhook(ctx, failed); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.RequeueWebhook(ctx, failed); !errors.Is(err, ErrNotDead) {
+		t.Fatalf("requeued a pending delivery: %v", err)
+	}
+	if err := s.RequeueWebhook(ctx, 999); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("requeued no delivery: %v", err)
+	}
 	if ds, _ := s.ClaimWebhooks(ctx, "https://a.example/hook", 10, time.Minute); len(ds) != 1 || ds[0].Attempts != 1 {
 		t.Fatalf("requeued: %+v", ds)
 	}

@@ -39,7 +39,7 @@ func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods [
 		DefaultValidity: time.Duration(cfg.SMS.DefaultValidity),
 		DeliveryReports: cfg.SMS.DeliveryReports,
 		Logger:          log,
-	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods)})
+	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods), Webhooks: store})
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
