@@ -116,7 +116,7 @@ func toError(err error) *Error {
 	case errors.Is(err, queue.ErrNotCancellable):
 		return &Error{Code: CodeNotCancellable, Message: "the message has started sending or is final and can no longer be cancelled", Err: err}
 	case errors.Is(err, queue.ErrNotDead):
-		return &Error{Code: CodeNotDead, Message: "the webhook delivery is not dead", Err: err}
+		return &Error{Code: CodeNotDead, Message: "only a dead webhook delivery can be retried; this one is pending or delivered", Err: err}
 	case errors.Is(err, queue.ErrBadCursor):
 		return &Error{Code: CodeInvalidField, Field: "cursor", Message: "is not a cursor this server returned", Err: err}
 	case errors.Is(err, queue.ErrInvalid):

@@ -2,7 +2,7 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"net/http"
 	"time"
 
@@ -63,33 +63,39 @@ func (h *Handler) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := struct {
-		Deliveries []deliveryView `json:"deliveries"`
-		NextCursor string         `json:"next_cursor"`
-	}{Deliveries: make([]deliveryView, len(ds)), NextCursor: next}
-	for i, d := range ds {
-		out.Deliveries[i] = viewDelivery(d)
+	views := make([]deliveryView, 0, len(ds))
+	for _, d := range ds {
+		views = append(views, viewDelivery(d))
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, deliveriesPage{Deliveries: views, NextCursor: next})
 	return nil
 }
 
 // retryDelivery makes a dead delivery pending again, due now: 202, as the
-// sender takes it from there. 409 for one that is not dead.
+// sender takes it from there; 409 not_dead for one that is pending or
+// delivered (toError).
 func (h *Handler) retryDelivery(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "webhook delivery")
-	if err != nil {
+	if err == nil {
+		err = h.webhooks.RequeueWebhook(context.WithoutCancel(r.Context()), id)
+	}
+	if errors.Is(err, queue.ErrNotFound) {
+		return notFound(err, "webhook delivery", id)
+	} else if err != nil {
 		return err
 	}
-	if err := h.webhooks.RequeueWebhook(context.WithoutCancel(r.Context()), id); err != nil {
-		if e := toError(err); e.Code == CodeNotDead {
-			return &Error{Code: CodeNotDead, Message: fmt.Sprintf("webhook delivery %d is not dead: only a dead letter is retried", id), Err: err}
-		}
-		return notFound(err, "webhook delivery", id)
-	}
-	writeJSON(w, http.StatusAccepted, struct {
-		ID    int64              `json:"id"`
-		State queue.WebhookState `json:"state"`
-	}{id, queue.WebhookPending})
+	writeJSON(w, http.StatusAccepted, retriedView{ID: id, State: queue.WebhookPending})
 	return nil
+}
+
+// deliveriesPage is one page of deliveries; next_cursor is "" on the last.
+type deliveriesPage struct {
+	Deliveries []deliveryView `json:"deliveries"`
+	NextCursor string         `json:"next_cursor"`
+}
+
+// retriedView answers a retry.
+type retriedView struct {
+	ID    int64              `json:"id"`
+	State queue.WebhookState `json:"state"`
 }

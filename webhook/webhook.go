@@ -142,6 +142,11 @@ type result struct {
 	stopped bool
 }
 
+// leaseMargin is how much longer than its request a claim lasts: enough
+// to record the answer, and short, since a delivery in flight when the
+// process died waits that long after a restart.
+const leaseMargin = 5 * time.Second
+
 // storeRetry is how long the loop waits after the store failed it.
 const storeRetry = 5 * time.Second
 
@@ -190,7 +195,7 @@ func (e *endpointLoop) claim(ctx context.Context, inFlight *int, results chan<- 
 		free := e.s.MaxInFlight - *inFlight
 		// The lease outlasts the request and its recording: a claim
 		// that runs out means this process died with it in flight.
-		ds, err := e.s.store.ClaimWebhooks(ctx, e.ep.Name, free, e.ep.Timeout+10*time.Second)
+		ds, err := e.s.store.ClaimWebhooks(ctx, e.ep.Name, free, e.ep.Timeout+leaseMargin)
 		if err != nil {
 			return 0, err
 		}

@@ -122,6 +122,18 @@ func waitHistories(t *testing.T, d *daemon, rcv *testutil.Receiver, ids []int64)
 	}
 }
 
+// waitInbox waits until the inbox holds n messages.
+func (d *daemon) waitInbox(n int) {
+	d.t.Helper()
+	testutil.Eventually(d.t, fmt.Sprintf("%d messages in the inbox", n), func() bool {
+		var out struct {
+			Messages []json.RawMessage `json:"messages"`
+		}
+		d.do("GET", "/v1/inbox", nil, &out)
+		return len(out.Messages) == n
+	})
+}
+
 type apiDelivery struct {
 	ID        int64  `json:"id"`
 	Endpoint  string `json:"endpoint"`
@@ -162,13 +174,7 @@ func TestE2EWebhookReceiverDownThenUp(t *testing.T) {
 	if err := w.sims[0].Deliver("+447700900999", "an inbound SMS"); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, "the SMS in the inbox", func() bool {
-		var out struct {
-			Messages []json.RawMessage `json:"messages"`
-		}
-		d.do("GET", "/v1/inbox", nil, &out)
-		return len(out.Messages) == 1
-	})
+	d.waitInbox(1)
 	testutil.Eventually(t, "a failed attempt recorded", func() bool {
 		for _, dl := range d.deliveries("pending") {
 			if dl.Attempts > 0 && strings.Contains(dl.LastError, "connection refused") {
@@ -249,13 +255,7 @@ func TestE2EWebhookHangingReceiverDoesNotDelaySends(t *testing.T) {
 	if err := w.sims[0].Deliver("+447700900999", "inbound past a hanging receiver"); err != nil {
 		t.Fatal(err)
 	}
-	testutil.Eventually(t, "the SMS in the inbox", func() bool {
-		var out struct {
-			Messages []json.RawMessage `json:"messages"`
-		}
-		d.do("GET", "/v1/inbox", nil, &out)
-		return len(out.Messages) == 1
-	})
+	d.waitInbox(1)
 	if n, in := len(rcv.Hooks()), rcv.MaxInFlight(); n != 4 || in != 4 {
 		t.Fatalf("%d requests, %d at once, to a receiver that never answered: want 4", n, in)
 	}
