@@ -24,7 +24,8 @@ type deliveryView struct {
 	Event    string             `json:"event"`
 	State    queue.WebhookState `json:"state"`
 	Attempts int                `json:"attempts"`
-	// NextAttemptAt is set only while the delivery is pending.
+	// NextAttemptAt is set only while the delivery is pending, and not
+	// while it waits for an earlier event of its message.
 	NextAttemptAt *time.Time `json:"next_attempt_at"`
 	LastError     string     `json:"last_error"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -34,7 +35,7 @@ type deliveryView struct {
 func viewDelivery(d *queue.WebhookDelivery) deliveryView {
 	v := deliveryView{ID: d.ID, Endpoint: d.Endpoint, Event: d.Event, State: d.State, Attempts: d.Attempts,
 		LastError: d.LastError, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
-	if d.State == queue.WebhookPending {
+	if d.State == queue.WebhookPending && !d.NextAttemptAt.IsZero() {
 		v.NextAttemptAt = &d.NextAttemptAt
 	}
 	return v

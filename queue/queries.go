@@ -95,12 +95,15 @@ const (
 	qPruneKeyIDs     = `SELECT key FROM idempotency_keys k WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idem_key = k.key) LIMIT ?`
 	qDeleteKey       = `DELETE FROM idempotency_keys WHERE key = ?`
 
-	// A delivery is due only once no earlier delivery of its subject to the
-	// same endpoint is pending (webhookOrder): one message's events reach
-	// an endpoint in the order they happened.
-	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries d WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ?` + webhookOrder + ` ORDER BY next_attempt_at LIMIT ?`
-	qWebhookNext    = `SELECT next_attempt_at FROM webhook_deliveries d WHERE endpoint = ? AND state = 'pending'` + webhookOrder + ` ORDER BY next_attempt_at LIMIT 1`
-	webhookOrder    = ` AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.endpoint = d.endpoint AND e.subject = d.subject AND e.state = 'pending' AND e.id < d.id)`
+	// A delivery queued while an earlier one of its subject to the same
+	// endpoint is pending waits with next_attempt_at = webhookBlocked,
+	// until that one is delivered or dead (qWebhookUnblock): one message's
+	// events reach an endpoint in order, and claiming reads only what is due.
+	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
+	qWebhookNext    = `SELECT next_attempt_at FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT 1`
+	qWebhookWaiting = `SELECT count(*) FROM webhook_deliveries WHERE endpoint = ? AND subject = ? AND state = 'pending'`
+	qWebhookUnblock = `UPDATE webhook_deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = (SELECT e.id FROM webhook_deliveries d, webhook_deliveries e
+	WHERE d.id = ? AND e.endpoint = d.endpoint AND e.subject = d.subject AND e.state = 'pending' AND e.id > d.id ORDER BY e.id LIMIT 1) AND next_attempt_at = ?`
 	qWebhookClaim   = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?`
 	qWebhookGet     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE id = ?`
 	qWebhookDone    = `UPDATE webhook_deliveries SET state = 'delivered', updated_at = ? WHERE id = ? AND state = 'pending'`
@@ -124,7 +127,7 @@ var queryPlans = map[string]string{
 	"dedupe": qDedupe, "openGroup": qOpenGroup, "groupParts": qGroupParts, "staleGroups": qStaleGroups,
 	"getInbox": qGetInbox, "inboxAll": qInboxAll, "inboxFrom": qInboxFrom, "inboxSinceID": qInboxSinceID,
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
-	"webhookDue": qWebhookDue, "webhookNext": qWebhookNext, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
+	"webhookDue": qWebhookDue, "webhookNext": qWebhookNext, "webhookWaiting": qWebhookWaiting, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
 	"statusOf":      qStatusOf,
 	"nextDue":       qNextDue + qNextDueOrder,
 	"nextDeadline":  qNextDeadline,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -61,6 +62,33 @@ func webhookSubject(event string, payload []byte) sql.NullString {
 	return sql.NullString{String: event + ":" + string(id), Valid: len(id) > 0}
 }
 
+// webhookBlocked is the next_attempt_at of a delivery waiting for an
+// earlier one of its subject: never due until qWebhookUnblock.
+const webhookBlocked = math.MaxInt64
+
+// webhookDueAt is when a delivery of subject to endpoint queued now is
+// due: now, or once the ones of its subject pending before it are done.
+func (w *wtx) webhookDueAt(endpoint string, subject sql.NullString) (int64, error) {
+	if !subject.Valid {
+		return nanos(w.now), nil
+	}
+	var waiting int
+	if err := w.QueryRow(qWebhookWaiting, endpoint, subject).Scan(&waiting); err != nil {
+		return 0, err
+	}
+	if waiting > 0 {
+		return webhookBlocked, nil
+	}
+	return nanos(w.now), nil
+}
+
+// unblockNext makes due the next delivery of the subject of delivery id,
+// which is no longer pending, if one waits for it.
+func (w *wtx) unblockNext(id int64) error {
+	_, err := w.Exec(qWebhookUnblock, nanos(w.now), nanos(w.now), id, int64(webhookBlocked))
+	return err
+}
+
 // wakeup is a broadcast: every waiter on the channel from wait is released
 // by the next broadcast. The zero value is ready to use.
 type wakeup struct {
@@ -102,7 +130,7 @@ func (s *Store) NextWebhook(ctx context.Context, endpoint string) (time.Time, bo
 		return time.Time{}, false, ErrClosed
 	}
 	var next int64
-	err := s.rdb.QueryRowContext(ctx, qWebhookNext, endpoint).Scan(&next)
+	err := s.rdb.QueryRowContext(ctx, qWebhookNext, endpoint, int64(webhookBlocked)).Scan(&next)
 	if errors.Is(err, sql.ErrNoRows) {
 		return time.Time{}, false, nil
 	}
@@ -130,10 +158,12 @@ type WebhookDelivery struct {
 	Endpoint string
 	// Event is EventMessageStatus or EventMessageReceived; Payload is the
 	// JSON body, which names the event and carries its time.
-	Event         string
-	Payload       []byte
-	State         WebhookState
-	Attempts      int
+	Event    string
+	Payload  []byte
+	State    WebhookState
+	Attempts int
+	// NextAttemptAt is zero while the delivery waits for an earlier one
+	// of its subject.
 	NextAttemptAt time.Time
 	LastError     string
 	CreatedAt     time.Time
@@ -152,7 +182,10 @@ func scanWebhook(r rowScanner) (*WebhookDelivery, error) {
 		return nil, err
 	}
 	d.Payload, d.State = []byte(payload), WebhookState(state)
-	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromNanos(next), fromNanos(created), fromNanos(update)
+	d.CreatedAt, d.UpdatedAt = fromNanos(created), fromNanos(update)
+	if next != webhookBlocked {
+		d.NextAttemptAt = fromNanos(next)
+	}
 	return &d, nil
 }
 
@@ -163,42 +196,155 @@ func scanWebhook(r rowScanner) (*WebhookDelivery, error) {
 // subject (one message's status changes) is pending, claimed or not, so
 // that one subject's deliveries are sent one after the other, in order.
 func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, lease time.Duration) ([]*WebhookDelivery, error) {
-	if limit <= 0 {
-		limit = 1
+	r, err := s.SettleWebhooks(ctx, endpoint, nil, max(limit, 1), lease)
+	return r.Claimed, err
+}
+
+// WebhookOutcome is how one attempt at a claimed delivery went.
+type WebhookOutcome struct {
+	ID int64
+	// Failure is why it failed ("HTTP 500"); "" means delivered.
+	Failure string
+	// RetryAfter is the receiver's Retry-After, if it gave one.
+	RetryAfter time.Duration
+}
+
+// WebhookSettled is what recording an outcome did.
+type WebhookSettled struct {
+	// Err is ErrNotFound (wrapped) when the delivery was not pending: it
+	// was recorded already, or its lease ran out and it went again.
+	Err error
+	// Dead: the failure was its last attempt. Next is when a failed
+	// delivery comes due again.
+	Dead bool
+	Next time.Time
+}
+
+// WebhookRound is what SettleWebhooks did.
+type WebhookRound struct {
+	// Settled has one entry per outcome, in order.
+	Settled []WebhookSettled
+	Claimed []*WebhookDelivery
+	// Next is when the endpoint's next delivery not claimed falls due,
+	// read in the same transaction; zero when none is pending (or
+	// limit was 0: not read).
+	Next time.Time
+}
+
+// SettleWebhooks records outcomes of claimed deliveries and then claims up
+// to limit due deliveries for endpoint (see ClaimWebhooks), in one write: a
+// sender that settles what came back and takes what it now has room for
+// costs the store one commit per round, not two per delivery.
+func (s *Store) SettleWebhooks(ctx context.Context, endpoint string, outcomes []WebhookOutcome, limit int, lease time.Duration) (WebhookRound, error) {
+	if limit > 0 && lease <= 0 {
+		return WebhookRound{}, fmt.Errorf("claim webhooks: lease is required: %w", ErrInvalid)
 	}
-	if lease <= 0 {
-		return nil, fmt.Errorf("claim webhooks: lease is required: %w", ErrInvalid)
-	}
-	var out []*WebhookDelivery
-	err := s.writeAs(ctx, "claim webhooks", func(w *wtx) error {
-		out = nil
-		rows, err := w.Query(qWebhookDue, endpoint, nanos(w.now), limit)
-		if err != nil {
-			return err
-		}
-		if out, err = collect(rows, scanWebhook); err != nil {
-			return err
-		}
-		for _, d := range out {
-			d.Attempts++
-			d.NextAttemptAt, d.UpdatedAt = w.now.Add(lease), w.now
-			if _, err := w.Exec(qWebhookClaim, nanos(d.NextAttemptAt), nanos(w.now), d.ID); err != nil {
+	// Set by the write; read only once it returned nil, since a write
+	// whose ctx ended may still be running.
+	var r WebhookRound
+	err := s.writeAs(ctx, "settle webhooks", func(w *wtx) error {
+		r = WebhookRound{Settled: make([]WebhookSettled, len(outcomes))}
+		for i, o := range outcomes {
+			if err := w.settleWebhook(o, &r.Settled[i]); err != nil {
 				return err
 			}
+		}
+		if limit <= 0 {
+			return nil
+		}
+		var err error
+		if r.Claimed, err = w.claimWebhooks(endpoint, limit, lease); err != nil {
+			return err
+		}
+		var next int64
+		switch err := w.QueryRow(qWebhookNext, endpoint, int64(webhookBlocked)).Scan(&next); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			r.Next = fromNanos(next)
 		}
 		return nil
 	})
 	if err != nil {
+		return WebhookRound{}, err
+	}
+	return r, nil
+}
+
+func (w *wtx) claimWebhooks(endpoint string, limit int, lease time.Duration) ([]*WebhookDelivery, error) {
+	rows, err := w.Query(qWebhookDue, endpoint, nanos(w.now), limit)
+	if err != nil {
 		return nil, err
+	}
+	out, err := collect(rows, scanWebhook)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range out {
+		d.Attempts++
+		d.NextAttemptAt, d.UpdatedAt = w.now.Add(lease), w.now
+		if _, err := w.Exec(qWebhookClaim, nanos(d.NextAttemptAt), nanos(w.now), d.ID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
 
+// settleWebhook records one outcome into st; its error is the database's,
+// which ends the write.
+func (w *wtx) settleWebhook(o WebhookOutcome, st *WebhookSettled) error {
+	notPending := func() error {
+		st.Err = fmt.Errorf("webhook delivery %d pending: %w", o.ID, ErrNotFound)
+		return nil
+	}
+	if o.Failure == "" {
+		res, err := w.Exec(qWebhookDone, nanos(w.now), o.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			if err != nil {
+				return err
+			}
+			return notPending()
+		}
+		return w.unblockNext(o.ID)
+	}
+	d, err := scanWebhook(w.QueryRow(qWebhookGet, o.ID))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
+		return notPending()
+	}
+	if err != nil {
+		return err
+	}
+	ep := w.s.webhookEndpoint(d.Endpoint)
+	if d.Attempts >= ep.MaxAttempts {
+		st.Dead = true
+		// The delivery of its subject that waited on it is due.
+		w.webhookDue = true
+		if _, err := w.Exec(qWebhookDead, o.Failure, nanos(w.now), o.ID); err != nil {
+			return err
+		}
+		return w.unblockNext(o.ID)
+	}
+	delay := w.s.backoff(max(d.Attempts, 1))
+	if delay > ep.MaxBackoff {
+		delay = ep.MaxBackoff/2 + w.s.opts.Jitter(ep.MaxBackoff-ep.MaxBackoff/2)
+	}
+	delay = max(delay, min(o.RetryAfter, ep.MaxBackoff))
+	st.Next = w.now.Add(delay)
+	_, err = w.Exec(qWebhookRetry, nanos(st.Next), o.Failure, nanos(w.now), o.ID)
+	return err
+}
+
 // WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
 func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
-	return s.writeAs(ctx, "webhook delivered", func(w *wtx) error {
-		return w.execOne(fmt.Sprintf("webhook delivery %d pending", id), qWebhookDone, nanos(w.now), id)
-	})
+	r, err := s.SettleWebhooks(ctx, "", []WebhookOutcome{{ID: id}}, 0, 0)
+	if err != nil {
+		return err
+	}
+	return r.Settled[0].Err
 }
 
 // WebhookFailed records a failed attempt: the delivery comes due again
@@ -207,43 +353,16 @@ func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
 // longer, within the same cap; once it has had the endpoint's MaxAttempts
 // attempts it moves to the dead letters (dead true). next is when it comes
 // due again.
-func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (bool, time.Time, error) {
-	// Set by the write; read only once it returned nil, since a write
-	// whose ctx ended may still be running.
-	var (
-		dead bool
-		next time.Time
-	)
-	err := s.writeAs(ctx, "webhook failed", func(w *wtx) error {
-		d, err := scanWebhook(w.QueryRow(qWebhookGet, id))
-		if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
-			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		ep := s.webhookEndpoint(d.Endpoint)
-		if d.Attempts >= ep.MaxAttempts {
-			dead = true
-			_, err = w.Exec(qWebhookDead, reason, nanos(w.now), id)
-			// The deliveries of its subject that waited on it are due.
-			w.webhookDue = true
-			return err
-		}
-		dead = false
-		delay := s.backoff(max(d.Attempts, 1))
-		if delay > ep.MaxBackoff {
-			delay = ep.MaxBackoff/2 + s.opts.Jitter(ep.MaxBackoff-ep.MaxBackoff/2)
-		}
-		delay = max(delay, min(retryAfter, ep.MaxBackoff))
-		next = w.now.Add(delay)
-		_, err = w.Exec(qWebhookRetry, nanos(next), reason, nanos(w.now), id)
-		return err
-	})
+func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (dead bool, next time.Time, err error) {
+	if reason == "" {
+		reason = "failed" // "" would record it delivered
+	}
+	r, err := s.SettleWebhooks(ctx, "", []WebhookOutcome{{ID: id, Failure: reason, RetryAfter: retryAfter}}, 0, 0)
 	if err != nil {
 		return false, time.Time{}, err
 	}
-	return dead, next, nil
+	st := r.Settled[0]
+	return st.Dead, st.Next, st.Err
 }
 
 // ReleaseWebhooks hands back claimed deliveries that were not attempted

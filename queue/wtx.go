@@ -72,10 +72,16 @@ func (w *wtx) webhook(event string, payload []byte) error {
 		if !ep.takes(event) {
 			continue
 		}
-		if _, err := w.Exec(qInsertWebhook, ep.Name, event, string(payload), subject, nanos(w.now), nanos(w.now), nanos(w.now)); err != nil {
+		due, err := w.webhookDueAt(ep.Name, subject)
+		if err != nil {
 			return fmt.Errorf("queue webhook: %w", err)
 		}
-		w.webhookDue = true
+		if _, err := w.Exec(qInsertWebhook, ep.Name, event, string(payload), subject, due, nanos(w.now), nanos(w.now)); err != nil {
+			return fmt.Errorf("queue webhook: %w", err)
+		}
+		// One that waits for an earlier event is the sender's to claim
+		// when it records that one: no need to wake it.
+		w.webhookDue = w.webhookDue || due != webhookBlocked
 	}
 	return nil
 }

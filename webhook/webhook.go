@@ -41,9 +41,7 @@ const (
 type Store interface {
 	WebhooksQueued() <-chan struct{}
 	NextWebhook(ctx context.Context, endpoint string) (time.Time, bool, error)
-	ClaimWebhooks(ctx context.Context, endpoint string, limit int, lease time.Duration) ([]*queue.WebhookDelivery, error)
-	WebhookDelivered(ctx context.Context, id int64) error
-	WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (dead bool, next time.Time, err error)
+	SettleWebhooks(ctx context.Context, endpoint string, outcomes []queue.WebhookOutcome, limit int, lease time.Duration) (queue.WebhookRound, error)
 	ReleaseWebhooks(ctx context.Context, ids []int64) error
 }
 
@@ -153,15 +151,19 @@ const storeRetry = 5 * time.Second
 func (e *endpointLoop) run(ctx context.Context) {
 	results := make(chan result, e.s.MaxInFlight)
 	inFlight := 0
+	var answered []result // back from their requests, not yet recorded
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		// Taken before claiming: a delivery queued after the claim's
 		// transaction closes this channel.
 		queued := e.s.store.WebhooksQueued()
-		wait, err := e.claim(ctx, &inFlight, results)
+		wait, err := e.settle(ctx, answered, &inFlight, results)
+		answered = nil
 		if err != nil && ctx.Err() == nil {
-			e.log.Warn("claim webhook deliveries", "err", err)
+			// What was answered is not recorded: its lease brings it
+			// back, and it is sent again (at least once).
+			e.log.Warn("settle webhook deliveries", "err", err)
 			wait = storeRetry
 		}
 		if ctx.Err() != nil {
@@ -179,77 +181,141 @@ func (e *endpointLoop) run(ctx context.Context) {
 			e.stop(inFlight, results)
 			return
 		case r := <-results:
-			inFlight--
-			e.record(ctx, r)
+			answered = e.gather(ctx, r, inFlight, results)
+			inFlight -= len(answered)
 		case <-queued:
 		case <-due:
 		}
 	}
 }
 
-// claim starts a request for every due delivery it may start and returns
-// how long to sleep before looking again: -1 for until woken (nothing
-// pending, or no free slot).
-func (e *endpointLoop) claim(ctx context.Context, inFlight *int, results chan<- result) (time.Duration, error) {
-	for *inFlight < e.s.MaxInFlight {
+// gatherFor is how long an answer waits for the other requests in flight
+// to answer too, so that they share one store write (one fsync) instead of
+// one each: short against a request's own time, and a bound on what it
+// adds to an event's delay.
+const gatherFor = 2 * time.Millisecond
+
+// gather returns first and the answers that come within gatherFor of it,
+// of the inFlight requests.
+func (e *endpointLoop) gather(ctx context.Context, first result, inFlight int, results <-chan result) []result {
+	answered := []result{first}
+	if len(answered) == inFlight {
+		return answered
+	}
+	t := time.NewTimer(gatherFor)
+	defer t.Stop()
+	for len(answered) < inFlight {
+		select {
+		case r := <-results:
+			answered = append(answered, r)
+		case <-t.C:
+			return answered
+		case <-ctx.Done():
+			return answered
+		}
+	}
+	return answered
+}
+
+// settle records the answered requests and starts one for every due
+// delivery there is room for, one store write a round, and returns how
+// long to sleep before looking again: -1 for until woken (nothing pending,
+// or no free slot). A round with nothing to record writes only when the
+// store's reading side says a delivery is due: most commits that wake the
+// sender queue an event that waits for an earlier one.
+func (e *endpointLoop) settle(ctx context.Context, answered []result, inFlight *int, results chan<- result) (time.Duration, error) {
+	for {
 		free := e.s.MaxInFlight - *inFlight
+		if len(answered) == 0 {
+			if free <= 0 {
+				return -1, nil
+			}
+			if wait, err := e.untilDue(ctx); err != nil || wait != 0 {
+				return wait, err
+			}
+		}
 		// The lease outlasts the request and its recording: a claim
 		// that runs out means this process died with it in flight.
-		ds, err := e.s.store.ClaimWebhooks(ctx, e.ep.Name, free, e.ep.Timeout+leaseMargin)
+		round, err := e.record(ctx, answered, free, e.ep.Timeout+leaseMargin)
 		if err != nil {
 			return 0, err
 		}
-		for _, d := range ds {
+		answered = nil
+		for _, d := range round.Claimed {
 			*inFlight++
 			go func() { results <- e.post(ctx, d) }()
 		}
-		if len(ds) < free {
-			break
+		if free > 0 && len(round.Claimed) < free {
+			// All that was due is claimed: the round read when the
+			// next falls due.
+			if round.Next.IsZero() {
+				return -1, nil
+			}
+			return max(time.Until(round.Next), 0), nil
 		}
 	}
-	if *inFlight >= e.s.MaxInFlight {
-		return -1, nil
-	}
+}
+
+// untilDue returns how long until the endpoint's next delivery is due: 0
+// for now, -1 for none pending.
+func (e *endpointLoop) untilDue(ctx context.Context) (time.Duration, error) {
 	next, ok, err := e.s.store.NextWebhook(ctx, e.ep.Name)
 	if err != nil || !ok {
 		return -1, err
 	}
-	return max(time.Until(next), time.Millisecond), nil
+	return max(time.Until(next), 0), nil
 }
 
-// record writes a request's outcome to the store.
-func (e *endpointLoop) record(ctx context.Context, r result) {
-	if r.stopped {
-		return
+// record writes the outcomes of answered requests and claims up to limit
+// deliveries, in one write, and counts and logs what was recorded.
+func (e *endpointLoop) record(ctx context.Context, answered []result, limit int, lease time.Duration) (queue.WebhookRound, error) {
+	var outcomes []queue.WebhookOutcome
+	var recorded []result
+	for _, r := range answered {
+		if r.stopped {
+			continue // the sender is stopping: stop hands it back
+		}
+		o := queue.WebhookOutcome{ID: r.d.ID, RetryAfter: r.retryAfter}
+		if r.err != nil {
+			o.Failure = r.err.Error()
+		}
+		outcomes, recorded = append(outcomes, o), append(recorded, r)
 	}
-	if r.err == nil {
+	if len(outcomes) == 0 && limit <= 0 {
+		return queue.WebhookRound{}, nil
+	}
+	round, err := e.s.store.SettleWebhooks(ctx, e.ep.Name, outcomes, limit, lease)
+	if err != nil {
+		return queue.WebhookRound{}, err
+	}
+	for i, st := range round.Settled {
+		e.note(recorded[i], st)
+	}
+	return round, nil
+}
+
+// note counts and logs one recorded outcome: a down endpoint is logged
+// when it starts failing and when it answers again, not at each event.
+func (e *endpointLoop) note(r result, st queue.WebhookSettled) {
+	switch {
+	case st.Err != nil:
+		// Its lease ran out first: it went again meanwhile.
+		e.log.Warn("record webhook delivery", "delivery", r.d.ID, "err", st.Err)
+	case r.err == nil:
 		deliveredTotal.Inc()
 		if e.failing {
 			e.failing = false
 			e.log.Info("webhook endpoint answers again")
 		}
-		if err := e.s.store.WebhookDelivered(ctx, r.d.ID); err != nil && ctx.Err() == nil {
-			// The lease brings it back: sent again, at least once.
-			e.log.Warn("record webhook delivered", "delivery", r.d.ID, "err", err)
-		}
-		return
-	}
-	dead, next, err := e.s.store.WebhookFailed(ctx, r.d.ID, r.err.Error(), r.retryAfter)
-	if err != nil {
-		if ctx.Err() == nil {
-			e.log.Warn("record webhook failed", "delivery", r.d.ID, "err", err)
-		}
-		return
-	}
-	if dead {
+	case st.Dead:
 		deadTotal.Inc()
 		e.log.Warn("webhook delivery dead", "delivery", r.d.ID, "event", r.d.Event, "attempts", r.d.Attempts, "err", r.err)
-		return
-	}
-	failedTotal.Inc()
-	if !e.failing {
-		e.failing = true
-		e.log.Warn("webhook delivery failed, retrying", "delivery", r.d.ID, "attempt", r.d.Attempts, "next_attempt_at", next, "err", r.err)
+	default:
+		failedTotal.Inc()
+		if !e.failing {
+			e.failing = true
+			e.log.Warn("webhook delivery failed, retrying", "delivery", r.d.ID, "attempt", r.d.Attempts, "next_attempt_at", st.Next, "err", r.err)
+		}
 	}
 }
 
@@ -259,13 +325,17 @@ func (e *endpointLoop) record(ctx context.Context, r result) {
 func (e *endpointLoop) stop(inFlight int, results <-chan result) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	var answered []result
 	var unfinished []int64
 	for ; inFlight > 0; inFlight-- {
-		if r := <-results; r.stopped {
+		r := <-results
+		answered = append(answered, r)
+		if r.stopped {
 			unfinished = append(unfinished, r.d.ID)
-		} else {
-			e.record(ctx, r)
 		}
+	}
+	if _, err := e.record(ctx, answered, 0, 0); err != nil && !errors.Is(err, queue.ErrClosed) {
+		e.log.Warn("record webhook deliveries", "err", err)
 	}
 	if len(unfinished) == 0 {
 		return
