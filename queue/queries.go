@@ -102,13 +102,13 @@ const (
 	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
 	qWebhookNext    = `SELECT next_attempt_at FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT 1`
 	qWebhookWaiting = `SELECT count(*) FROM webhook_deliveries WHERE endpoint = ? AND subject = ? AND state = 'pending'`
-	qWebhookUnblock = `UPDATE webhook_deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = (SELECT e.id FROM webhook_deliveries d, webhook_deliveries e
-	WHERE d.id = ? AND e.endpoint = d.endpoint AND e.subject = d.subject AND e.state = 'pending' AND e.id > d.id ORDER BY e.id LIMIT 1) AND next_attempt_at = ?`
+	qWebhookUnblock = `UPDATE webhook_deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = (SELECT id FROM webhook_deliveries
+	WHERE endpoint = ? AND subject = ? AND state = 'pending' ORDER BY id LIMIT 1) AND next_attempt_at = ?`
 	qWebhookClaim   = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?`
 	qWebhookGet     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE id = ?`
-	qWebhookDone    = `UPDATE webhook_deliveries SET state = 'delivered', updated_at = ? WHERE id = ? AND state = 'pending'`
+	qWebhookDone    = `UPDATE webhook_deliveries SET state = 'delivered', updated_at = ? WHERE id = ? AND state = 'pending' RETURNING endpoint, subject`
 	qWebhookRetry   = `UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
-	qWebhookDead    = `UPDATE webhook_deliveries SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?`
+	qWebhookDead    = `UPDATE webhook_deliveries SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ? RETURNING endpoint, subject`
 	qWebhookRelease = `UPDATE webhook_deliveries SET attempts = max(attempts - 1, 0), next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'pending'`
 	qWebhookRevive  = `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`
 	qWebhookByState = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE state = ? AND id > ? ORDER BY id LIMIT ?`

@@ -82,10 +82,21 @@ func (w *wtx) webhookDueAt(endpoint string, subject sql.NullString) (int64, erro
 	return nanos(w.now), nil
 }
 
-// unblockNext makes due the next delivery of the subject of delivery id,
-// which is no longer pending, if one waits for it.
-func (w *wtx) unblockNext(id int64) error {
-	_, err := w.Exec(qWebhookUnblock, nanos(w.now), nanos(w.now), id, int64(webhookBlocked))
+// finishWebhook runs q, which ends delivery id's pending state and
+// returns its endpoint and subject, and makes due the next delivery of
+// that subject if one waits for it. ErrNotFound (wrapped) when id was not
+// pending.
+func (w *wtx) finishWebhook(id int64, q string, args ...any) error {
+	var endpoint string
+	var subject sql.NullString
+	err := w.QueryRow(q, args...).Scan(&endpoint, &subject)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
+	}
+	if err != nil || !subject.Valid {
+		return err
+	}
+	_, err = w.Exec(qWebhookUnblock, nanos(w.now), nanos(w.now), endpoint, subject, int64(webhookBlocked))
 	return err
 }
 
@@ -299,17 +310,11 @@ func (w *wtx) settleWebhook(o WebhookOutcome, st *WebhookSettled) error {
 		return nil
 	}
 	if o.Failure == "" {
-		res, err := w.Exec(qWebhookDone, nanos(w.now), o.ID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			if err != nil {
-				return err
-			}
+		err := w.finishWebhook(o.ID, qWebhookDone, nanos(w.now), o.ID)
+		if errors.Is(err, ErrNotFound) {
 			return notPending()
 		}
-		return w.unblockNext(o.ID)
+		return err
 	}
 	d, err := scanWebhook(w.QueryRow(qWebhookGet, o.ID))
 	if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
@@ -323,10 +328,7 @@ func (w *wtx) settleWebhook(o WebhookOutcome, st *WebhookSettled) error {
 		st.Dead = true
 		// The delivery of its subject that waited on it is due.
 		w.webhookDue = true
-		if _, err := w.Exec(qWebhookDead, o.Failure, nanos(w.now), o.ID); err != nil {
-			return err
-		}
-		return w.unblockNext(o.ID)
+		return w.finishWebhook(o.ID, qWebhookDead, o.Failure, nanos(w.now), o.ID)
 	}
 	delay := w.s.backoff(max(d.Attempts, 1))
 	if delay > ep.MaxBackoff {
