@@ -184,8 +184,25 @@ func (e *endpointLoop) run(ctx context.Context) {
 			answered = e.gather(ctx, r, inFlight, results)
 			inFlight -= len(answered)
 		case <-queued:
+			// The commit that queued it woke the dispatcher too: its
+			// claim goes first, and more events join this round.
+			e.pause(ctx, queuedDelay)
 		case <-due:
 		}
+	}
+}
+
+// queuedDelay is how long the sender lets a commit's other work go
+// first: a message's send is not delayed by the webhook of its queued
+// event, and what that commit and the next few queued goes in one round.
+const queuedDelay = 5 * time.Millisecond
+
+func (e *endpointLoop) pause(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
