@@ -5,10 +5,12 @@
 // Each endpoint has its own goroutine and at most MaxInFlight requests at a
 // time; it claims only what it can send now, so memory is bounded by
 // MaxInFlight payloads per endpoint whatever the backlog, which stays on
-// disk. It sleeps until a commit queues a delivery (Store.WebhooksQueued)
-// or the next retry falls due (Store.NextWebhook): an idle daemon sends
-// nothing and polls nothing. A slow, hanging or dead endpoint holds only its
-// own goroutine: sending and receiving SMS never wait for a webhook.
+// disk. Each round is one store write (Store.SettleWebhooks): the answers
+// that came back are recorded and what there is room for is claimed. It
+// sleeps until a commit queues a due delivery (Store.WebhooksQueued), a
+// request answers or the next retry falls due: an idle daemon sends nothing
+// and polls nothing. A slow, hanging or dead endpoint holds only its own
+// goroutine: sending and receiving SMS never wait for a webhook.
 //
 // Order: the store hands out one subject's deliveries (one message's status
 // changes) one at a time, in order, so concurrency is across messages only.
