@@ -63,6 +63,8 @@ type Config struct {
 	Modems []Modem `toml:"modem"`
 	SMS    SMS     `toml:"sms"`
 	Log    Log     `toml:"log"`
+	// Webhooks are the [[webhook]] endpoints (webhook.go).
+	Webhooks []Webhook `toml:"webhook"`
 
 	// source and overrides are what Write reports as the origin of the
 	// values: the file (empty for the built-in default) and the
@@ -225,8 +227,9 @@ func Default(d Driver) *Config {
 			DeliveryReports: true,
 			InterruptedSend: DefaultInterruptedSend,
 		},
-		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
-		quirks: d.Quirks,
+		Log:      Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Webhooks: []Webhook{},
+		quirks:   d.Quirks,
 	}
 }
 

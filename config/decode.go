@@ -15,6 +15,7 @@ import (
 var (
 	durationType = reflect.TypeFor[Duration]()
 	modemType    = reflect.TypeFor[Modem]()
+	webhookType  = reflect.TypeFor[Webhook]()
 )
 
 // decoder sets a Config from a parsed document one key at a time, with
@@ -57,6 +58,16 @@ func (d *decoder) table(path string, keys map[string]toml.Primitive, v reflect.V
 	}
 }
 
+// start returns what each table of an array of type t starts from.
+func (d *decoder) start(t reflect.Type) reflect.Value {
+	if t == webhookType {
+		return reflect.ValueOf(DefaultWebhook())
+	}
+	m := d.template
+	m.Routes = slices.Clone(d.template.Routes)
+	return reflect.ValueOf(m)
+}
+
 // value sets f from the TOML value p. The field keeps its default when the
 // value does not convert, except for the strings of an array of strings.
 func (d *decoder) value(kp, key string, p toml.Primitive, f reflect.Value, secret bool) {
@@ -70,23 +81,22 @@ func (d *decoder) value(kp, key string, p toml.Primitive, f reflect.Value, secre
 			return
 		}
 		d.table(kp, keys, f)
-	case t.Kind() == reflect.Slice && t.Elem() == modemType:
+	case t.Kind() == reflect.Slice && (t.Elem() == modemType || t.Elem() == webhookType):
 		var tables []map[string]toml.Primitive
 		if !isTables(d.raw(p)) || d.md.PrimitiveDecode(p, &tables) != nil {
 			hint := ""
 			if _, isTable := d.raw(p).(map[string]any); isTable {
-				hint = fmt.Sprintf(": write [[%s]], with two brackets, for each modem", key)
+				hint = fmt.Sprintf(": write [[%s]], with two brackets, for each %s", key, key)
 			}
 			d.ps.add(kp, "want an array of tables, got %s%s", d.describe(p, secret), hint)
 			return
 		}
-		out := make([]Modem, len(tables))
+		out := reflect.MakeSlice(t, len(tables), len(tables))
 		for i, keys := range tables {
-			out[i] = d.template
-			out[i].Routes = slices.Clone(d.template.Routes)
-			d.table(kp+"["+strconv.Itoa(i)+"]", keys, reflect.ValueOf(&out[i]).Elem())
+			out.Index(i).Set(d.start(t.Elem()))
+			d.table(kp+"["+strconv.Itoa(i)+"]", keys, out.Index(i))
 		}
-		f.Set(reflect.ValueOf(out))
+		f.Set(out)
 	default:
 		nv := reflect.New(t)
 		if err := d.md.PrimitiveDecode(p, nv.Interface()); err != nil {

@@ -95,6 +95,7 @@ func (c *Config) applyEnv() problems {
 		c.origin["http.metrics_token"] = from
 		c.overrides = append(c.overrides, from)
 	}
+	c.applyWebhookEnv(lookup)
 
 	owners := map[string][]int{}
 	for i, m := range c.Modems {

@@ -70,6 +70,7 @@ func parse(path, doc string, drv Driver) (*Config, error) {
 	d := &decoder{md: md, template: DefaultModem(drv)}
 	d.table("", top, reflect.ValueOf(cfg).Elem())
 	cfg.nameModems(drv)
+	cfg.nameWebhooks()
 	// Validate even after a decoding problem, to report everything at
 	// once; a key that did not decode kept its default, so what
 	// Validate says about it would only repeat the problem.

@@ -75,6 +75,7 @@ func (c *Config) Validate() error {
 	}
 	c.SMS.validate(&ps)
 	c.Log.validate(&ps)
+	c.validateWebhooks(&ps)
 	return ps.err()
 }
 

@@ -21,6 +21,7 @@ const (
 	CodeMethodNotAllowed    = "method_not_allowed"
 	CodeIdempotencyConflict = "idempotency_conflict"
 	CodeNotCancellable      = "not_cancellable"
+	CodeNotDead             = "not_dead"
 	CodeBodyTooLarge        = "body_too_large"
 	CodeUnsupportedMedia    = "unsupported_media_type"
 	CodeTooManyParts        = "too_many_parts"
@@ -50,7 +51,7 @@ func Status(code string) int {
 		return http.StatusNotFound
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case CodeIdempotencyConflict, CodeNotCancellable:
+	case CodeIdempotencyConflict, CodeNotCancellable, CodeNotDead:
 		return http.StatusConflict
 	case CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
@@ -115,6 +116,8 @@ func toError(err error) *Error {
 			Message: "this Idempotency-Key was used before with a different body: use a new key for a new request"}
 	case errors.Is(err, queue.ErrNotCancellable):
 		return &Error{Code: CodeNotCancellable, Message: "the message has started sending or is final and can no longer be cancelled", Err: err}
+	case errors.Is(err, queue.ErrNotDead):
+		return &Error{Code: CodeNotDead, Message: "only a dead webhook delivery can be retried; this one is pending or delivered", Err: err}
 	case errors.Is(err, queue.ErrBadCursor):
 		return &Error{Code: CodeInvalidField, Field: "cursor", Message: "is not a cursor this server returned", Err: err}
 	case errors.Is(err, queue.ErrInvalid):

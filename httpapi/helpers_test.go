@@ -83,7 +83,7 @@ func MustServeWith(t *testing.T, opts Options, qopts queue.Options, configure fu
 		e.token = opts.Tokens[0]
 	}
 	e.wakes = wakes
-	h, err := New(opts, Deps{Store: st, Health: st, Modems: e.modems, Events: st})
+	h, err := New(opts, Deps{Store: st, Health: st, Modems: e.modems, Events: st, Webhooks: st})
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}

@@ -115,6 +115,8 @@ type Deps struct {
 	// Metrics serves GET /metrics (a *metrics.Exporter) once the token is
 	// checked; nil means no /metrics.
 	Metrics http.Handler
+	// Webhooks may be nil: then /v1/webhooks is not served.
+	Webhooks Webhooks
 }
 
 // Handler is the API as an http.Handler. Create it with New.
@@ -136,6 +138,9 @@ type Handler struct {
 	// metricsTokens are tokens and the metrics token: those /metrics takes.
 	metricsTokens [][sha256.Size]byte
 	metrics       http.Handler // GET /metrics; nil: none
+
+	// webhooks is the outbox (webhooks.go); nil without one.
+	webhooks Webhooks
 }
 
 // Log keys.
@@ -189,7 +194,7 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{
-		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems,
+		opts: opts, store: deps.Store, health: deps.Health, modems: deps.Modems, webhooks: deps.Webhooks,
 		log: opts.Logger, mux: http.NewServeMux(), compare: subtle.ConstantTimeCompare,
 		events: deps.Events, streams: newStreams(&opts),
 	}
@@ -223,6 +228,10 @@ func New(opts Options, deps Deps) (*Handler, error) {
 		"GET /v1/events": h.streamEvents,
 	} {
 		h.route(pattern, f)
+	}
+	if h.webhooks != nil {
+		h.route("GET /v1/webhooks/deliveries", h.listDeliveries)
+		h.route("POST /v1/webhooks/deliveries/{id}/retry", h.retryDelivery)
 	}
 	return h, nil
 }

@@ -24,7 +24,7 @@ func (s fixedModems) Statuses() []modem.Status { return s }
 
 func openStore(t *testing.T) *queue.Store {
 	t.Helper()
-	s, err := queue.Open(filepath.Join(t.TempDir(), "bridged.db"), queue.Options{WebhookEndpoints: []string{"app"}})
+	s, err := queue.Open(filepath.Join(t.TempDir(), "bridged.db"), queue.Options{WebhookEndpoints: []queue.WebhookEndpoint{{Name: "app"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

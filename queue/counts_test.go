@@ -15,7 +15,7 @@ import (
 // delivery per webhook endpoint.
 func TestCounts(t *testing.T) {
 	ctx := context.Background()
-	s, clk, _ := MustOpen(t, Options{WebhookEndpoints: []string{"a", "b"}})
+	s, clk, _ := MustOpen(t, Options{WebhookEndpoints: []WebhookEndpoint{{Name: "a"}, {Name: "b"}}})
 	counts := func() Counts {
 		t.Helper()
 		c, err := s.Counts(ctx)

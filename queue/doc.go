@@ -110,9 +110,13 @@
 // # Webhooks
 //
 // With Options.WebhookEndpoints set, each event's body also queues one
-// delivery per endpoint in the same transaction (a transactional outbox).
-// ClaimWebhooks, WebhookDelivered and WebhookFailed drive them; after
-// Options.WebhookAttempts failures a delivery is dead.
+// delivery per endpoint whose filter takes it, in the same transaction (a
+// transactional outbox). ClaimWebhooks,
+// WebhookDelivered and WebhookFailed drive them, WebhooksQueued and
+// NextWebhook tell a sender when to claim; after the endpoint's MaxAttempts
+// failures a delivery is dead, and RequeueWebhook makes it pending again.
+// A delivery is claimed only once every earlier one of its subject (one
+// message's status changes) to that endpoint is delivered or dead.
 //
 // # Retention
 //
@@ -171,8 +175,10 @@
 //   - List pages newest first; ListInbox pages oldest first and always
 //     returns a cursor to poll from.
 //   - Webhook payloads are event bodies; a receiver dedupes on the
-//     event's id. Deliveries to one endpoint are not strictly ordered
-//     after a retry; bodies carry their id and time.
+//     event's id. One subject's deliveries to an endpoint are in order,
+//     whatever the retries; different subjects' are not ordered with each
+//     other, and a dead delivery replayed comes after the later events of
+//     its subject that went on meanwhile.
 //
 // # SQLite only
 //

@@ -100,7 +100,7 @@ func (w *wtx) logEvent(typ, subject string, data []byte) error {
 	// A write rolled back to its savepoint leaves a gap, never a repeat.
 	w.s.eventSeq = id
 	w.events++
-	return w.webhook(typ, body)
+	return w.webhook(typ, subject, body)
 }
 
 // messageChanged logs the message.status event of message id, read back

@@ -12,8 +12,8 @@ const (
 	status, send_at, due_at, expires_at, idem_key, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`
 	qInsertEvent   = `INSERT INTO message_events (message_id, status, at, detail) VALUES (?, ?, ?, ?)`
-	qInsertWebhook = `INSERT INTO webhook_deliveries (endpoint, event, payload, state, next_attempt_at, created_at, updated_at)
-	VALUES (?, ?, ?, 'pending', ?, ?, ?)`
+	qInsertWebhook = `INSERT INTO webhook_deliveries (endpoint, event, payload, subject, state, next_attempt_at, created_at, updated_at)
+	VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)`
 
 	qIdemGet      = `SELECT body_hash FROM idempotency_keys WHERE key = ?`
 	qIdemInsert   = `INSERT INTO idempotency_keys (key, body_hash, created_at) VALUES (?, ?, ?)`
@@ -95,12 +95,21 @@ const (
 	qPruneKeyIDs     = `SELECT key FROM idempotency_keys k WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.idem_key = k.key) LIMIT ?`
 	qDeleteKey       = `DELETE FROM idempotency_keys WHERE key = ?`
 
+	// A delivery queued while an earlier one of its subject to the same
+	// endpoint is pending waits with next_attempt_at = webhookBlocked,
+	// until that one is delivered or dead (qWebhookUnblock): one message's
+	// events reach an endpoint in order, and claiming reads only what is due.
 	qWebhookDue     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`
+	qWebhookNext    = `SELECT next_attempt_at FROM webhook_deliveries WHERE endpoint = ? AND state = 'pending' AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT 1`
+	qWebhookWaiting = `SELECT count(*) FROM webhook_deliveries WHERE endpoint = ? AND subject = ? AND state = 'pending'`
+	qWebhookUnblock = `UPDATE webhook_deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = (SELECT id FROM webhook_deliveries
+	WHERE endpoint = ? AND subject = ? AND state = 'pending' ORDER BY id LIMIT 1) AND next_attempt_at = ?`
 	qWebhookClaim   = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? WHERE id = ?`
 	qWebhookGet     = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE id = ?`
-	qWebhookDone    = `UPDATE webhook_deliveries SET state = 'delivered', updated_at = ? WHERE id = ? AND state = 'pending'`
+	qWebhookDone    = `UPDATE webhook_deliveries SET state = 'delivered', updated_at = ? WHERE id = ? AND state = 'pending' RETURNING endpoint, subject`
 	qWebhookRetry   = `UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?`
-	qWebhookDead    = `UPDATE webhook_deliveries SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ?`
+	qWebhookDead    = `UPDATE webhook_deliveries SET state = 'dead', last_error = ?, updated_at = ? WHERE id = ? RETURNING endpoint, subject`
+	qWebhookRelease = `UPDATE webhook_deliveries SET attempts = max(attempts - 1, 0), next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'pending'`
 	qWebhookRevive  = `UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`
 	qWebhookByState = `SELECT ` + webhookColumns + ` FROM webhook_deliveries WHERE state = ? AND id > ? ORDER BY id LIMIT ?`
 )
@@ -134,7 +143,7 @@ var queryPlans = map[string]string{
 	"dedupe": qDedupe, "openGroup": qOpenGroup, "groupParts": qGroupParts, "staleGroups": qStaleGroups,
 	"getInbox": qGetInbox, "inboxAll": qInboxAll, "inboxFrom": qInboxFrom, "inboxSinceID": qInboxSinceID,
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,
-	"webhookDue": qWebhookDue, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
+	"webhookDue": qWebhookDue, "webhookNext": qWebhookNext, "webhookWaiting": qWebhookWaiting, "webhookGet": qWebhookGet, "webhookByState": qWebhookByState,
 	"statusOf":      qStatusOf,
 	"nextDue":       qNextDue + qNextDueOrder,
 	"nextDeadline":  qNextDeadline,

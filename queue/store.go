@@ -76,9 +76,9 @@ type Options struct {
 	// Views render the data of each event as the API shows the object;
 	// see Views.
 	Views Views
-	// WebhookEndpoints receive a delivery of every message status change and
-	// every received message, written in the same transaction as the change.
-	WebhookEndpoints []string
+	// WebhookEndpoints receive a delivery of every event their filter
+	// takes, written in the same transaction as the change it reports.
+	WebhookEndpoints []WebhookEndpoint
 	// WebhookAttempts is how many attempts a webhook delivery gets before it
 	// is dead-lettered.
 	WebhookAttempts int
@@ -171,6 +171,8 @@ type Store struct {
 	logged    fanout
 	eventSeq  int64
 	lastEvent atomic.Int64
+
+	webhookWake wakeup // see WebhooksQueued
 
 	health   atomic.Pointer[writable] // CheckWritable's answer
 	checking chan struct{}            // capacity 1: one real check at a time
@@ -293,6 +295,9 @@ type wtx struct {
 	// events counts the events written: SubscribeEvents' channels get a
 	// value after the commit.
 	events int
+	// webhookDue is set when a webhook delivery became due: WebhooksQueued's
+	// channel is closed after the commit.
+	webhookDue bool
 }
 
 // write submits fn to the writer and waits until its transaction commits.
@@ -444,6 +449,9 @@ func (s *Store) commit(batch []*op) {
 		if w.events > 0 {
 			s.lastEvent.Store(s.eventSeq)
 			s.logged.notify()
+		}
+		if w.webhookDue {
+			s.webhookWake.broadcast()
 		}
 		return nil
 	}()

@@ -5,8 +5,129 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
+	"sync"
 	"time"
 )
+
+// WebhookEndpoint is one webhook receiver as the outbox sees it.
+type WebhookEndpoint struct {
+	// Name is what its deliveries are queued under.
+	Name string
+	// Events are the event types it takes; none means every type.
+	Events []string
+	// MaxAttempts is how many attempts a delivery gets before it is dead
+	// (0: Options.WebhookAttempts); MaxBackoff caps the delay between two
+	// (0: Options.BackoffMax), a Retry-After included.
+	MaxAttempts int
+	MaxBackoff  time.Duration
+}
+
+func (e WebhookEndpoint) takes(event string) bool {
+	return len(e.Events) == 0 || slices.Contains(e.Events, event)
+}
+
+func (s *Store) webhookEndpoint(name string) WebhookEndpoint {
+	ep := WebhookEndpoint{Name: name}
+	for _, e := range s.opts.WebhookEndpoints {
+		if e.Name == name {
+			ep = e
+		}
+	}
+	orDefault(&ep.MaxAttempts, s.opts.WebhookAttempts)
+	orDefault(&ep.MaxBackoff, s.opts.BackoffMax)
+	return ep
+}
+
+// webhookBlocked is the next_attempt_at of a delivery waiting for an
+// earlier one of its subject: never due until qWebhookUnblock.
+const webhookBlocked = math.MaxInt64
+
+// webhookDueAt is when a delivery of subject to endpoint queued now is
+// due: now, or once the ones of its subject pending before it are done.
+func (w *wtx) webhookDueAt(endpoint string, subject sql.NullString) (int64, error) {
+	if !subject.Valid {
+		return nanos(w.now), nil
+	}
+	var waiting int
+	if err := w.QueryRow(qWebhookWaiting, endpoint, subject).Scan(&waiting); err != nil {
+		return 0, err
+	}
+	if waiting > 0 {
+		return webhookBlocked, nil
+	}
+	return nanos(w.now), nil
+}
+
+// finishWebhook runs q, which ends delivery id's pending state and
+// returns its endpoint and subject, and makes due the next delivery of
+// that subject if one waits for it. ErrNotFound (wrapped) when id was not
+// pending.
+func (w *wtx) finishWebhook(id int64, q string, args ...any) error {
+	var endpoint string
+	var subject sql.NullString
+	err := w.QueryRow(q, args...).Scan(&endpoint, &subject)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
+	}
+	if err != nil || !subject.Valid {
+		return err
+	}
+	_, err = w.Exec(qWebhookUnblock, nanos(w.now), nanos(w.now), endpoint, subject, int64(webhookBlocked))
+	return err
+}
+
+// wakeup is a broadcast: every waiter on the channel from wait is released
+// by the next broadcast. The zero value is ready to use.
+type wakeup struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (w *wakeup) wait() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		w.ch = make(chan struct{})
+	}
+	return w.ch
+}
+
+func (w *wakeup) broadcast() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch != nil {
+		close(w.ch)
+		w.ch = nil
+	}
+}
+
+// WebhooksQueued returns a channel that is closed by the next commit that
+// queued a webhook delivery or made a dead one pending again. A sender
+// takes it before ClaimWebhooks, so that a delivery queued meanwhile is
+// not missed, and waits on it (and on NextWebhook's time) instead of
+// polling.
+func (s *Store) WebhooksQueued() <-chan struct{} { return s.webhookWake.wait() }
+
+// NextWebhook returns when endpoint's next delivery that ClaimWebhooks
+// could return falls due (it may be past), false when none is pending.
+// A delivery waiting for an earlier one of its subject is not counted: it
+// becomes due when that one is delivered or dead.
+func (s *Store) NextWebhook(ctx context.Context, endpoint string) (time.Time, bool, error) {
+	if s.closed.Load() {
+		return time.Time{}, false, ErrClosed
+	}
+	var next int64
+	err := s.rdb.QueryRowContext(ctx, qWebhookNext, endpoint, int64(webhookBlocked)).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next webhook: %w", err)
+	}
+	return fromNanos(next), true, nil
+}
 
 // WebhookState is where a webhook delivery is.
 type WebhookState string
@@ -26,10 +147,12 @@ type WebhookDelivery struct {
 	Endpoint string
 	// Event is EventMessageStatus or EventMessageReceived; Payload is the
 	// JSON body, which names the event and carries its time.
-	Event         string
-	Payload       []byte
-	State         WebhookState
-	Attempts      int
+	Event    string
+	Payload  []byte
+	State    WebhookState
+	Attempts int
+	// NextAttemptAt is zero while the delivery waits for an earlier one
+	// of its subject.
 	NextAttemptAt time.Time
 	LastError     string
 	CreatedAt     time.Time
@@ -48,82 +171,219 @@ func scanWebhook(r rowScanner) (*WebhookDelivery, error) {
 		return nil, err
 	}
 	d.Payload, d.State = []byte(payload), WebhookState(state)
-	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromNanos(next), fromNanos(created), fromNanos(update)
+	d.CreatedAt, d.UpdatedAt = fromNanos(created), fromNanos(update)
+	if next != webhookBlocked {
+		d.NextAttemptAt = fromNanos(next)
+	}
 	return &d, nil
 }
 
 // ClaimWebhooks returns up to limit due deliveries for endpoint, oldest due
 // first, each counted as an attempt and held for lease: unless
 // WebhookDelivered or WebhookFailed is called within it, the delivery comes
-// due again.
+// due again. A delivery is not due while an earlier one of the same
+// subject (one message's status changes) is pending, claimed or not, so
+// that one subject's deliveries are sent one after the other, in order.
 func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, lease time.Duration) ([]*WebhookDelivery, error) {
-	if limit <= 0 {
-		limit = 1
+	r, err := s.SettleWebhooks(ctx, endpoint, nil, max(limit, 1), lease)
+	return r.Claimed, err
+}
+
+// WebhookOutcome is how one attempt at a claimed delivery went.
+type WebhookOutcome struct {
+	ID int64
+	// Failure is why it failed ("HTTP 500"); "" means delivered.
+	Failure string
+	// RetryAfter is the receiver's Retry-After, if it gave one.
+	RetryAfter time.Duration
+}
+
+// WebhookSettled is what recording an outcome did.
+type WebhookSettled struct {
+	// Err is ErrNotFound (wrapped) when the delivery was not pending: it
+	// was recorded already, or its lease ran out and it went again.
+	Err error
+	// Dead: the failure was its last attempt. Next is when a failed
+	// delivery comes due again.
+	Dead bool
+	Next time.Time
+}
+
+// WebhookRound is what SettleWebhooks did.
+type WebhookRound struct {
+	// Settled has one entry per outcome, in order.
+	Settled []WebhookSettled
+	Claimed []*WebhookDelivery
+	// Next is when the endpoint's next delivery not claimed falls due,
+	// read in the same transaction; zero when none is pending (or
+	// limit was 0: not read).
+	Next time.Time
+}
+
+// SettleWebhooks records outcomes of claimed deliveries and then claims up
+// to limit due deliveries for endpoint (see ClaimWebhooks), in one write: a
+// sender that settles what came back and takes what it now has room for
+// costs the store one commit per round, not two per delivery.
+func (s *Store) SettleWebhooks(ctx context.Context, endpoint string, outcomes []WebhookOutcome, limit int, lease time.Duration) (WebhookRound, error) {
+	if limit > 0 && lease <= 0 {
+		return WebhookRound{}, fmt.Errorf("claim webhooks: lease is required: %w", ErrInvalid)
 	}
-	if lease <= 0 {
-		return nil, fmt.Errorf("claim webhooks: lease is required: %w", ErrInvalid)
-	}
-	var out []*WebhookDelivery
-	err := s.writeAs(ctx, "claim webhooks", func(w *wtx) error {
-		out = nil
-		rows, err := w.Query(qWebhookDue, endpoint, nanos(w.now), limit)
-		if err != nil {
+	// Set by the write; read only once it returned nil, since a write
+	// whose ctx ended may still be running.
+	var r WebhookRound
+	err := s.writeAs(ctx, "settle webhooks", func(w *wtx) error {
+		r = WebhookRound{Settled: make([]WebhookSettled, len(outcomes))}
+		for i, o := range outcomes {
+			if err := w.settleWebhook(o, &r.Settled[i]); err != nil {
+				return err
+			}
+		}
+		if limit <= 0 {
+			return nil
+		}
+		var err error
+		if r.Claimed, err = w.claimWebhooks(endpoint, limit, lease); err != nil {
 			return err
 		}
-		if out, err = collect(rows, scanWebhook); err != nil {
+		var next int64
+		switch err := w.QueryRow(qWebhookNext, endpoint, int64(webhookBlocked)).Scan(&next); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
 			return err
+		default:
+			r.Next = fromNanos(next)
 		}
-		for _, d := range out {
-			d.Attempts++
-			d.NextAttemptAt, d.UpdatedAt = w.now.Add(lease), w.now
-			if _, err := w.Exec(qWebhookClaim, nanos(d.NextAttemptAt), nanos(w.now), d.ID); err != nil {
+		return nil
+	})
+	if err != nil {
+		return WebhookRound{}, err
+	}
+	return r, nil
+}
+
+func (w *wtx) claimWebhooks(endpoint string, limit int, lease time.Duration) ([]*WebhookDelivery, error) {
+	rows, err := w.Query(qWebhookDue, endpoint, nanos(w.now), limit)
+	if err != nil {
+		return nil, err
+	}
+	out, err := collect(rows, scanWebhook)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range out {
+		d.Attempts++
+		d.NextAttemptAt, d.UpdatedAt = w.now.Add(lease), w.now
+		if _, err := w.Exec(qWebhookClaim, nanos(d.NextAttemptAt), nanos(w.now), d.ID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// settleWebhook records one outcome into st; its error is the database's,
+// which ends the write.
+func (w *wtx) settleWebhook(o WebhookOutcome, st *WebhookSettled) error {
+	notPending := func() error {
+		st.Err = fmt.Errorf("webhook delivery %d pending: %w", o.ID, ErrNotFound)
+		return nil
+	}
+	if o.Failure == "" {
+		err := w.finishWebhook(o.ID, qWebhookDone, nanos(w.now), o.ID)
+		if errors.Is(err, ErrNotFound) {
+			return notPending()
+		}
+		return err
+	}
+	d, err := scanWebhook(w.QueryRow(qWebhookGet, o.ID))
+	if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
+		return notPending()
+	}
+	if err != nil {
+		return err
+	}
+	ep := w.s.webhookEndpoint(d.Endpoint)
+	if d.Attempts >= ep.MaxAttempts {
+		st.Dead = true
+		// The delivery of its subject that waited on it is due.
+		w.webhookDue = true
+		return w.finishWebhook(o.ID, qWebhookDead, o.Failure, nanos(w.now), o.ID)
+	}
+	delay := w.s.backoff(max(d.Attempts, 1))
+	if delay > ep.MaxBackoff {
+		delay = ep.MaxBackoff/2 + w.s.opts.Jitter(ep.MaxBackoff-ep.MaxBackoff/2)
+	}
+	delay = max(delay, min(o.RetryAfter, ep.MaxBackoff))
+	st.Next = w.now.Add(delay)
+	_, err = w.Exec(qWebhookRetry, nanos(st.Next), o.Failure, nanos(w.now), o.ID)
+	return err
+}
+
+// WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
+func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
+	r, err := s.SettleWebhooks(ctx, "", []WebhookOutcome{{ID: id}}, 0, 0)
+	if err != nil {
+		return err
+	}
+	return r.Settled[0].Err
+}
+
+// WebhookFailed records a failed attempt: the delivery comes due again
+// after an exponential backoff with jitter, capped by its endpoint's
+// MaxBackoff, or after retryAfter (the receiver's Retry-After) when that is
+// longer, within the same cap; once it has had the endpoint's MaxAttempts
+// attempts it moves to the dead letters (dead true). next is when it comes
+// due again.
+func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (dead bool, next time.Time, err error) {
+	if reason == "" {
+		reason = "failed" // "" would record it delivered
+	}
+	r, err := s.SettleWebhooks(ctx, "", []WebhookOutcome{{ID: id, Failure: reason, RetryAfter: retryAfter}}, 0, 0)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	st := r.Settled[0]
+	return st.Dead, st.Next, st.Err
+}
+
+// ReleaseWebhooks hands back claimed deliveries that were not attempted
+// after all (the sender is stopping): due now, the claim's attempt not
+// counted, instead of waiting for the lease to run out.
+func (s *Store) ReleaseWebhooks(ctx context.Context, ids []int64) error {
+	return s.writeAs(ctx, "release webhooks", func(w *wtx) error {
+		for _, id := range ids {
+			if _, err := w.Exec(qWebhookRelease, nanos(w.now), nanos(w.now), id); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
-// WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
-func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
-	return s.writeAs(ctx, "webhook delivered", func(w *wtx) error {
-		return w.execOne(fmt.Sprintf("webhook delivery %d pending", id), qWebhookDone, nanos(w.now), id)
-	})
-}
+// ErrNotDead: RequeueWebhook was given a delivery that is pending or
+// delivered.
+var ErrNotDead = errors.New("webhook delivery is not dead")
 
-// WebhookFailed records a failed attempt: the delivery comes due again
-// after an exponential backoff with jitter, or, once it has had
-// Options.WebhookAttempts attempts, moves to the dead letters (dead true).
-func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string) (dead bool, err error) {
-	err = s.writeAs(ctx, "webhook failed", func(w *wtx) error {
+// RequeueWebhook gives a dead delivery a fresh set of attempts, due now:
+// ErrNotFound when there is no such delivery, ErrNotDead when it is not
+// dead.
+func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
+	return s.writeAs(ctx, "requeue webhook", func(w *wtx) error {
+		res, err := w.Exec(qWebhookRevive, nanos(w.now), nanos(w.now), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			w.webhookDue = err == nil
+			return err
+		}
 		d, err := scanWebhook(w.QueryRow(qWebhookGet, id))
-		if errors.Is(err, sql.ErrNoRows) || err == nil && d.State != WebhookPending {
-			return fmt.Errorf("webhook delivery %d pending: %w", id, ErrNotFound)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("webhook delivery %d: %w", id, ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		if d.Attempts >= w.s.opts.WebhookAttempts {
-			dead = true
-			_, err = w.Exec(qWebhookDead, reason, nanos(w.now), id)
-			return err
-		}
-		dead = false
-		next := w.now.Add(w.s.backoff(max(d.Attempts, 1)))
-		_, err = w.Exec(qWebhookRetry, nanos(next), reason, nanos(w.now), id)
-		return err
-	})
-	return dead && err == nil, err
-}
-
-// RequeueWebhook gives a dead delivery a fresh set of attempts, due now.
-func (s *Store) RequeueWebhook(ctx context.Context, id int64) error {
-	return s.writeAs(ctx, "requeue webhook", func(w *wtx) error {
-		return w.execOne(fmt.Sprintf("dead webhook delivery %d", id), qWebhookRevive, nanos(w.now), nanos(w.now), id)
+		return fmt.Errorf("webhook delivery %d is %s: %w", id, d.State, ErrNotDead)
 	})
 }
 

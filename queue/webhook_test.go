@@ -11,7 +11,7 @@ import (
 
 func TestWebhookDeliveries(t *testing.T) {
 	s, clk, _ := MustOpen(t, Options{
-		WebhookEndpoints: []string{"https://a.example/hook", "https://b.example/hook"},
+		WebhookEndpoints: []WebhookEndpoint{{Name: "https://a.example/hook"}, {Name: "https://b.example/hook"}},
 		WebhookAttempts:  3, BackoffBase: 10 * time.Second, BackoffMax: time.Minute,
 	})
 	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})[0].ID
@@ -60,7 +60,7 @@ func TestWebhookDeliveries(t *testing.T) {
 	// The second fails: after attempt 2 the backoff is 20 s, of which the
 	// first half is fixed and the second half is jitter (none in tests).
 	failed := ds[1].ID
-	if dead, err := s.WebhookFailed(ctx, failed, "HTTP 500"); err != nil || dead {
+	if dead, _, err := s.WebhookFailed(ctx, failed, "HTTP 500", 0); err != nil || dead {
 		t.Fatalf("failed: dead %v %v", dead, err)
 	}
 	clk.Advance(9 * time.Second)
@@ -72,7 +72,7 @@ func TestWebhookDeliveries(t *testing.T) {
 	if len(ds) != 1 || ds[0].ID != failed || ds[0].Attempts != 3 || ds[0].LastError != "HTTP 500" {
 		t.Fatalf("retry: %+v", ds)
 	}
-	if dead, err := s.WebhookFailed(ctx, failed, "HTTP 502"); err != nil || !dead {
+	if dead, _, err := s.WebhookFailed(ctx, failed, "HTTP 502", 0); err != nil || !dead {
 		t.Fatalf("third failure: dead %v %v, want dead", dead, err)
 	}
 	clk.Advance(time.Hour)
@@ -86,6 +86,12 @@ func TestWebhookDeliveries(t *testing.T) {
 	if err := s.RequeueWebhook(ctx, failed); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.RequeueWebhook(ctx, failed); !errors.Is(err, ErrNotDead) {
+		t.Fatalf("requeued a pending delivery: %v", err)
+	}
+	if err := s.RequeueWebhook(ctx, 999); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("requeued no delivery: %v", err)
+	}
 	if ds, _ := s.ClaimWebhooks(ctx, "https://a.example/hook", 10, time.Minute); len(ds) != 1 || ds[0].Attempts != 1 {
 		t.Fatalf("requeued: %+v", ds)
 	}
@@ -95,26 +101,161 @@ func TestWebhookDeliveries(t *testing.T) {
 	}
 }
 
-func TestWebhookEventsFollowStatusChanges(t *testing.T) {
-	s, _, _ := MustOpen(t, Options{WebhookEndpoints: []string{"e"}})
-	MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})
+// deliverWebhooks claims and delivers endpoint's deliveries until none is
+// due and returns how many it delivered.
+func deliverWebhooks(tb testing.TB, s *Store, endpoint string) int {
+	tb.Helper()
+	n := 0
+	for {
+		ds, err := s.ClaimWebhooks(ctx, endpoint, 100, time.Minute)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if len(ds) == 0 {
+			return n
+		}
+		for _, d := range ds {
+			if err := s.WebhookDelivered(ctx, d.ID); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		n += len(ds)
+	}
+}
+
+func statusOf(tb testing.TB, d *WebhookDelivery) Status {
+	var p struct{ Data struct{ Status Status } }
+	if err := json.Unmarshal(d.Payload, &p); err != nil {
+		tb.Fatal(err)
+	}
+	return p.Data.Status
+}
+
+// One message's events go to an endpoint one after the other, in order:
+// the next is not claimed while the one before is in flight or waiting
+// for its retry, and other messages' events are not held up by it.
+func TestWebhookEventsOfAMessageInOrder(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{WebhookEndpoints: []WebhookEndpoint{{Name: "e", MaxAttempts: 2}}, BackoffBase: 10 * time.Second})
+	first := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})[0].ID
 	m := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
 	if err := s.PartSent(ctx, *m.Lease, 1, 3); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := s.ClaimWebhooks(ctx, "e", 10, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []Status
-	for _, d := range ds {
-		var p struct{ Data struct{ Status Status } }
-		if err := json.Unmarshal(d.Payload, &p); err != nil {
+	for {
+		ds, err := s.ClaimWebhooks(ctx, "e", 10, time.Minute)
+		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, p.Data.Status)
+		if len(ds) == 0 {
+			break
+		}
+		if len(ds) != 1 {
+			t.Fatalf("claimed %d events of one message at once", len(ds))
+		}
+		got = append(got, statusOf(t, ds[0]))
+		if len(got) == 1 {
+			// The first fails: the others wait for its retry, and
+			// NextWebhook is its time, not theirs (due already).
+			if _, _, err := s.WebhookFailed(ctx, ds[0].ID, "HTTP 503", 0); err != nil {
+				t.Fatal(err)
+			}
+			second := MustEnqueue(t, s, NewMessage{To: "+447700900124", Text: "other"})[0].ID
+			others, err := s.ClaimWebhooks(ctx, "e", 10, time.Minute)
+			if err != nil || len(others) != 1 || statusOf(t, others[0]) != StatusQueued || !json.Valid(others[0].Payload) {
+				t.Fatalf("another message's event during the retry: %+v %v (message %d)", others, err, second)
+			}
+			if err := s.WebhookDelivered(ctx, others[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			next, ok, err := s.NextWebhook(ctx, "e")
+			if err != nil || !ok || !next.Equal(clk.Now().Add(5*time.Second)) {
+				t.Fatalf("next webhook %v %v %v, want the retry in 5 s", next, ok, err)
+			}
+			clk.Advance(5 * time.Second)
+			continue
+		}
+		if err := s.WebhookDelivered(ctx, ds[0].ID); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if len(got) != 3 || got[0] != StatusQueued || got[1] != StatusSending || got[2] != StatusSent {
-		t.Fatalf("events %v", got)
+	if len(got) != 4 || got[0] != StatusQueued || got[1] != StatusQueued || got[2] != StatusSending || got[3] != StatusSent {
+		t.Fatalf("events of message %d: %v, want queued (failed once), queued again, sending, sent", first, got)
 	}
+	if _, ok, err := s.NextWebhook(ctx, "e"); ok || err != nil {
+		t.Fatalf("next webhook after all delivered: %v %v", ok, err)
+	}
+}
+
+// A dead delivery lets its subject's later ones go.
+func TestWebhookDeadUnblocksLaterEvents(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{WebhookEndpoints: []WebhookEndpoint{{Name: "e", MaxAttempts: 1}}})
+	MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})
+	MustClaim(t, s, ClaimRequest{Modem: "a"})
+	ds, _ := s.ClaimWebhooks(ctx, "e", 10, time.Minute)
+	if len(ds) != 1 {
+		t.Fatalf("claimed %d", len(ds))
+	}
+	woken := s.WebhooksQueued()
+	if dead, _, err := s.WebhookFailed(ctx, ds[0].ID, "HTTP 410", 0); err != nil || !dead {
+		t.Fatalf("dead %v %v", dead, err)
+	}
+	select {
+	case <-woken:
+	default:
+		t.Fatal("a dead delivery did not wake the sender for the ones it held up")
+	}
+	ds, _ = s.ClaimWebhooks(ctx, "e", 10, time.Minute)
+	if len(ds) != 1 || statusOf(t, ds[0]) != StatusSending {
+		t.Fatalf("after the dead letter: %+v", ds)
+	}
+}
+
+// Retry-After is honoured within MaxBackoff, which also caps the backoff.
+func TestWebhookRetryAfterAndMaxBackoff(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{WebhookEndpoints: []WebhookEndpoint{{Name: "e", MaxBackoff: time.Minute}}, BackoffBase: 10 * time.Second})
+	MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})
+	for _, c := range []struct {
+		retryAfter, want time.Duration
+	}{
+		// Half of each backoff is fixed, half jitter (none in tests).
+		{0, 5 * time.Second}, {30 * time.Second, 30 * time.Second}, // backoff 10 s, Retry-After longer
+		{0, 20 * time.Second}, {time.Hour, time.Minute}, // Retry-After capped
+		{0, 30 * time.Second}, // backoff 160 s capped at 1 min
+	} {
+		ds, err := s.ClaimWebhooks(ctx, "e", 10, time.Minute)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claim: %d %v", len(ds), err)
+		}
+		_, next, err := s.WebhookFailed(ctx, ds[0].ID, "HTTP 429", c.retryAfter)
+		if err != nil || next.Sub(clk.Now()) != c.want {
+			t.Fatalf("attempt %d, Retry-After %v: next in %v %v, want %v", ds[0].Attempts, c.retryAfter, next.Sub(clk.Now()), err, c.want)
+		}
+		clk.Advance(c.want)
+	}
+}
+
+// An endpoint gets only the event types its filter takes, and a commit
+// that queued one closes WebhooksQueued's channel.
+func TestWebhookEventFilter(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{WebhookEndpoints: []WebhookEndpoint{
+		{Name: "status", Events: []string{EventMessageStatus}},
+		{Name: "inbox", Events: []string{EventMessageReceived}},
+	}})
+	woken := s.WebhooksQueued()
+	MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})
+	select {
+	case <-woken:
+	default:
+		t.Fatal("queueing a delivery did not wake the sender")
+	}
+	if n := deliverWebhooks(t, s, "inbox"); n != 0 {
+		t.Fatalf("inbox endpoint got %d status events", n)
+	}
+	if n := deliverWebhooks(t, s, "status"); n != 1 {
+		t.Fatalf("status endpoint got %d events, want 1", n)
+	}
+	woken = s.WebhooksQueued()
+	MustClaim(t, s, ClaimRequest{Modem: "a"}) // sending: one more status event
+	<-woken
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 )
 
@@ -96,11 +97,26 @@ func (w *wtx) history(id int64, status Status, detail string) error {
 	return nil
 }
 
-func (w *wtx) webhook(event string, payload []byte) error {
+// webhook queues payload, an event of type event, for every endpoint whose
+// filter takes it.
+func (w *wtx) webhook(event, about string, payload []byte) error {
+	// One subject's deliveries go out in order: one message's status
+	// changes, one modem's states.
+	subject := sql.NullString{String: event + ":" + about, Valid: about != ""}
 	for _, ep := range w.s.opts.WebhookEndpoints {
-		if _, err := w.Exec(qInsertWebhook, ep, event, string(payload), nanos(w.now), nanos(w.now), nanos(w.now)); err != nil {
+		if !ep.takes(event) {
+			continue
+		}
+		due, err := w.webhookDueAt(ep.Name, subject)
+		if err != nil {
 			return fmt.Errorf("queue webhook: %w", err)
 		}
+		if _, err := w.Exec(qInsertWebhook, ep.Name, event, string(payload), subject, due, nanos(w.now), nanos(w.now)); err != nil {
+			return fmt.Errorf("queue webhook: %w", err)
+		}
+		// One that waits for an earlier event is the sender's to claim
+		// when it records that one: no need to wake it.
+		w.webhookDue = w.webhookDue || due != webhookBlocked
 	}
 	return nil
 }

@@ -6,6 +6,7 @@
 //	go run ./bench/load                 # every scenario
 //	go run ./bench/load -only post,latency
 //	go run ./bench/load -only mixed20k   # 20,000 messages, 4 modems, inbound alongside
+//	go run ./bench/load -webhook -only latency,one,idle,inbound   # with one webhook receiver
 package main
 
 import (
@@ -20,13 +21,14 @@ import (
 )
 
 var (
-	only     = flag.String("only", "post,latency,one,four,idle", "scenarios to run")
-	duration = flag.Duration("duration", 10*time.Second, "how long the POST scenario runs")
-	clients  = flag.Int("clients", 32, "concurrent HTTP clients for the POST scenario")
-	idleFor  = flag.Duration("idle", 3*time.Minute, "how long the idle scenario watches the modem")
-	after    = flag.Duration("after", 0, "if set, the one-modem scenario then idles this long and reports RSS")
-	mixedN   = flag.Int("mixed", 20000, "messages the mixed20k scenario posts")
-	static   = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo, C code -Os); false: a plain go build")
+	only        = flag.String("only", "post,latency,one,four,idle", "scenarios to run")
+	duration    = flag.Duration("duration", 10*time.Second, "how long the POST scenario runs")
+	clients     = flag.Int("clients", 32, "concurrent HTTP clients for the POST scenario")
+	idleFor     = flag.Duration("idle", 3*time.Minute, "how long the idle scenario watches the modem")
+	after       = flag.Duration("after", 0, "if set, the one-modem scenario then idles this long and reports RSS")
+	mixedN      = flag.Int("mixed", 20000, "messages the mixed20k scenario posts")
+	withWebhook = flag.Bool("webhook", false, "give the daemon one [[webhook]], to a receiver in this process that answers 204 at once")
+	static      = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo, C code -Os); false: a plain go build")
 )
 
 func main() {
@@ -48,6 +50,8 @@ func main() {
 			throughput(bin, 4, time.Second, 0)
 		case "idle":
 			idle(bin)
+		case "inbound":
+			inbound(bin)
 		case "mixed20k":
 			mixed(bin, *mixedN)
 		default:

@@ -43,11 +43,23 @@ type rig struct {
 	addr string
 	dir  string
 	at   *counter
+	mods []*modemsim.Modem
 }
 
 // start runs bin serve against modems simulated modems of this process
-// and returns once every modem is ready; a failure ends the program.
+// and returns once every modem is ready; a failure ends the program. With
+// -webhook, the daemon also has a [[webhook]] to a receiver in this
+// process that answers at once.
 func start(bin string, modems int, latency, sendTimeout time.Duration) *rig {
+	extra := ""
+	if *withWebhook {
+		extra = startHookReceiver().webhookTable()
+	}
+	return startWith(bin, modems, latency, sendTimeout, extra)
+}
+
+// startWith is start with extra appended to the configuration.
+func startWith(bin string, modems int, latency, sendTimeout time.Duration, extra string) *rig {
 	dir, err := os.MkdirTemp("", "bridged-bench-run-")
 	if err != nil {
 		log.Fatal(err)
@@ -62,7 +74,9 @@ func start(bin string, modems int, latency, sendTimeout time.Duration) *rig {
 			log.Fatal(err)
 		}
 		fmt.Fprintf(&cfg, "[[modem]]\nid = \"m%d\"\ndevice = %q\nsend_timeout = %q\n", i, m.Path(), sendTimeout.String())
+		r.mods = append(r.mods, m)
 	}
+	cfg.WriteString(extra)
 	path := filepath.Join(dir, "bridged.toml")
 	if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
 		log.Fatal(err)

@@ -95,7 +95,7 @@ func throughput(bin string, modems int, lat time.Duration, n int) {
 	rate := float64(n) / el.Seconds()
 	_, peak := r.rss()
 	if lat == 0 {
-		fmt.Printf("one modem, no network latency: %d messages in %v: %.0f messages/s (%.2f ms each); peak RSS %.1f MB\n", n, el.Round(time.Millisecond), rate, 1000/rate, peak)
+		fmt.Printf("one modem, no network latency: %d messages in %v: %.0f messages/s (%.2f ms each); peak RSS %.1f MB; daemon CPU %v\n", n, el.Round(time.Millisecond), rate, 1000/rate, peak, r.cpu())
 		if *after > 0 {
 			time.Sleep(*after)
 			m := r.memory()

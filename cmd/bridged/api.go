@@ -40,7 +40,7 @@ func newAPI(cfg *config.Config, encoding pdu.Options, store *queue.Store, mods [
 		DeliveryReports: cfg.SMS.DeliveryReports,
 		Logger:          log,
 		MetricsToken:    cfg.HTTP.MetricsToken,
-	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods), Events: store,
+	}, httpapi.Deps{Store: store, Health: store, Modems: modemList(mods), Events: store, Webhooks: store,
 		Metrics: metrics.New(store, modemList(mods), metrics.Options{Build: metricsBuild(), Logger: log})})
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)

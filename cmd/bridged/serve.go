@@ -22,6 +22,7 @@ import (
 	"bridged/modem/modemsim"
 	"bridged/pdu"
 	"bridged/queue"
+	"bridged/webhook"
 )
 
 // serveCommand is "bridged serve": the daemon.
@@ -115,8 +116,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	if err != nil {
 		return err
 	}
+	hookOutbox, hookEndpoints := webhookEndpoints(cfg)
 	// Events show messages as the API does (httpapi.Views).
-	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding, Logger: log, Views: httpapi.Views()})
+	store, err := queue.Open(cfg.Store.Path, queue.Options{Interrupted: interrupted, Encoding: encoding, Logger: log,
+		Views: httpapi.Views(), WebhookEndpoints: hookOutbox})
 	if err != nil {
 		return fmt.Errorf("open the queue: %w", err)
 	}
@@ -200,6 +203,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, readyFile 
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); disp.Run(workCtx) }()
+	if len(hookEndpoints) > 0 {
+		// Its own goroutines: an endpoint that hangs holds up no SMS.
+		wg.Add(1)
+		go func() { defer wg.Done(); webhook.New(store, hookEndpoints, log).Run(workCtx) }()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("bridged is up", "listen", ln.Addr().String(), "modems", len(mods), "store", cfg.Store.Path)
