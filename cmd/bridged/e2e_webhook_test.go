@@ -27,9 +27,9 @@ func webhookConfig(rcv *testutil.Receiver, extra string) string {
 	return fmt.Sprintf("[[webhook]]\nname = \"app\"\nurl = %q\nsecret = %q\ntimeout = \"2s\"\nmax_backoff = \"1s\"\n%s", rcv.URL, hookSecret, extra)
 }
 
-// hookEvent is what the tests read of an event: its type and the message
-// (or inbox message) it is about, from today's payload or from the
-// contract's event body ({"id", "type", "created_at", "data"}).
+// hookEvent is what the tests read of an event body ({"id", "type",
+// "created_at", "data"}): its type and, for message.status and
+// message.received, the message or inbox message it is about.
 type hookEvent struct {
 	delivery string
 	typ      string
@@ -41,15 +41,11 @@ type hookEvent struct {
 func readHook(t *testing.T, h testutil.Hook) hookEvent {
 	t.Helper()
 	var p struct {
-		Type      string `json:"type"`
-		MessageID int64  `json:"message_id"`
-		InboxID   int64  `json:"inbox_id"`
-		Status    string `json:"status"`
-		Text      string `json:"text"`
-		Data      *struct {
-			ID     int64  `json:"id"`
-			Status string `json:"status"`
-			Text   string `json:"text"`
+		Type string `json:"type"`
+		Data struct {
+			ID     json.RawMessage `json:"id"` // a number, or a modem's name
+			Status string          `json:"status"`
+			Text   string          `json:"text"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(h.Body, &p); err != nil {
@@ -58,9 +54,11 @@ func readHook(t *testing.T, h testutil.Hook) hookEvent {
 	if !h.Verified || h.Event != p.Type {
 		t.Fatalf("webhook %s %q: signature verified %v", h.Event, h.Body, h.Verified)
 	}
-	e := hookEvent{delivery: h.Delivery, typ: p.Type, message: p.MessageID + p.InboxID, status: p.Status, text: p.Text}
-	if p.Data != nil {
-		e.message, e.status, e.text = p.Data.ID, p.Data.Status, p.Data.Text
+	e := hookEvent{delivery: h.Delivery, typ: p.Type, status: p.Data.Status, text: p.Data.Text}
+	if p.Type != "modem.state" {
+		if err := json.Unmarshal(p.Data.ID, &e.message); err != nil {
+			t.Fatalf("webhook body %s: data.id: %v", h.Body, err)
+		}
 	}
 	return e
 }
