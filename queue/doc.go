@@ -198,8 +198,10 @@
 // (Claim and its routing rule), lease.go (PartSent, Retry, Release, Fail),
 // expire.go (Interrupted, lease and validity expiry, recovery at Open) and
 // is read back through list.go (Get, List); failure.go has its error
-// codes. An SMS in goes through inbox.go (Receive, reassembly, ListInbox)
-// and reports.go (delivery reports). events.go is the event log.
-// store.go holds Open and the group
-// commit writer, wtx.go what every write shares, queries.go the SQL.
+// codes. An SMS in goes through receive.go (Receive, dedupe, reassembly,
+// Acked), inbox.go (ListInbox, GetInbox, DeleteInbox) and reports.go
+// (delivery reports). events.go is the event log, webhook.go the webhook
+// outbox. options.go holds Options and their defaults, store.go Open and
+// the group commit writer, wtx.go what every write shares, queries.go the
+// SQL.
 package queue
