@@ -38,7 +38,7 @@ type Store struct {
 	eventSeq  int64
 	lastEvent atomic.Int64
 
-	webhookWake wakeup // see WebhooksQueued
+	webhooksDue fanout // see SubscribeWebhooks
 
 	health   atomic.Pointer[writable] // CheckWritable's answer
 	checking chan struct{}            // capacity 1: one real check at a time
@@ -161,7 +161,7 @@ type wtx struct {
 	// events counts the events written: SubscribeEvents' channels get a
 	// value after the commit.
 	events int
-	// webhookDue is set when a webhook delivery became due: WebhooksQueued's
+	// webhookDue is set when a webhook delivery became due: SubscribeWebhooks'
 	// channel is closed after the commit.
 	webhookDue bool
 }
@@ -317,7 +317,7 @@ func (s *Store) commit(batch []*op) {
 			s.logged.notify()
 		}
 		if w.webhookDue {
-			s.webhookWake.broadcast()
+			s.webhooksDue.notify()
 		}
 		return nil
 	}()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -78,37 +77,14 @@ func (w *wtx) finishWebhook(id int64, q string, args ...any) error {
 	return err
 }
 
-// wakeup is a broadcast: every waiter on the channel from wait is released
-// by the next broadcast. The zero value is ready to use.
-type wakeup struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func (w *wakeup) wait() <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.ch == nil {
-		w.ch = make(chan struct{})
-	}
-	return w.ch
-}
-
-func (w *wakeup) broadcast() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.ch != nil {
-		close(w.ch)
-		w.ch = nil
-	}
-}
-
-// WebhooksQueued returns a channel that is closed by the next commit that
-// queued a webhook delivery or made a dead one pending again. A sender
-// takes it before ClaimWebhooks, so that a delivery queued meanwhile is
-// not missed, and waits on it (and on NextWebhook's time) instead of
-// polling.
-func (s *Store) WebhooksQueued() <-chan struct{} { return s.webhookWake.wait() }
+// SubscribeWebhooks returns a channel that receives a value after each
+// commit that queued a due webhook delivery or made a held one due (a dead
+// letter replayed, an earlier delivery of its subject settled), and a
+// function that ends the subscription; values coalesce as Subscribe's do.
+// A sender subscribes before its first claim, so that a delivery queued
+// while it claims leaves a value waiting, and sleeps on it (and on
+// NextWebhook's time) instead of polling.
+func (s *Store) SubscribeWebhooks() (<-chan struct{}, func()) { return s.webhooksDue.subscribe() }
 
 // NextWebhook returns when endpoint's next delivery that ClaimWebhooks
 // could return falls due (it may be past), false when none is pending.

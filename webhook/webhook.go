@@ -7,7 +7,7 @@
 // MaxInFlight payloads per endpoint whatever the backlog, which stays on
 // disk. Each round is one store write (Store.SettleWebhooks): the answers
 // that came back are recorded and what there is room for is claimed. It
-// sleeps until a commit queues a due delivery (Store.WebhooksQueued), a
+// sleeps until a commit queues a due delivery (Store.SubscribeWebhooks), a
 // request answers or the next retry falls due: an idle daemon sends nothing
 // and polls nothing. A slow, hanging or dead endpoint holds only its own
 // goroutine: sending and receiving SMS never wait for a webhook.
@@ -41,7 +41,7 @@ const (
 
 // Store is what the sender needs of the outbox (a *queue.Store).
 type Store interface {
-	WebhooksQueued() <-chan struct{}
+	SubscribeWebhooks() (<-chan struct{}, func())
 	NextWebhook(ctx context.Context, endpoint string) (time.Time, bool, error)
 	SettleWebhooks(ctx context.Context, endpoint string, outcomes []queue.WebhookOutcome, limit int, lease time.Duration) (queue.WebhookRound, error)
 	ReleaseWebhooks(ctx context.Context, ids []int64) error
@@ -156,10 +156,11 @@ func (e *endpointLoop) run(ctx context.Context) {
 	var answered []result // back from their requests, not yet recorded
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// Subscribed before the first claim: a delivery queued after a claim's
+	// transaction leaves a value waiting.
+	queued, unsubscribe := e.s.store.SubscribeWebhooks()
+	defer unsubscribe()
 	for {
-		// Taken before claiming: a delivery queued after the claim's
-		// transaction closes this channel.
-		queued := e.s.store.WebhooksQueued()
 		wait, err := e.settle(ctx, answered, &inFlight, results)
 		answered = nil
 		if err != nil && ctx.Err() == nil {
