@@ -39,12 +39,14 @@ func TestWebhookDeliveries(t *testing.T) {
 
 	// The first fails its one attempt: a dead letter, listed by default.
 	ctx := context.Background()
-	claimed, err := e.store.ClaimWebhooks(ctx, "app", 1, time.Minute)
+	round, err := e.store.SettleWebhooks(ctx, "app", nil, 1, time.Minute)
+	claimed := round.Claimed
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim %d %v", len(claimed), err)
 	}
-	if dead, _, err := e.store.WebhookFailed(ctx, claimed[0].ID, "HTTP 500", 0); err != nil || !dead {
-		t.Fatalf("failed: %v %v", dead, err)
+	failed, err := e.store.SettleWebhooks(ctx, "app", []queue.WebhookOutcome{{ID: claimed[0].ID, Failure: "HTTP 500"}}, 0, 0)
+	if err != nil || failed.Settled[0].Err != nil || !failed.Settled[0].Dead {
+		t.Fatalf("failed: %+v %v", failed.Settled, err)
 	}
 	id := strconv.FormatInt(claimed[0].ID, 10)
 	r = e.must(http.StatusOK, "GET", "/v1/webhooks/deliveries", "")
@@ -57,7 +59,8 @@ func TestWebhookDeliveries(t *testing.T) {
 	if r.body["state"] != "pending" {
 		t.Fatalf("retry: %s", r.raw)
 	}
-	again, err := e.store.ClaimWebhooks(ctx, "app", 10, time.Minute)
+	round, err = e.store.SettleWebhooks(ctx, "app", nil, 10, time.Minute)
+	again := round.Claimed
 	if err != nil || !slices.ContainsFunc(again, func(d *queue.WebhookDelivery) bool { return d.ID == claimed[0].ID }) {
 		t.Fatalf("after the retry the delivery is not due: %d %v", len(again), err)
 	}

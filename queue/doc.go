@@ -111,8 +111,8 @@
 //
 // With Options.WebhookEndpoints set, each event's body also queues one
 // delivery per endpoint whose filter takes it, in the same transaction (a
-// transactional outbox). ClaimWebhooks,
-// WebhookDelivered and WebhookFailed drive them, SubscribeWebhooks and
+// transactional outbox). SettleWebhooks drives them (it records a round's
+// answers and claims the next, in one write), SubscribeWebhooks and
 // NextWebhook tell a sender when to claim; after the endpoint's MaxAttempts
 // failures a delivery is dead, and RequeueWebhook makes it pending again.
 // A delivery is claimed only once every earlier one of its subject (one

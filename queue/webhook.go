@@ -86,7 +86,7 @@ func (w *wtx) finishWebhook(id int64, q string, args ...any) error {
 // NextWebhook's time) instead of polling.
 func (s *Store) SubscribeWebhooks() (<-chan struct{}, func()) { return s.webhooksDue.subscribe() }
 
-// NextWebhook returns when endpoint's next delivery that ClaimWebhooks
+// NextWebhook returns when endpoint's next delivery that SettleWebhooks
 // could return falls due (it may be past), false when none is pending.
 // A delivery waiting for an earlier one of its subject is not counted: it
 // becomes due when that one is delivered or dead.
@@ -154,17 +154,6 @@ func scanWebhook(r rowScanner) (*WebhookDelivery, error) {
 	return &d, nil
 }
 
-// ClaimWebhooks returns up to limit due deliveries for endpoint, oldest due
-// first, each counted as an attempt and held for lease: unless
-// WebhookDelivered or WebhookFailed is called within it, the delivery comes
-// due again. A delivery is not due while an earlier one of the same
-// subject (one message's status changes) is pending, claimed or not, so
-// that one subject's deliveries are sent one after the other, in order.
-func (s *Store) ClaimWebhooks(ctx context.Context, endpoint string, limit int, lease time.Duration) ([]*WebhookDelivery, error) {
-	r, err := s.SettleWebhooks(ctx, endpoint, nil, max(limit, 1), lease)
-	return r.Claimed, err
-}
-
 // WebhookOutcome is how one attempt at a claimed delivery went.
 type WebhookOutcome struct {
 	ID int64
@@ -197,9 +186,17 @@ type WebhookRound struct {
 }
 
 // SettleWebhooks records outcomes of claimed deliveries and then claims up
-// to limit due deliveries for endpoint (see ClaimWebhooks), in one write: a
-// sender that settles what came back and takes what it now has room for
-// costs the store one commit per round, not two per delivery.
+// to limit due deliveries for endpoint, in one write: a sender that settles
+// what came back and takes what it now has room for costs the store one
+// commit per round, not two per delivery. Claimed deliveries come oldest
+// due first, each counted as an attempt and held for lease: unless its
+// outcome is settled within it, a delivery comes due again. A failure comes
+// due again after an exponential backoff with jitter, capped by its
+// endpoint's MaxBackoff, or after RetryAfter when that is longer, within
+// the same cap; after the endpoint's MaxAttempts attempts it is dead. A
+// delivery is not due while an earlier one of the same subject (one
+// message's status changes) is pending, claimed or not, so that one
+// subject's deliveries are sent one after the other, in order.
 func (s *Store) SettleWebhooks(ctx context.Context, endpoint string, outcomes []WebhookOutcome, limit int, lease time.Duration) (WebhookRound, error) {
 	if limit > 0 && lease <= 0 {
 		return WebhookRound{}, fmt.Errorf("claim webhooks: lease is required: %w", ErrInvalid)
@@ -292,33 +289,6 @@ func (w *wtx) settleWebhook(o WebhookOutcome, st *WebhookSettled) error {
 	st.Next = w.now.Add(delay)
 	_, err = w.Exec(qWebhookRetry, nanos(st.Next), o.Failure, nanos(w.now), o.ID)
 	return err
-}
-
-// WebhookDelivered marks a delivery done. ErrNotFound if it is not pending.
-func (s *Store) WebhookDelivered(ctx context.Context, id int64) error {
-	r, err := s.SettleWebhooks(ctx, "", []WebhookOutcome{{ID: id}}, 0, 0)
-	if err != nil {
-		return err
-	}
-	return r.Settled[0].Err
-}
-
-// WebhookFailed records a failed attempt: the delivery comes due again
-// after an exponential backoff with jitter, capped by its endpoint's
-// MaxBackoff, or after retryAfter (the receiver's Retry-After) when that is
-// longer, within the same cap; once it has had the endpoint's MaxAttempts
-// attempts it moves to the dead letters (dead true). next is when it comes
-// due again.
-func (s *Store) WebhookFailed(ctx context.Context, id int64, reason string, retryAfter time.Duration) (dead bool, next time.Time, err error) {
-	if reason == "" {
-		reason = "failed" // "" would record it delivered
-	}
-	r, err := s.SettleWebhooks(ctx, "", []WebhookOutcome{{ID: id, Failure: reason, RetryAfter: retryAfter}}, 0, 0)
-	if err != nil {
-		return false, time.Time{}, err
-	}
-	st := r.Settled[0]
-	return st.Dead, st.Next, st.Err
 }
 
 // ReleaseWebhooks hands back claimed deliveries that were not attempted

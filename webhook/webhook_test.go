@@ -259,7 +259,8 @@ func TestStopReleasesInFlight(t *testing.T) {
 	rcv.WaitHooks(t, testutil.Timeout, "the request", func(h []testutil.Hook) bool { return len(h) == 1 })
 	cancel()
 	<-done
-	ds, err := s.ClaimWebhooks(ctx, "app", 10, time.Minute)
+	r, err := s.SettleWebhooks(ctx, "app", nil, 10, time.Minute)
+	ds := r.Claimed
 	if err != nil || len(ds) != 1 || ds[0].Attempts != 1 {
 		t.Fatalf("after stop: %+v %v, want the delivery due with its first attempt", ds, err)
 	}
