@@ -154,7 +154,12 @@ func (s *Store) ModemState(ctx context.Context, modem, state string, data []byte
 		logged = true
 		return w.logEvent(EventModemState, modem, data)
 	})
-	return logged && err == nil, err
+	if err != nil {
+		// Not logged: when ctx ended first, fn may still be running in
+		// the writer and logged is not ours to read.
+		return false, err
+	}
+	return logged, nil
 }
 
 // SubscribeEvents returns a channel that receives a value after each commit

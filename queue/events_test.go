@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"bridged/internal/testutil"
 	"bridged/pdu"
 )
 
@@ -177,6 +179,66 @@ func TestModemStateLoggedOnChange(t *testing.T) {
 	b := decodeBody[struct{ State string }](t, es[1])
 	if b.Data.State != "sim-error" || b.Type != EventModemState {
 		t.Fatalf("body %s", es[1].Body)
+	}
+}
+
+// A caller whose context ends after the writer ran its write but before
+// the commit answered gets the context's error, and no answer read from
+// the closure the writer filled in (the race detector failed the daemon on
+// exactly that read).
+func TestModemStateCancelledBeforeCommit(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	// hold submits a write that blocks the writer until it is released.
+	hold := func() (started <-chan struct{}, release func(), done <-chan error) {
+		begun, rel, errc := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			errc <- s.write(ctx, func(*wtx) error {
+				close(begun)
+				<-rel
+				return nil
+			})
+		}()
+		return begun, func() { close(rel) }, errc
+	}
+	queued := func(n int) {
+		testutil.Wait(t, testutil.Timeout, fmt.Sprintf("%d write(s) queued", n), func() bool { return len(s.ops) == n })
+	}
+	started1, release1, done1 := hold()
+	<-started1
+	cctx, cancel := context.WithCancel(ctx)
+	answered := make(chan error, 1)
+	var logged bool
+	go func() {
+		var err error
+		logged, err = s.ModemState(cctx, "m1", "ready", []byte(`{}`))
+		answered <- err
+	}()
+	queued(1)
+	// The second holder queues behind ModemState: the writer takes both in
+	// one batch, runs ModemState's write and blocks before the commit.
+	started2, release2, done2 := hold()
+	queued(2)
+	release1()
+	if err := <-done1; err != nil {
+		t.Fatal(err)
+	}
+	// Not <-started2: that would order the cancel after ModemState's
+	// write and hide from the race detector a read made without waiting.
+	queued(0)
+	cancel()
+	if err := <-answered; !errors.Is(err, context.Canceled) || logged {
+		t.Fatalf("cancelled ModemState: logged %v, %v", logged, err)
+	}
+	<-started2
+	release2()
+	if err := <-done2; err != nil {
+		t.Fatal(err)
+	}
+	// The cancelled write committed all the same: the state is logged, and
+	// asking again is the no-op that proves it.
+	again, err := s.ModemState(ctx, "m1", "ready", []byte(`{}`))
+	if err != nil || again {
+		t.Fatalf("after the cancelled write: logged %v, %v", again, err)
 	}
 }
 

@@ -168,7 +168,9 @@ type wtx struct {
 
 // write submits fn to the writer and waits until its transaction commits.
 // A nil error means fn's changes are durable. If ctx ends first the write
-// may still commit: callers that retry use an idempotency key.
+// may still commit: callers that retry use an idempotency key. Only after a
+// nil error may a caller read what fn wrote into its closure: otherwise fn
+// may still be running in the writer goroutine.
 func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	if s.closed.Load() {
 		return ErrClosed
