@@ -37,7 +37,7 @@ type Webhook struct {
 	Name string `toml:"name"`
 	// URL is https://, or http:// to a loopback address, unless
 	// AllowInsecure.
-	URL           string `toml:"url"`
+	URL           string `toml:"url" bridged:"url"`
 	AllowInsecure bool   `toml:"allow_insecure"`
 	// Secret signs each request; Secrets, given while one is rotated
 	// (new first), sign it too, one signature each.
@@ -158,15 +158,44 @@ func (w Webhook) validateURL(ps *problems, key string) {
 	case w.URL == "":
 		ps.add(key, `is required, e.g. "https://example.com/sms"`)
 	case err != nil || u.Host == "" || u.Hostname() == "":
-		ps.add(key, "%q is not an absolute http:// or https:// URL", w.URL)
+		ps.add(key, "%q is not an absolute http:// or https:// URL", RedactURL(w.URL))
 	case u.User != nil:
 		// check-config prints the URL: a password in it would be shown.
 		ps.add(key, "must not hold a user or password: the signature authenticates bridged")
 	case u.Scheme == "https":
 	case u.Scheme == "http" && (loopback(u.Hostname()) || w.AllowInsecure):
 	case u.Scheme == "http":
-		ps.add(key, "%q is http:// to another machine: events would cross the network unencrypted; use https://, or set allow_insecure = true", w.URL)
+		ps.add(key, "%q is http:// to another machine: events would cross the network unencrypted; use https://, or set allow_insecure = true", RedactURL(w.URL))
 	default:
-		ps.add(key, "%q is not an http:// or https:// URL", w.URL)
+		ps.add(key, "%q is not an http:// or https:// URL", RedactURL(w.URL))
 	}
+}
+
+// RedactURL is a webhook URL as check-config and problems show it: the
+// value of every query parameter is Mask, since receivers that take a
+// credential in the URL take it there (?token=...). The path is shown:
+// it is what tells one endpoint from another. A URL that does not parse
+// is shown up to its query.
+func RedactURL(s string) string {
+	base, query, found := strings.Cut(s, "?")
+	if !found {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return base + "?" + Mask
+	}
+	fragment := ""
+	if u.Fragment != "" {
+		fragment = "#" + Mask
+	}
+	query, _, _ = strings.Cut(query, "#")
+	var parts []string
+	for _, kv := range strings.Split(query, "&") {
+		k, _, hasValue := strings.Cut(kv, "=")
+		if hasValue || k != "" {
+			parts = append(parts, k+"="+Mask)
+		}
+	}
+	return base + "?" + strings.Join(parts, "&") + fragment
 }

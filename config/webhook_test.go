@@ -105,3 +105,21 @@ func TestWebhookSecretFromEnv(t *testing.T) {
 		t.Fatalf("short secret from the environment: %v", err)
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://example.com/sms":                      "https://example.com/sms",
+		"https://example.com/sms?token=abc":            "https://example.com/sms?token=***",
+		"https://example.com/sms?token=abc&v=2":        "https://example.com/sms?token=***&v=***",
+		"https://example.com/sms?abc":                  "https://example.com/sms?abc=***",
+		"https://example.com/sms?":                     "https://example.com/sms?",
+		"https://example.com/sms?a=1#frag":             "https://example.com/sms?a=***#***",
+		"https://example.com/sms?token=%zz":            "https://example.com/sms?token=***",
+		"https://exa mple.com/sms?token=abc":           "https://exa mple.com/sms?***",
+		"http://127.0.0.1:9000/hook?key=s3cr3t&key=x2": "http://127.0.0.1:9000/hook?key=***&key=***",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

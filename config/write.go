@@ -56,7 +56,11 @@ func writeTable(w io.Writer, v reflect.Value) {
 		if name == "" || sf.Tag.Get("bridged") == "sim" && !sim {
 			continue
 		}
-		fmt.Fprintf(w, "%s = %s\n", name, formatValue(v.Field(i), isSecret(sf)))
+		f := v.Field(i)
+		if sf.Tag.Get("bridged") == "url" {
+			f = reflect.ValueOf(RedactURL(f.String()))
+		}
+		fmt.Fprintf(w, "%s = %s\n", name, formatValue(f, isSecret(sf)))
 	}
 }
 
