@@ -161,6 +161,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this answer.
 		h.log.Debug("request canceled", attrs...)
+	case e.Code == CodeTooManyStreams || e.Code == CodeNotReady || e.Code == CodeStoreClosed:
+		// A limit reached, a start or a shutdown: the client retries and
+		// nothing is broken, but many of them say something of the load.
+		h.log.Warn("request refused", attrs...)
 	case status >= 500:
 		h.log.Error("request failed", attrs...)
 	default:

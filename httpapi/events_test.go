@@ -182,6 +182,10 @@ func TestEventStreamRefusals(t *testing.T) {
 	if r := e.must(http.StatusServiceUnavailable, "GET", "/v1/events", ""); r.errorField("code") != CodeTooManyStreams {
 		t.Fatalf("third stream: %s", r.raw)
 	}
+	// A limit reached is not a failure of bridged.
+	if out := e.log.String(); !strings.Contains(out, "level=WARN msg=\"request refused\"") || strings.Contains(out, "level=ERROR") {
+		t.Errorf("log of the refused stream:\n%s", out)
+	}
 	// A stream that ends gives its place back.
 	stop()
 	testutil.Eventually(t, "a place for a new stream", func() bool {
