@@ -20,6 +20,12 @@ import (
 // a pseudo-terminal of its own instead of opening a serial port.
 const SimDevice = "sim"
 
+// PlaceholderDevice is the device of the modem in the configuration the
+// .deb installs (/etc/bridged/bridged.toml): a path no modem has, which
+// Validate refuses with what to put there, so that the packaged service
+// says what to edit instead of waiting for a port that never appears.
+const PlaceholderDevice = "/dev/serial/by-id/CHANGE-ME"
+
 // Defaults of the keys that have one; the modem driver's own come from
 // Driver.
 const (

@@ -182,6 +182,8 @@ func (m Modem) validate(ps *problems, key string, quirks []string) {
 	switch {
 	case m.Device == "":
 		ps.add(key+".device", `is required: the serial port ("/dev/serial/by-id/...") or "sim" for a simulated modem`)
+	case m.Device == PlaceholderDevice:
+		ps.add(key+".device", "%q is the placeholder of the packaged configuration: replace it with your modem's /dev/serial/by-id/... name (`bridged modems` lists the ports) or \"sim\"", m.Device)
 	case !m.IsSim() && !filepath.IsAbs(m.Device):
 		hint := `use the full path, e.g. "/dev/serial/by-id/..."`
 		if strings.EqualFold(m.Device, SimDevice) {

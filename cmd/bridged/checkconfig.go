@@ -19,7 +19,7 @@ type checkConfigCommand struct {
 
 func (c *checkConfigCommand) Usage() string {
 	return `Usage:
-  bridged check-config [-config FILE]
+  bridged check-config [-config FILE] [-quiet]
 
 Reads the configuration as "bridged serve" would, environment overrides
 (BRIDGED_TOKENS, BRIDGED_PIN_<ID>, systemd credentials) included, and prints
@@ -31,12 +31,14 @@ problem on its own line: FILE:LINE: key: what is wrong.
 
 Flags:
   -config FILE   the configuration file (see config.example.toml)
+  -quiet         print nothing when it is valid (the unit's ExecStartPre)
 `
 }
 
 func (c *checkConfigCommand) Run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	path := fs.String("config", "", "")
+	quiet := fs.Bool("quiet", false, "")
 	if err := parseFlags(fs, c.Usage(), c.stdout, args); err != nil {
 		return err
 	}
@@ -46,6 +48,9 @@ func (c *checkConfigCommand) Run(ctx context.Context, args []string) error {
 	cfg, err := loadServeConfig(*path)
 	if err != nil {
 		return configError(err)
+	}
+	if *quiet {
+		return nil
 	}
 	return cfg.Write(c.stdout)
 }

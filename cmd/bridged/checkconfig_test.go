@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,11 @@ func TestCheckConfig(t *testing.T) {
 		{name: "validation problems", doc: "[http]\nlisten = \"0.0.0.0:8080\"\n\n[sms]\nmax_parts = 0\n", code: 1,
 			stderr: "bridged: FILE:2: http.listen: refusing to listen on 0.0.0.0:8080 without tokens: set [http] tokens or listen on 127.0.0.1\n" +
 				"bridged: FILE:5: sms.max_parts: 0 is not from 1 to 255\n"},
+		{name: "packaged placeholder", doc: "[http]\nlisten = \"0.0.0.0:8080\"\ntokens = [\"" + token + "\"]\n\n[[modem]]\nid = \"usb0\"\ndevice = \"/dev/serial/by-id/CHANGE-ME\"\npin = \"2468\"\n", code: 1,
+			stderr: "bridged: FILE:7: modem[0].device: \"/dev/serial/by-id/CHANGE-ME\" is the placeholder of the packaged configuration: replace it with your modem's /dev/serial/by-id/... name (`bridged modems` lists the ports) or \"sim\"\n"},
+		{name: "quiet when valid", doc: "[[modem]]\ndevice = \"sim\"\n", args: []string{"-quiet"}, code: 0},
+		{name: "quiet still lists problems", doc: "[[modem]]\ndevice = \"/dev/serial/by-id/CHANGE-ME\"\n", args: []string{"-quiet"}, code: 1,
+			stderr: "bridged: FILE:2: modem[0].device: \"/dev/serial/by-id/CHANGE-ME\" is the placeholder of the packaged configuration: replace it with your modem's /dev/serial/by-id/... name (`bridged modems` lists the ports) or \"sim\"\n"},
 		{name: "TOML syntax", doc: "[http\n", code: 1,
 			stderr: "bridged: FILE:1: invalid TOML: expected '.' or ']' to end table name, but got '\\n' instead\n"},
 		{name: "bad environment", env: map[string]string{"BRIDGED_PIN_SIM0": "1"}, code: 1,
@@ -92,7 +98,7 @@ func TestCheckConfig(t *testing.T) {
 					t.Errorf("stdout shows %q:\n%s", secret, stdout)
 				}
 			}
-			if tt.code != 0 && stdout != "" {
+			if (tt.code != 0 || slices.Contains(tt.args, "-quiet")) && stdout != "" {
 				t.Errorf("stdout %q on failure, want none", stdout)
 			}
 		})
