@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"bridged/internal/testutil"
 	"bridged/pdu"
 )
 
@@ -188,21 +187,8 @@ func TestModemStateLoggedOnChange(t *testing.T) {
 // exactly that read).
 func TestModemStateCancelledBeforeCommit(t *testing.T) {
 	s, _, _ := MustOpen(t, Options{})
-	// hold submits a write that blocks the writer until it is released.
-	hold := func() (started <-chan struct{}, release func(), done <-chan error) {
-		begun, rel, errc := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		go func() {
-			errc <- s.write(ctx, func(*wtx) error {
-				close(begun)
-				<-rel
-				return nil
-			})
-		}()
-		return begun, func() { close(rel) }, errc
-	}
-	queued := func(n int) {
-		testutil.Wait(t, testutil.Timeout, fmt.Sprintf("%d write(s) queued", n), func() bool { return len(s.ops) == n })
-	}
+	hold := func() (<-chan struct{}, func(), <-chan error) { return holdWriter(s) }
+	queued := func(n int) { waitQueued(t, s, n) }
 	started1, release1, done1 := hold()
 	<-started1
 	cctx, cancel := context.WithCancel(ctx)

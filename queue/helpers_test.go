@@ -171,3 +171,25 @@ func statusReportPDU(ref int, recipient string, at time.Time, st byte) string {
 }
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
+
+// holdWriter submits a write that keeps the writer busy until release is
+// called: started is closed once the writer runs it, done has its result.
+func holdWriter(s *Store) (started <-chan struct{}, release func(), done <-chan error) {
+	begun, rel, errc := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		errc <- s.write(context.Background(), func(*wtx) error {
+			close(begun)
+			<-rel
+			return nil
+		})
+	}()
+	return begun, func() { close(rel) }, errc
+}
+
+// waitQueued waits until n writes wait for the writer. It is not a
+// synchronisation the race detector sees, which tests of what a caller may
+// read rely on.
+func waitQueued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	testutil.Wait(t, testutil.Timeout, fmt.Sprintf("%d write(s) queued", n), func() bool { return len(s.ops) == n })
+}

@@ -143,8 +143,8 @@ func (s *Store) Close() error {
 type op struct {
 	fn  func(*wtx) error
 	err chan error
-	// changes are fn's status changes, for the caller to log once
-	// committed; written by the writer before it answers on err.
+	// changes are fn's status changes, which the writer logs once they
+	// are committed (logCommitted).
 	changes []statusChange
 }
 
@@ -185,14 +185,14 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	}
 	select {
 	case err := <-o.err:
-		return s.failed(s.logCommitted(o, err))
+		return s.failed(err)
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.done:
 		// The writer answers everything it took before it stopped.
 		select {
 		case err := <-o.err:
-			return s.failed(s.logCommitted(o, err))
+			return s.failed(err)
 		default:
 			return ErrClosed
 		}
@@ -326,6 +326,9 @@ func (s *Store) commit(batch []*op) {
 	for i, o := range batch {
 		if err != nil && results[i] == nil {
 			results[i] = err
+		}
+		if results[i] == nil {
+			s.logCommitted(o.changes)
 		}
 		o.err <- results[i]
 	}
