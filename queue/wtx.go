@@ -11,6 +11,74 @@ import (
 // so a statement the daemon never runs costs no memory, and preparing needs
 // no connection other than the writer's own, which a transaction holds.
 
+// txConn is the writer's connection inside the transaction it began: the
+// part of *sql.Tx's method set the writes use. The writer runs BEGIN
+// IMMEDIATE, COMMIT and ROLLBACK itself, as the driver's Tx would, on a
+// *sql.Conn rather than through a *sql.Tx, because database/sql gives each
+// Rows of a transaction a goroutine that watches the transaction's context
+// (Rows.awaitDone), and the writer reads rows a dozen times a message: the
+// goroutine's start and the wake-up of an idle thread for it cost more
+// than most of the queries. A Conn used with a context that is never done
+// starts none.
+type txConn struct{ c *sql.Conn }
+
+// begin takes the writer's connection and begins a write transaction on
+// it; release hands the connection back to the pool, whatever became of
+// the transaction.
+func (s *Store) begin() (txConn, error) {
+	c, err := s.wdb.Conn(context.Background())
+	if err != nil {
+		return txConn{}, fmt.Errorf("begin: %w", err)
+	}
+	tx := txConn{c}
+	// IMMEDIATE takes the write lock now, so that no statement of the
+	// batch fails half-way with SQLITE_BUSY upgrading a read lock.
+	if _, err := tx.Exec("BEGIN IMMEDIATE"); err != nil {
+		tx.release()
+		return txConn{}, fmt.Errorf("begin: %w", err)
+	}
+	return tx, nil
+}
+
+// Commit commits the transaction. SQLite may leave it open when COMMIT
+// fails (a full disk), so it is then rolled back, as the driver's Tx does:
+// the next batch begins afresh either way.
+func (tx txConn) Commit() error {
+	if _, err := tx.Exec("COMMIT"); err != nil {
+		tx.Exec("ROLLBACK")
+		return err
+	}
+	return nil
+}
+
+// Rollback rolls the transaction back.
+func (tx txConn) Rollback() error {
+	_, err := tx.Exec("ROLLBACK")
+	return err
+}
+
+func (tx txConn) release() { tx.c.Close() }
+
+func (tx txConn) Exec(q string, args ...any) (sql.Result, error) {
+	return tx.c.ExecContext(context.Background(), q, args...)
+}
+
+func (tx txConn) Query(q string, args ...any) (*sql.Rows, error) {
+	return tx.c.QueryContext(context.Background(), q, args...)
+}
+
+func (tx txConn) QueryRow(q string, args ...any) *sql.Row {
+	return tx.c.QueryRowContext(context.Background(), q, args...)
+}
+
+func (tx txConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.c.QueryContext(ctx, q, args...)
+}
+
+func (tx txConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.c.QueryRowContext(ctx, q, args...)
+}
+
 // column runs a query of one column and returns its values in order.
 func column[T any](w *wtx, q string, args ...any) ([]T, error) {
 	rows, err := w.Query(q, args...)
@@ -74,7 +142,7 @@ func (w *wtx) claimed(m *Message, detail string) error {
 	if err := w.history(m.ID, StatusSending, detail); err != nil {
 		return err
 	}
-	events, err := readHistory(context.Background(), w.Tx, m.ID)
+	events, err := readHistory(context.Background(), w, m.ID)
 	if err != nil {
 		return err
 	}
