@@ -27,8 +27,9 @@ type Store struct {
 	closed atomic.Bool
 	mu     sync.Mutex // serialises Close
 
-	commits atomic.Uint64
-	written atomic.Uint64
+	commits    atomic.Uint64
+	written    atomic.Uint64
+	statements atomic.Uint64 // run by the writer, BEGIN and COMMIT included
 
 	claimable fanout // see Subscribe
 	// logged wakes SubscribeEvents after a commit that wrote an event;
