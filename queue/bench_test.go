@@ -150,6 +150,44 @@ func BenchmarkClaimComplete(b *testing.B) {
 	}
 }
 
+// BenchmarkMessageLife is one message's way through the store as the
+// daemon's `one` scenario takes it, one write after the other: Enqueue,
+// Claim, PartSent (sent), each its own commit, with the event log and
+// with or without one webhook endpoint queuing each event. CPU per message
+// is the figure to compare: it does not wait on the disk's fsync.
+func BenchmarkMessageLife(b *testing.B) {
+	for _, hooks := range []int{0, 1} {
+		b.Run(fmt.Sprintf("webhooks=%d", hooks), func(b *testing.B) {
+			opts := Options{Now: time.Now}
+			if hooks > 0 {
+				opts.WebhookEndpoints = []WebhookEndpoint{{Name: "app"}}
+			}
+			s, _, _ := MustOpen(b, opts)
+			ctx := context.Background()
+			before := s.Stats()
+			cpu := cpuTime()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := s.Enqueue(ctx, "", NewMessage{To: "+447700900123", Text: benchText}); err != nil {
+					b.Fatal(err)
+				}
+				ms, err := s.Claim(ctx, ClaimRequest{Modem: "m0", Lease: time.Minute})
+				if err != nil || len(ms) != 1 {
+					b.Fatalf("claim: %d %v", len(ms), err)
+				}
+				if err := s.PartSent(ctx, *ms[0].Lease, 1, i%256); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/message")
+			// Deterministic where CPU time is not: what the writer ran.
+			after := s.Stats()
+			b.ReportMetric(float64(after.Statements-before.Statements)/float64(b.N), "statements/message")
+		})
+	}
+}
+
 const bigRows = 1_000_000
 
 var (

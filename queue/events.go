@@ -106,7 +106,7 @@ func (w *wtx) logEvent(typ, subject string, data []byte) error {
 // messageChanged logs the message.status event of message id, read back
 // in w's transaction after its change and its history entry.
 func (w *wtx) messageChanged(id int64) error {
-	m, err := readMessage(context.Background(), w.Tx, id)
+	m, err := readMessage(context.Background(), w, id)
 	if err != nil {
 		return err
 	}

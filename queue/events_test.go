@@ -322,6 +322,58 @@ func TestClaimEventSameAsGet(t *testing.T) {
 	}
 }
 
+// PartSent renders the message it holds too, when its last part makes it
+// sent: here a message of two parts, the first sent by an attempt that
+// failed and reported failed meanwhile, the second by a later attempt on
+// another lease, so that the event shows an error cleared, a report and
+// a part inserted after another. The failure that the report then causes
+// is its own event, after the sent one.
+func TestSentEventSameAsGet(t *testing.T) {
+	s, clk, _ := MustOpen(t, Options{})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: strings.Repeat("long ", 60), Modem: "a", Report: true})[0].ID
+	m := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	if err := s.PartSent(ctx, *m.Lease, 2, 9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Report(ctx, Report{Modem: "a", Ref: 9, Recipient: "+447700900123", Status: 0x41, Outcome: pdu.OutcomeFailed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Retry(ctx, *m.Lease, Error{Code: "modem_error", Message: "+CMS ERROR: 500"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	m = MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	clk.Advance(time.Second)
+	if err := s.PartSent(ctx, *m.Lease, 1, 10); err != nil {
+		t.Fatal(err)
+	}
+	es := loggedEvents(t, s)
+	if len(es) < 2 {
+		t.Fatalf("%d events", len(es))
+	}
+	sent := decodeBody[Message](t, es[len(es)-2]).Data
+	failed := decodeBody[Message](t, es[len(es)-1]).Data
+	got := MustGet(t, s, id)
+	if failed.Status != StatusFailed || got.Status != StatusFailed {
+		t.Fatalf("last event %s, message %s: want failed", failed.Status, got.Status)
+	}
+	// The sent event is Get's message as it was before the failure: the
+	// failure changed the status, the error, updated_at and the history
+	// only.
+	want := *got
+	want.Status, want.Error, want.Events = StatusSent, nil, got.Events[:len(got.Events)-1]
+	have, _ := json.Marshal(sent)
+	wantJSON, _ := json.Marshal(&want)
+	if sent.Status != StatusSent || len(sent.SentParts) != 2 || string(have) != string(wantJSON) {
+		t.Fatalf("sent event data\n%s\nGet before the failure\n%s", have, wantJSON)
+	}
+	haveFailed, _ := json.Marshal(failed)
+	gotJSON, _ := json.Marshal(got)
+	if string(haveFailed) != string(gotJSON) {
+		t.Fatalf("failed event data\n%s\nGet\n%s", haveFailed, gotJSON)
+	}
+}
+
 // Prune removes old events batch by batch, oldest ids first, and keeps
 // the newest, from which the next id is counted.
 func TestPruneEvents(t *testing.T) {

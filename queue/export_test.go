@@ -14,11 +14,13 @@ type stats struct {
 	// Commits is the number of transactions committed (one fsync each with
 	// synchronous=FULL); Writes the number of writes they carried.
 	Commits, Writes uint64
+	// Statements is the number of SQL statements the writer ran.
+	Statements uint64
 }
 
 // Stats returns the writer's counters: Writes/Commits is the group-commit factor.
 func (s *Store) Stats() stats {
-	return stats{Commits: s.commits.Load(), Writes: s.written.Load()}
+	return stats{Commits: s.commits.Load(), Writes: s.written.Load(), Statements: s.statements.Load()}
 }
 
 // SchemaVersion is the schema version this build writes.

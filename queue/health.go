@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -92,7 +91,7 @@ func (s *Store) knownWritable() (error, bool) {
 // totalChanges is SQLite's count of rows the connection has inserted,
 // updated or deleted, -1 if it cannot say. A commit that changed none
 // wrote nothing to the WAL, so only a growing count proves the disk.
-func totalChanges(tx *sql.Tx) int64 {
+func totalChanges(tx txConn) int64 {
 	var n int64
 	if err := tx.QueryRow("SELECT total_changes()").Scan(&n); err != nil {
 		return -1

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -40,34 +41,53 @@ func (w *wtx) checkLease(l Lease) (leased, error) {
 	return m, nil
 }
 
+// leasedMessage is checkLease for a write that shows the message after
+// its change (PartSent): the whole row, as Get reads it, in the same one
+// query.
+func (w *wtx) leasedMessage(l Lease) (*Message, error) {
+	m, err := scanMessage(w.QueryRow(qGetMessage, l.ID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("message %d: %w", l.ID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Status != StatusSending || m.ClaimedBy != l.Modem || m.Attempts != l.Attempt {
+		return nil, fmt.Errorf("message %d is %s (attempt %d on %q), lease is attempt %d on %q: %w",
+			l.ID, m.Status, m.Attempts, m.ClaimedBy, l.Attempt, l.Modem, ErrLeaseLost)
+	}
+	return m, nil
+}
+
 // PartSent records that part seq (1-based) of the leased message was sent
 // with message reference ref, and extends the lease. When it is the last
 // part not yet confirmed, the message becomes StatusSent. A part already
 // recorded fails with ErrInvalid: a confirmed part is never sent again.
 func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
 	err := s.write(ctx, func(w *wtx) error {
-		m, err := w.checkLease(l)
+		m, err := w.leasedMessage(l)
 		if err != nil {
 			return err
 		}
-		if seq < 1 || seq > m.parts || ref < 0 || ref > 255 {
-			return fmt.Errorf("part %d of %d, reference %d: %w", seq, m.parts, ref, ErrInvalid)
+		if seq < 1 || seq > m.Parts || ref < 0 || ref > 255 {
+			return fmt.Errorf("part %d of %d, reference %d: %w", seq, m.Parts, ref, ErrInvalid)
 		}
-		var one int
-		switch err := w.QueryRow(qPartExists, l.ID, seq).Scan(&one); {
-		case err == nil:
+		if m.SentParts, err = w.sentParts(l.ID); err != nil {
+			return err
+		}
+		at := slices.IndexFunc(m.SentParts, func(p SentPart) bool { return p.Seq >= seq })
+		if at < 0 {
+			at = len(m.SentParts)
+		} else if m.SentParts[at].Seq == seq {
 			return fmt.Errorf("part %d already sent: %w", seq, ErrInvalid)
-		case !errors.Is(err, sql.ErrNoRows):
+		}
+		if _, err := w.Exec(qInsertPart, l.ID, seq, l.Modem, ref, digits(m.To), nanos(w.now)); err != nil {
 			return err
 		}
-		if _, err := w.Exec(qInsertPart, l.ID, seq, l.Modem, ref, digits(m.to), nanos(w.now)); err != nil {
-			return err
-		}
-		var n int
-		if err := w.QueryRow(qCountParts, l.ID).Scan(&n); err != nil {
-			return err
-		}
-		if n < m.parts {
+		// As the row just inserted reads back (qGetParts, by seq).
+		now := fromNanos(nanos(w.now))
+		m.SentParts = slices.Insert(m.SentParts, at, SentPart{Seq: seq, Ref: ref, Modem: l.Modem, SentAt: now})
+		if len(m.SentParts) < m.Parts {
 			if l.Duration > 0 { // a lease not from Claim keeps its end
 				if _, err := w.Exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID); err != nil {
 					return err
@@ -77,19 +97,22 @@ func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
 			if _, err := w.Exec(qSetSent, nanos(w.now), nanos(w.now), l.ID); err != nil {
 				return err
 			}
-			detail := fmt.Sprintf("%d part(s) sent by modem %s", m.parts, l.Modem)
-			if err := w.event(l.ID, StatusSent, detail); err != nil {
+			// The row as qSetSent left it, as Get would read it: the
+			// event is rendered without reading the message back.
+			m.Status, m.SentAt, m.UpdatedAt, m.Error, m.Lease = StatusSent, &now, now, nil, nil
+			detail := fmt.Sprintf("%d part(s) sent by modem %s", m.Parts, l.Modem)
+			if err := w.changed(m, StatusSent, detail); err != nil {
 				return err
 			}
 			// A part reported failed while the others were still going
 			// out fails the message now that all of them are out.
-			if err := w.failIfUndelivered(l.ID, m.parts); err != nil {
+			if err := w.failIfReported(l.ID, m.Parts, m.SentParts); err != nil {
 				return err
 			}
 		}
 		// After the status change, so that a held "delivered" for the
 		// last part finds the message sent and completes it.
-		return w.applyHeldReports(l.ID, seq, l.Modem, ref, digits(m.to))
+		return w.applyHeldReports(l.ID, seq, l.Modem, ref, digits(m.To))
 	})
 	if err != nil {
 		return fmt.Errorf("part sent: %w", err)

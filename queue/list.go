@@ -27,9 +27,15 @@ func (s *Store) Get(ctx context.Context, id int64) (*Message, error) {
 	return readMessage(ctx, tx, id)
 }
 
+// reader is a read transaction (*sql.Tx) or the writer's (wtx).
+type reader interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
 // readMessage is Get in tx: a read transaction, or the writer's when a
 // write shows the message it changed (the message.status event).
-func readMessage(ctx context.Context, tx *sql.Tx, id int64) (*Message, error) {
+func readMessage(ctx context.Context, tx reader, id int64) (*Message, error) {
 	m, err := scanMessage(tx.QueryRowContext(ctx, qGetMessage, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("get message %d: %w", id, ErrNotFound)
@@ -51,7 +57,7 @@ func readMessage(ctx context.Context, tx *sql.Tx, id int64) (*Message, error) {
 }
 
 // readHistory returns message id's history, oldest first.
-func readHistory(ctx context.Context, tx *sql.Tx, id int64) ([]Event, error) {
+func readHistory(ctx context.Context, tx reader, id int64) ([]Event, error) {
 	rows, err := tx.QueryContext(ctx, qGetEvents, id)
 	if err != nil {
 		return nil, err

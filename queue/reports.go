@@ -175,6 +175,27 @@ func (w *wtx) failIfUndelivered(id int64, parts int) error {
 	return w.fail(id, CodeDeliveryFailed, strings.Join(why, "; "))
 }
 
+// failIfReported is failIfUndelivered for a write that holds every sent
+// part of the message as qGetParts reads them (by seq), so that it need
+// not read them again.
+func (w *wtx) failIfReported(id int64, parts int, sent []SentPart) error {
+	var why []string
+	for _, p := range sent {
+		if p.Outcome != pdu.OutcomeFailed {
+			continue
+		}
+		st := 0
+		if p.ReportStatus != nil {
+			st = *p.ReportStatus
+		}
+		why = append(why, fmt.Sprintf("part %d of %d not delivered: status 0x%02X", p.Seq, parts, st))
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return w.fail(id, CodeDeliveryFailed, strings.Join(why, "; "))
+}
+
 // applyHeldReports applies reports held for the part just recorded.
 func (w *wtx) applyHeldReports(id int64, seq int, modem string, ref int, recipient string) error {
 	rows, err := w.Query(qHeldFor, modem, ref, nanos(w.now.Add(-w.s.opts.ReportHold)))

@@ -27,8 +27,9 @@ type Store struct {
 	closed atomic.Bool
 	mu     sync.Mutex // serialises Close
 
-	commits atomic.Uint64
-	written atomic.Uint64
+	commits    atomic.Uint64
+	written    atomic.Uint64
+	statements atomic.Uint64 // run by the writer, BEGIN and COMMIT included
 
 	claimable fanout // see Subscribe
 	// logged wakes SubscribeEvents after a commit that wrote an event;
@@ -150,7 +151,7 @@ type op struct {
 
 // wtx is the writer's transaction as a write sees it.
 type wtx struct {
-	*sql.Tx
+	txConn
 	s   *Store
 	now time.Time
 	// woke is set when a message became queued: Subscribe's channels
@@ -260,11 +261,12 @@ func (s *Store) writer() {
 func (s *Store) commit(batch []*op) {
 	results := make([]error, len(batch))
 	err := func() error {
-		tx, err := s.wdb.Begin()
+		tx, err := s.begin()
 		if err != nil {
-			return fmt.Errorf("begin: %w", err)
+			return err
 		}
-		w := &wtx{Tx: tx, s: s, now: s.opts.Now().UTC()}
+		defer tx.release()
+		w := &wtx{txConn: tx, s: s, now: s.opts.Now().UTC()}
 		// While CheckWritable's answer is a failure, a commit that wrote
 		// something proves the disk takes writes again (see recovered).
 		changesBefore := int64(-1)

@@ -43,22 +43,6 @@ func (s *Store) webhookEndpoint(name string) WebhookEndpoint {
 // earlier one of its subject: never due until qWebhookUnblock.
 const webhookBlocked = math.MaxInt64
 
-// webhookDueAt is when a delivery of subject to endpoint queued now is
-// due: now, or once the ones of its subject pending before it are done.
-func (w *wtx) webhookDueAt(endpoint string, subject sql.NullString) (int64, error) {
-	if !subject.Valid {
-		return nanos(w.now), nil
-	}
-	var waiting int
-	if err := w.QueryRow(qWebhookWaiting, endpoint, subject).Scan(&waiting); err != nil {
-		return 0, err
-	}
-	if waiting > 0 {
-		return webhookBlocked, nil
-	}
-	return nanos(w.now), nil
-}
-
 // finishWebhook runs q, which ends delivery id's pending state and
 // returns its endpoint and subject, and makes due the next delivery of
 // that subject if one waits for it. ErrNotFound (wrapped) when id was not

@@ -7,6 +7,7 @@
 //	go run ./bench/load -only post,latency
 //	go run ./bench/load -only mixed20k   # 20,000 messages, 4 modems, inbound alongside
 //	go run ./bench/load -webhook -only latency,one,idle,inbound   # with one webhook receiver
+//	go run ./bench/load -bin /tmp/bridged-old -only one   # a build of other code, same harness
 package main
 
 import (
@@ -29,14 +30,18 @@ var (
 	mixedN      = flag.Int("mixed", 20000, "messages the mixed20k scenario posts")
 	withWebhook = flag.Bool("webhook", false, "give the daemon one [[webhook]], to a receiver in this process that answers 204 at once")
 	static      = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo, C code -Os); false: a plain go build")
+	prebuilt    = flag.String("bin", "", "run this bridged executable instead of building ./cmd/bridged: A/B runs of two builds with the same harness")
 )
 
 func main() {
 	flag.Parse()
 	log.SetFlags(0)
-	bin, err := build()
-	if err != nil {
-		log.Fatal(err)
+	bin := *prebuilt
+	if bin == "" {
+		var err error
+		if bin, err = build(); err != nil {
+			log.Fatal(err)
+		}
 	}
 	for _, s := range strings.Split(*only, ",") {
 		switch s {

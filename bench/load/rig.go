@@ -44,6 +44,8 @@ type rig struct {
 	dir  string
 	at   *counter
 	mods []*modemsim.Modem
+	// hooks is the webhook receiver of a -webhook run, else nil.
+	hooks *hookReceiver
 }
 
 // start runs bin serve against modems simulated modems of this process
@@ -51,11 +53,13 @@ type rig struct {
 // -webhook, the daemon also has a [[webhook]] to a receiver in this
 // process that answers at once.
 func start(bin string, modems int, latency, sendTimeout time.Duration) *rig {
-	extra := ""
-	if *withWebhook {
-		extra = startHookReceiver().webhookTable()
+	if !*withWebhook {
+		return startWith(bin, modems, latency, sendTimeout, "")
 	}
-	return startWith(bin, modems, latency, sendTimeout, extra)
+	hooks := startHookReceiver()
+	r := startWith(bin, modems, latency, sendTimeout, hooks.webhookTable())
+	r.hooks = hooks
+	return r
 }
 
 // startWith is start with extra appended to the configuration.

@@ -96,6 +96,15 @@ func throughput(bin string, modems int, lat time.Duration, n int) {
 	_, peak := r.rss()
 	if lat == 0 {
 		fmt.Printf("one modem, no network latency: %d messages in %v: %.0f messages/s (%.2f ms each); peak RSS %.1f MB; daemon CPU %v\n", n, el.Round(time.Millisecond), rate, 1000/rate, peak, r.cpu())
+		if r.hooks != nil {
+			// Each message's queued, sending and sent events: how far the
+			// webhook sender was behind the modem, and when it caught up.
+			at := r.hooks.requests()
+			if err := r.hooks.waitRequests(ctx, 3*n); err != nil {
+				log.Fatal(err)
+			}
+			fmt.Printf("webhook: %d of %d events delivered at the last SMS, all %v after the first post\n", at, 3*n, time.Since(startT).Round(time.Millisecond))
+		}
 		if *after > 0 {
 			time.Sleep(*after)
 			m := r.memory()

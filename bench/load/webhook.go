@@ -78,6 +78,23 @@ func (h *hookReceiver) waitReceived(ctx context.Context, text string) (time.Time
 	}
 }
 
+// waitRequests returns once n requests have come.
+func (h *hookReceiver) waitRequests(ctx context.Context, n int) error {
+	for {
+		h.mu.Lock()
+		got, wake := h.n, h.wake
+		h.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return fmt.Errorf("%d of %d webhook requests: %w", got, n, ctx.Err())
+		}
+	}
+}
+
 func (h *hookReceiver) requests() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
