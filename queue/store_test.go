@@ -300,3 +300,52 @@ func TestCloseFinishesSubmittedWrites(t *testing.T) {
 		t.Fatalf("%d messages after close and reopen, want 5", len(p.Messages))
 	}
 }
+
+// A batch of relaxed writes only (webhook bookkeeping) commits with
+// synchronous=NORMAL; any other write in the batch makes it FULL, and the
+// next ordinary write is FULL again.
+func TestRelaxedWritesSkipTheFsync(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	ctx := context.Background()
+	// syncOf runs fn's write and reports the synchronous setting it ran
+	// under (0 OFF, 1 NORMAL, 2 FULL).
+	syncOf := func(w *wtx) (int, error) {
+		var v int
+		err := w.QueryRow("PRAGMA synchronous").Scan(&v)
+		return v, err
+	}
+	var got int
+	if err := s.writeRelaxed(ctx, "probe", func(w *wtx) (err error) { got, err = syncOf(w); return }); err != nil || got != 1 {
+		t.Fatalf("a relaxed write alone: synchronous %d, %v; want 1 (NORMAL)", got, err)
+	}
+	if err := s.write(ctx, func(w *wtx) (err error) { got, err = syncOf(w); return }); err != nil || got != 2 {
+		t.Fatalf("an ordinary write after it: synchronous %d, %v; want 2 (FULL)", got, err)
+	}
+	// Both in one batch, held together behind a busy writer.
+	started, release, done := holdWriter(s)
+	<-started
+	var relaxed, ordinary int
+	errs := make(chan error, 2)
+	go func() {
+		errs <- s.writeRelaxed(ctx, "probe", func(w *wtx) (err error) { relaxed, err = syncOf(w); return })
+	}()
+	waitQueued(t, s, 1)
+	go func() { errs <- s.write(ctx, func(w *wtx) (err error) { ordinary, err = syncOf(w); return }) }()
+	waitQueued(t, s, 2)
+	release()
+	for range 3 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if relaxed != 2 || ordinary != 2 {
+		t.Fatalf("a relaxed and an ordinary write in one batch: synchronous %d and %d, want 2 (FULL) for both", relaxed, ordinary)
+	}
+}

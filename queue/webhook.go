@@ -188,7 +188,7 @@ func (s *Store) SettleWebhooks(ctx context.Context, endpoint string, outcomes []
 	// Set by the write; read only once it returned nil, since a write
 	// whose ctx ended may still be running.
 	var r WebhookRound
-	err := s.writeAs(ctx, "settle webhooks", func(w *wtx) error {
+	err := s.writeRelaxed(ctx, "settle webhooks", func(w *wtx) error {
 		r = WebhookRound{Settled: make([]WebhookSettled, len(outcomes))}
 		for i, o := range outcomes {
 			if err := w.settleWebhook(o, &r.Settled[i]); err != nil {
@@ -279,7 +279,7 @@ func (w *wtx) settleWebhook(o WebhookOutcome, st *WebhookSettled) error {
 // after all (the sender is stopping): due now, the claim's attempt not
 // counted, instead of waiting for the lease to run out.
 func (s *Store) ReleaseWebhooks(ctx context.Context, ids []int64) error {
-	return s.writeAs(ctx, "release webhooks", func(w *wtx) error {
+	return s.writeRelaxed(ctx, "release webhooks", func(w *wtx) error {
 		for _, id := range ids {
 			if _, err := w.Exec(qWebhookRelease, nanos(w.now), nanos(w.now), id); err != nil {
 				return err

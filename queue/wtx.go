@@ -28,15 +28,36 @@ type txConn struct {
 	n *atomic.Uint64
 }
 
+// The writer connection's synchronous settings (Store.synced).
+const (
+	syncUnknown = iota
+	syncFull
+	syncNormal
+)
+
 // begin takes the writer's connection and begins a write transaction on
 // it; release hands the connection back to the pool, whatever became of
 // the transaction.
-func (s *Store) begin() (txConn, error) {
+func (s *Store) begin(full bool) (txConn, error) {
 	c, err := s.wdb.Conn(context.Background())
 	if err != nil {
 		return txConn{}, fmt.Errorf("begin: %w", err)
 	}
 	tx := txConn{c, &s.statements}
+	// Outside a transaction, where SQLite takes it. A connection the pool
+	// opened anew has the DSN's FULL: more than synced may say, never less.
+	want, pragma := syncFull, "PRAGMA synchronous = FULL"
+	if !full {
+		want, pragma = syncNormal, "PRAGMA synchronous = NORMAL"
+	}
+	if s.synced != want {
+		s.synced = syncUnknown
+		if _, err := tx.Exec(pragma); err != nil {
+			tx.release()
+			return txConn{}, fmt.Errorf("begin: %w", err)
+		}
+		s.synced = want
+	}
 	// IMMEDIATE takes the write lock now, so that no statement of the
 	// batch fails half-way with SQLITE_BUSY upgrading a read lock.
 	if _, err := tx.Exec("BEGIN IMMEDIATE"); err != nil {
