@@ -29,7 +29,7 @@ var (
 	after       = flag.Duration("after", 0, "if set, the one-modem scenario then idles this long and reports RSS")
 	mixedN      = flag.Int("mixed", 20000, "messages the mixed20k scenario posts")
 	withWebhook = flag.Bool("webhook", false, "give the daemon one [[webhook]], to a receiver in this process that answers 204 at once")
-	static      = flag.Bool("static", true, "build the daemon as the README builds it for a Pi (static, netgo, C code -Os); false: a plain go build")
+	static      = flag.Bool("static", true, "build the daemon with make dist's flags (make -s print-flags: static, stripped, C code -Os); false: a plain go build")
 	prebuilt    = flag.String("bin", "", "run this bridged executable instead of building ./cmd/bridged: A/B runs of two builds with the same harness")
 )
 
@@ -72,17 +72,43 @@ func build() (string, error) {
 	}
 	bin := filepath.Join(dir, "bridged")
 	args := []string{"build", "-o", bin}
+	env := os.Environ()
 	if *static {
-		// What runs on a Pi: no shared C library mapped beside the binary.
-		args = append(args, "-tags", "sqlite_omit_load_extension netgo osusergo nethttpomithttp2", "-ldflags", "-extldflags=-static")
+		// What runs on a Pi, built with the release's flags (make dist):
+		// no shared C library mapped beside the binary.
+		f, err := releaseFlags()
+		if err != nil {
+			return "", err
+		}
+		args = append(args, "-trimpath", "-tags", f["tags"], "-ldflags", f["ldflags"])
+		env = append(env, "CGO_CFLAGS="+f["cgo_cflags"])
 	}
 	cmd := exec.Command("go", append(args, "./cmd/bridged")...)
-	if *static && os.Getenv("CGO_CFLAGS") == "" {
-		cmd.Env = append(os.Environ(), "CGO_CFLAGS=-Os")
-	}
+	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+// releaseFlags reads the static build's flags from the Makefile, their one
+// place (make -s print-flags: tags=..., ldflags=..., cgo_cflags=...).
+func releaseFlags() (map[string]string, error) {
+	out, err := exec.Command("make", "-s", "print-flags").Output()
+	if err != nil {
+		return nil, fmt.Errorf("make -s print-flags (the release's build flags; -static=false builds without them): %w", err)
+	}
+	f := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			f[k] = v
+		}
+	}
+	for _, k := range []string{"tags", "ldflags", "cgo_cflags"} {
+		if f[k] == "" {
+			return nil, fmt.Errorf("make -s print-flags gave no %s: %q", k, out)
+		}
+	}
+	return f, nil
 }
