@@ -40,15 +40,26 @@ NFPM := $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 # What the binaries say in `bridged version`, all from the commit: the same
 # commit stamps the same bytes, whenever and wherever it is built. A tree
 # with uncommitted changes says so in the commit (-dirty) but keeps the date.
+# Outside a git checkout (a source tarball, whose files git archive dates
+# at the commit) the commit is "unknown" and the date SOURCE_DATE_EPOCH
+# from the environment, else the newest file's: still reproducible.
+INGIT := $(shell git rev-parse --is-inside-work-tree 2>/dev/null)
+ifeq ($(INGIT),true)
 COMMIT := $(shell git rev-parse HEAD)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct)
+SHORT := $(shell git rev-parse --short=12 HEAD)
+else
+COMMIT := unknown
+SOURCE_DATE_EPOCH ?= $(shell find . \( -name dist -o -name .git \) -prune -o -type f -printf '%T@\n' | sort -n | tail -1 | cut -d. -f1)
+SHORT := unknown
+endif
 export SOURCE_DATE_EPOCH
 BUILD_DATE := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
 # A tag vX.Y.Z makes the version X.Y.Z; without one it is 0.0.0~git, the
 # commit's UTC time and the short hash: dpkg orders those by commit time and
 # below any release ("~").
 VERSION ?= $(shell v=$$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null) && echo "$${v#v}" \
-	|| echo "0.0.0~git$$(date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d%H%M%S).$$(git rev-parse --short=12 HEAD)")
+	|| echo "0.0.0~git$$(date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d%H%M%S).$(SHORT)")
 
 STAMP := -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILD_DATE)
 
