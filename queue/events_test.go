@@ -187,9 +187,7 @@ func TestModemStateLoggedOnChange(t *testing.T) {
 // exactly that read).
 func TestModemStateCancelledBeforeCommit(t *testing.T) {
 	s, _, _ := MustOpen(t, Options{})
-	hold := func() (<-chan struct{}, func(), <-chan error) { return holdWriter(s) }
-	queued := func(n int) { waitQueued(t, s, n) }
-	started1, release1, done1 := hold()
+	started1, release1, done1 := holdWriter(s)
 	<-started1
 	cctx, cancel := context.WithCancel(ctx)
 	answered := make(chan error, 1)
@@ -199,18 +197,18 @@ func TestModemStateCancelledBeforeCommit(t *testing.T) {
 		logged, err = s.ModemState(cctx, "m1", "ready", []byte(`{}`))
 		answered <- err
 	}()
-	queued(1)
+	waitQueued(t, s, 1)
 	// The second holder queues behind ModemState: the writer takes both in
 	// one batch, runs ModemState's write and blocks before the commit.
-	started2, release2, done2 := hold()
-	queued(2)
+	started2, release2, done2 := holdWriter(s)
+	waitQueued(t, s, 2)
 	release1()
 	if err := <-done1; err != nil {
 		t.Fatal(err)
 	}
 	// Not <-started2: that would order the cancel after ModemState's
 	// write and hide from the race detector a read made without waiting.
-	queued(0)
+	waitQueued(t, s, 0)
 	cancel()
 	if err := <-answered; !errors.Is(err, context.Canceled) || logged {
 		t.Fatalf("cancelled ModemState: logged %v, %v", logged, err)

@@ -34,11 +34,17 @@ func (w *wtx) checkLease(l Lease) (leased, error) {
 	if err != nil {
 		return m, err
 	}
-	if Status(status) != StatusSending || claimed.String != l.Modem || att != l.Attempt {
-		return m, fmt.Errorf("message %d is %s (attempt %d on %q), lease is attempt %d on %q: %w",
-			l.ID, status, att, claimed.String, l.Attempt, l.Modem, ErrLeaseLost)
+	return m, l.heldOn(Status(status), claimed.String, att)
+}
+
+// heldOn fails with ErrLeaseLost unless a message in status, claimed by
+// modem for attempt, is still under l.
+func (l Lease) heldOn(status Status, modem string, attempt int) error {
+	if status != StatusSending || modem != l.Modem || attempt != l.Attempt {
+		return fmt.Errorf("message %d is %s (attempt %d on %q), lease is attempt %d on %q: %w",
+			l.ID, status, attempt, modem, l.Attempt, l.Modem, ErrLeaseLost)
 	}
-	return m, nil
+	return nil
 }
 
 // leasedMessage is checkLease for a write that shows the message after
@@ -52,9 +58,8 @@ func (w *wtx) leasedMessage(l Lease) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Status != StatusSending || m.ClaimedBy != l.Modem || m.Attempts != l.Attempt {
-		return nil, fmt.Errorf("message %d is %s (attempt %d on %q), lease is attempt %d on %q: %w",
-			l.ID, m.Status, m.Attempts, m.ClaimedBy, l.Attempt, l.Modem, ErrLeaseLost)
+	if err := l.heldOn(m.Status, m.ClaimedBy, m.Attempts); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

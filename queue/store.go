@@ -194,10 +194,7 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 // and with it every commit before. An fsync costs this process more CPU
 // than the whole transaction around it (bench/README.md).
 func (s *Store) writeRelaxed(ctx context.Context, name string, fn func(*wtx) error) error {
-	if err := s.submit(ctx, &op{fn: fn, err: make(chan error, 1), relaxed: true}); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return named(name, s.submit(ctx, &op{fn: fn, err: make(chan error, 1), relaxed: true}))
 }
 
 func (s *Store) submit(ctx context.Context, o *op) error {
@@ -230,7 +227,12 @@ func (s *Store) submit(ctx context.Context, o *op) error {
 // writeAs is write with its error wrapped in op, the name of the
 // operation, as most of the package's writes return it.
 func (s *Store) writeAs(ctx context.Context, op string, fn func(*wtx) error) error {
-	if err := s.write(ctx, fn); err != nil {
+	return named(op, s.write(ctx, fn))
+}
+
+// named wraps a write's error, if any, in the name of its operation.
+func named(op string, err error) error {
+	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
