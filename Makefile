@@ -50,7 +50,10 @@ SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct)
 SHORT := $(shell git rev-parse --short=12 HEAD)
 else
 COMMIT := unknown
-SOURCE_DATE_EPOCH ?= $(shell find . \( -name dist -o -name .git \) -prune -o -type f -printf '%T@\n' | sort -n | tail -1 | cut -d. -f1)
+ifeq ($(origin SOURCE_DATE_EPOCH),undefined)
+# := so that the tree is walked once, not at every expansion.
+SOURCE_DATE_EPOCH := $(shell find . \( -name dist -o -name .git \) -prune -o -type f -printf '%T@\n' | sort -n | tail -1 | cut -d. -f1)
+endif
 SHORT := unknown
 endif
 export SOURCE_DATE_EPOCH
