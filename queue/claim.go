@@ -68,43 +68,50 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 	if req.Limit <= 0 {
 		req.Limit = 1
 	}
-	filter, prefixArgs := claimFilter(req)
-	q := qClaimable + filter + qClaimOrder
 	var out []*Message
 	err := s.write(ctx, func(w *wtx) error {
-		out = nil
-		if _, err := w.timedOut(); err != nil {
-			return err
-		}
-		args := append([]any{nanos(w.now), req.Modem, nanos(w.now)}, prefixArgs...)
-		args = append(args, req.Limit)
-		rows, err := w.Query(q, args...)
-		if err != nil {
-			return err
-		}
-		if out, err = collect(rows, scanMessage); err != nil {
-			return err
-		}
-		until := w.now.Add(req.Lease)
-		for _, m := range out {
-			if _, err := w.Exec(qClaimUpdate, req.Modem, nanos(until), nanos(w.now), m.ID); err != nil {
-				return err
-			}
-			m.Status, m.ClaimedBy, m.UpdatedAt = StatusSending, req.Modem, w.now
-			m.Attempts++
-			m.Lease = &Lease{ID: m.ID, Modem: req.Modem, Attempt: m.Attempts, Until: until, Duration: req.Lease}
-			// Parts confirmed by an earlier attempt are never sent again.
-			if m.SentParts, err = w.sentParts(m.ID); err != nil {
-				return err
-			}
-			if err := w.claimed(m, fmt.Sprintf("attempt %d on modem %s", m.Attempts, req.Modem)); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		out, err = w.claim(req)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
+	}
+	return out, nil
+}
+
+// claim is Claim's work inside a write, for writes that claim beside
+// something else in the same transaction. req is valid (Claim checks it).
+func (w *wtx) claim(req ClaimRequest) ([]*Message, error) {
+	if _, err := w.timedOut(); err != nil {
+		return nil, err
+	}
+	filter, prefixArgs := claimFilter(req)
+	args := append([]any{nanos(w.now), req.Modem, nanos(w.now)}, prefixArgs...)
+	args = append(args, req.Limit)
+	rows, err := w.Query(qClaimable+filter+qClaimOrder, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := collect(rows, scanMessage)
+	if err != nil {
+		return nil, err
+	}
+	until := w.now.Add(req.Lease)
+	for _, m := range out {
+		if _, err := w.Exec(qClaimUpdate, req.Modem, nanos(until), nanos(w.now), m.ID); err != nil {
+			return nil, err
+		}
+		m.Status, m.ClaimedBy, m.UpdatedAt = StatusSending, req.Modem, w.now
+		m.Attempts++
+		m.Lease = &Lease{ID: m.ID, Modem: req.Modem, Attempt: m.Attempts, Until: until, Duration: req.Lease}
+		// Parts confirmed by an earlier attempt are never sent again.
+		if m.SentParts, err = w.sentParts(m.ID); err != nil {
+			return nil, err
+		}
+		if err := w.claimed(m, fmt.Sprintf("attempt %d on modem %s", m.Attempts, req.Modem)); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

@@ -69,60 +69,62 @@ func (w *wtx) leasedMessage(l Lease) (*Message, error) {
 // part not yet confirmed, the message becomes StatusSent. A part already
 // recorded fails with ErrInvalid: a confirmed part is never sent again.
 func (s *Store) PartSent(ctx context.Context, l Lease, seq, ref int) error {
-	err := s.write(ctx, func(w *wtx) error {
-		m, err := w.leasedMessage(l)
-		if err != nil {
-			return err
-		}
-		if seq < 1 || seq > m.Parts || ref < 0 || ref > 255 {
-			return fmt.Errorf("part %d of %d, reference %d: %w", seq, m.Parts, ref, ErrInvalid)
-		}
-		if m.SentParts, err = w.sentParts(l.ID); err != nil {
-			return err
-		}
-		at := slices.IndexFunc(m.SentParts, func(p SentPart) bool { return p.Seq >= seq })
-		if at < 0 {
-			at = len(m.SentParts)
-		} else if m.SentParts[at].Seq == seq {
-			return fmt.Errorf("part %d already sent: %w", seq, ErrInvalid)
-		}
-		if _, err := w.Exec(qInsertPart, l.ID, seq, l.Modem, ref, digits(m.To), nanos(w.now)); err != nil {
-			return err
-		}
-		// As the row just inserted reads back (qGetParts, by seq).
-		now := fromNanos(nanos(w.now))
-		m.SentParts = slices.Insert(m.SentParts, at, SentPart{Seq: seq, Ref: ref, Modem: l.Modem, SentAt: now})
-		if len(m.SentParts) < m.Parts {
-			if l.Duration > 0 { // a lease not from Claim keeps its end
-				if _, err := w.Exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID); err != nil {
-					return err
-				}
-			}
-		} else {
-			if _, err := w.Exec(qSetSent, nanos(w.now), nanos(w.now), l.ID); err != nil {
-				return err
-			}
-			// The row as qSetSent left it, as Get would read it: the
-			// event is rendered without reading the message back.
-			m.Status, m.SentAt, m.UpdatedAt, m.Error, m.Lease = StatusSent, &now, now, nil, nil
-			detail := fmt.Sprintf("%d part(s) sent by modem %s", m.Parts, l.Modem)
-			if err := w.changed(m, StatusSent, detail); err != nil {
-				return err
-			}
-			// A part reported failed while the others were still going
-			// out fails the message now that all of them are out.
-			if err := w.failIfReported(l.ID, m.Parts, m.SentParts); err != nil {
-				return err
-			}
-		}
-		// After the status change, so that a held "delivered" for the
-		// last part finds the message sent and completes it.
-		return w.applyHeldReports(l.ID, seq, l.Modem, ref, digits(m.To))
-	})
-	if err != nil {
+	if err := s.write(ctx, func(w *wtx) error { return w.partSent(l, seq, ref) }); err != nil {
 		return fmt.Errorf("part sent: %w", err)
 	}
 	return nil
+}
+
+// partSent is PartSent's work inside a write.
+func (w *wtx) partSent(l Lease, seq, ref int) error {
+	m, err := w.leasedMessage(l)
+	if err != nil {
+		return err
+	}
+	if seq < 1 || seq > m.Parts || ref < 0 || ref > 255 {
+		return fmt.Errorf("part %d of %d, reference %d: %w", seq, m.Parts, ref, ErrInvalid)
+	}
+	if m.SentParts, err = w.sentParts(l.ID); err != nil {
+		return err
+	}
+	at := slices.IndexFunc(m.SentParts, func(p SentPart) bool { return p.Seq >= seq })
+	if at < 0 {
+		at = len(m.SentParts)
+	} else if m.SentParts[at].Seq == seq {
+		return fmt.Errorf("part %d already sent: %w", seq, ErrInvalid)
+	}
+	if _, err := w.Exec(qInsertPart, l.ID, seq, l.Modem, ref, digits(m.To), nanos(w.now)); err != nil {
+		return err
+	}
+	// As the row just inserted reads back (qGetParts, by seq).
+	now := fromNanos(nanos(w.now))
+	m.SentParts = slices.Insert(m.SentParts, at, SentPart{Seq: seq, Ref: ref, Modem: l.Modem, SentAt: now})
+	if len(m.SentParts) < m.Parts {
+		if l.Duration > 0 { // a lease not from Claim keeps its end
+			if _, err := w.Exec(qRenew, nanos(w.now.Add(l.Duration)), nanos(w.now), l.ID); err != nil {
+				return err
+			}
+		}
+	} else {
+		if _, err := w.Exec(qSetSent, nanos(w.now), nanos(w.now), l.ID); err != nil {
+			return err
+		}
+		// The row as qSetSent left it, as Get would read it: the
+		// event is rendered without reading the message back.
+		m.Status, m.SentAt, m.UpdatedAt, m.Error, m.Lease = StatusSent, &now, now, nil, nil
+		detail := fmt.Sprintf("%d part(s) sent by modem %s", m.Parts, l.Modem)
+		if err := w.changed(m, StatusSent, detail); err != nil {
+			return err
+		}
+		// A part reported failed while the others were still going
+		// out fails the message now that all of them are out.
+		if err := w.failIfReported(l.ID, m.Parts, m.SentParts); err != nil {
+			return err
+		}
+	}
+	// After the status change, so that a held "delivered" for the
+	// last part finds the message sent and completes it.
+	return w.applyHeldReports(l.ID, seq, l.Modem, ref, digits(m.To))
 }
 
 // Retry gives a claimed message back after a transient error: it becomes
