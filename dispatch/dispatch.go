@@ -5,7 +5,8 @@
 //
 // dispatch.go wires them (New, Run) and holds the claim rule's inputs
 // (peers, canSend); send.go is a worker's send path (sendLoop, claim,
-// sendMessage, sendFailed, limit); receive.go its receive path
+// sendMessage, sendFailed, limit: a busy worker records a message's last
+// part and claims the next in one write); receive.go its receive path
 // (receiveLoop, storeInbound); maintain.go meets the store's deadlines
 // (expiry, incomplete multipart messages) and answers alive.go's liveness
 // pings (Alive, for the systemd watchdog); prune.go applies the retention;
@@ -28,6 +29,7 @@ import (
 type Store interface {
 	Claim(ctx context.Context, req queue.ClaimRequest) ([]*queue.Message, error)
 	PartSent(ctx context.Context, l queue.Lease, seq, ref int) error
+	PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, reqs ...queue.ClaimRequest) (*queue.Message, bool, error)
 	Retry(ctx context.Context, l queue.Lease, e queue.Error) error
 	Release(ctx context.Context, l queue.Lease) error
 	Fail(ctx context.Context, l queue.Lease, e queue.Error) error

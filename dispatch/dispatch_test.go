@@ -455,7 +455,7 @@ func TestRateLimitedMultipartKeepsItsClaim(t *testing.T) {
 	}
 }
 
-// failPartSent is the real store, except that PartSent fails once (as when
+// failPartSent is the real store, except that recording a sent part fails once (as when
 // the disk fills just after a part went on the air) and NextDeadline calls
 // are counted.
 type failPartSent struct {
@@ -469,6 +469,14 @@ func (f *failPartSent) PartSent(ctx context.Context, l queue.Lease, seq, ref int
 		return errors.New("disk full (injected)")
 	}
 	return f.Store.PartSent(ctx, l, seq, ref)
+}
+
+// PartSentClaim records a message's last part (and claims the next).
+func (f *failPartSent) PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, reqs ...queue.ClaimRequest) (*queue.Message, bool, error) {
+	if f.failed.CompareAndSwap(false, true) {
+		return nil, false, errors.New("disk full (injected)")
+	}
+	return f.Store.PartSentClaim(ctx, l, seq, ref, reqs...)
 }
 
 func (f *failPartSent) NextDeadline(ctx context.Context) (time.Time, bool, error) {

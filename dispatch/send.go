@@ -19,6 +19,7 @@ import (
 func (w *worker) sendLoop(ctx context.Context) {
 	idle := time.NewTimer(0)
 	defer idle.Stop()
+loop:
 	for ctx.Err() == nil {
 		changed := w.m.Changed()
 		if !canSend(w.m) {
@@ -51,12 +52,25 @@ func (w *worker) sendLoop(ctx context.Context) {
 				w.log.Warn("claim", "err", err)
 			}
 		}
-		if msg != nil {
+		for msg != nil {
 			// The claim's lease is a deadline: should the send not be
 			// recorded, the maintainer ends the claim when it runs out.
 			signal(w.d.touched)
-			w.sendMessage(ctx, msg)
-			continue
+			var looked time.Time
+			msg, looked = w.sendMessage(ctx, msg)
+			switch {
+			case msg != nil && ctx.Err() != nil:
+				// Claimed with the last part of the one before, just as
+				// shutdown began: it goes back untried.
+				endClaim(w.log.With("message", msg.ID), w.d.store.Release(context.WithoutCancel(ctx), *msg.Lease))
+				return
+			case msg == nil && looked.IsZero():
+				// Nobody looked for a next message (a failed send, a rate
+				// limit to wait for, the modem gone): the loop decides.
+				continue loop
+			case msg == nil:
+				claimed = looked
+			}
 		}
 		idle.Stop()
 		var timeout <-chan time.Time
@@ -106,25 +120,33 @@ func (w *worker) sleepFor(ctx context.Context, claimed time.Time) (time.Duration
 	return 0, false
 }
 
-// claim takes the next message this modem is allowed to send: its own
-// routes first, then anything else the claim rule (queue.ClaimRequest)
-// lets it take, given the other modems that can send now.
+// claim takes the next message this modem is allowed to send (requests).
 func (w *worker) claim(ctx context.Context) (*queue.Message, error) {
+	for _, req := range w.requests() {
+		ms, err := w.d.store.Claim(ctx, req)
+		if err != nil || len(ms) > 0 {
+			return first(ms), err
+		}
+	}
+	return nil, nil
+}
+
+// requests are the claims to try in turn for this modem's next message:
+// its own routes first, then anything else the claim rule
+// (queue.ClaimRequest) lets it take, given the other modems that can send
+// now.
+func (w *worker) requests() []queue.ClaimRequest {
 	lease := w.d.opts.SendTimeout + w.d.opts.LeaseMargin
 	if w.route.PerMinute > 0 {
 		lease += time.Minute / time.Duration(w.route.PerMinute)
 	}
 	req := queue.ClaimRequest{Modem: w.m.ID(), Lease: lease, Routes: w.route.Prefixes, Peers: w.d.peers(w.i)}
-	if len(w.route.Prefixes) > 0 {
-		own := req
-		own.Prefixes = w.route.Prefixes
-		ms, err := w.d.store.Claim(ctx, own)
-		if err != nil || len(ms) > 0 {
-			return first(ms), err
-		}
+	if len(w.route.Prefixes) == 0 {
+		return []queue.ClaimRequest{req}
 	}
-	ms, err := w.d.store.Claim(ctx, req)
-	return first(ms), err
+	own := req
+	own.Prefixes = w.route.Prefixes
+	return []queue.ClaimRequest{own, req}
 }
 
 func first(ms []*queue.Message) *queue.Message {
@@ -135,8 +157,11 @@ func first(ms []*queue.Message) *queue.Message {
 }
 
 // sendMessage sends the parts of msg not yet confirmed, recording each one
-// as the modem confirms it, and ends the claim.
-func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) {
+// as the modem confirms it, and ends the claim. When the modem may go on
+// sending, the write that records the last part also claims the next
+// message, which it returns (nil when there was none), with the time it
+// looked (zero when it did not, or its claim failed).
+func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) (*queue.Message, time.Time) {
 	l := *msg.Lease
 	// Store calls must finish even when shutdown began mid-send: a sent part
 	// not recorded would be sent again.
@@ -151,7 +176,7 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) {
 		left := time.Until(*msg.ExpiresAt)
 		if left <= 0 {
 			endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: queue.CodeExpired, Message: "validity ended before the message could be sent"}))
-			return
+			return nil, time.Time{}
 		}
 		s.Validity = left
 	}
@@ -161,9 +186,14 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) {
 	}
 	if err != nil {
 		endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: queue.CodeEncode, Message: err.Error()}))
-		return
+		return nil, time.Time{}
 	}
-	for _, seq := range msg.Pending() {
+	pending := msg.Pending()
+	var (
+		next   *queue.Message
+		looked time.Time
+	)
+	for i, seq := range pending {
 		if err := w.limit(ctx); err != nil {
 			// Shutdown, or the modem went away while the next part waited
 			// for the rate limit: the claim comes back now, not when the
@@ -172,7 +202,7 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) {
 				log.Debug("modem not ready between parts; message goes back to the queue", "err", err)
 			}
 			endClaim(log, w.d.store.Release(sctx, l))
-			return
+			return nil, time.Time{}
 		}
 		// The send itself is bounded by the modem's send timeout; it is not
 		// cut short by shutdown, only the wait before the next part is.
@@ -183,25 +213,40 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) {
 		if err != nil {
 			w.sending.Unlock()
 			w.sendFailed(sctx, log, l, seq, err)
-			return
+			return nil, time.Time{}
 		}
-		err = w.d.store.PartSent(sctx, l, seq, mr)
+		if i == len(pending)-1 && w.mayClaim(ctx) {
+			at := time.Now()
+			var ok bool
+			if next, ok, err = w.d.store.PartSentClaim(sctx, l, seq, mr, w.requests()...); ok {
+				looked = at
+			}
+		} else {
+			err = w.d.store.PartSent(sctx, l, seq, mr)
+		}
 		w.sending.Unlock()
 		if err != nil {
 			// The part is on the air but not on disk: the lease will expire
 			// and the interrupted-send policy decides. Nothing better is
 			// possible when the store cannot write.
 			log.Error("part sent but not recorded", "part", seq, "mr", mr, "err", err)
-			return
+			return nil, time.Time{}
 		}
 		if ctx.Err() != nil && seq != msg.Parts {
 			// Shutdown: keep the parts sent; the rest go after a restart.
 			endClaim(log, w.d.store.Retry(sctx, l, queue.Error{Code: queue.CodeShutdown, Message: "bridged stopped between parts"}))
-			return
+			return nil, time.Time{}
 		}
 	}
 	log.Debug("sent", "parts", msg.Parts)
 	metrics.MessageSent(msg, time.Now())
+	return next, looked
+}
+
+// mayClaim says whether the worker would claim now, as sendLoop does: not
+// shutting down, the modem ready, no rate limit to wait for.
+func (w *worker) mayClaim(ctx context.Context) bool {
+	return ctx.Err() == nil && canSend(w.m) && !time.Now().Before(w.next)
 }
 
 // sendFailed ends a claim after a failed part.

@@ -224,3 +224,66 @@ func digits(s string) string {
 		return r
 	}, s)
 }
+
+// PartSentClaim is PartSent followed, in the same write, by a claim of the
+// next message: each of reqs in turn until one claims (a modem with routes
+// asks for its own recipients first). A modem that keeps sending so commits
+// once between two messages, not twice; each commit is an fsync, which is
+// most of what a message costs the daemon (bench/README.md). It returns
+// the message claimed, or nil, and whether the claim ran: the claim cannot
+// undo the sent part, so a claim that fails is rolled back on its own and
+// looked is false; the caller's own Claim then meets (and reports) whatever
+// made it fail.
+func (s *Store) PartSentClaim(ctx context.Context, l Lease, seq, ref int, reqs ...ClaimRequest) (next *Message, looked bool, err error) {
+	for i := range reqs {
+		if reqs[i].Modem == "" || reqs[i].Lease <= 0 {
+			return nil, false, fmt.Errorf("part sent: claim: modem and lease are required: %w", ErrInvalid)
+		}
+		reqs[i].Limit = 1
+	}
+	err = s.write(ctx, func(w *wtx) error {
+		if err := w.partSent(l, seq, ref); err != nil {
+			return err
+		}
+		var err error
+		next, looked, err = w.claimFirst(reqs)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("part sent: %w", err)
+	}
+	return next, looked, nil
+}
+
+// claimFirst claims under a savepoint of its own the first message one of
+// reqs finds, so that its failure leaves the rest of the write in place
+// (ok false). Only a failure to end the savepoint is an error: the
+// transaction is then unusable.
+func (w *wtx) claimFirst(reqs []ClaimRequest) (m *Message, ok bool, err error) {
+	if _, err := w.Exec("SAVEPOINT claim"); err != nil {
+		return nil, false, fmt.Errorf("savepoint: %w", err)
+	}
+	logged := len(w.changes)
+	var claimed []*Message
+	for _, req := range reqs {
+		if claimed, err = w.claim(req); err != nil || len(claimed) > 0 {
+			break
+		}
+	}
+	ok = err == nil
+	if !ok {
+		claimed = nil
+		// Its status changes never happened: they are not logged.
+		w.changes = w.changes[:logged]
+		if _, err := w.Exec("ROLLBACK TO claim"); err != nil {
+			return nil, false, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+	}
+	if _, err := w.Exec("RELEASE claim"); err != nil {
+		return nil, false, fmt.Errorf("release savepoint: %w", err)
+	}
+	if len(claimed) == 0 {
+		return nil, ok, nil
+	}
+	return claimed[0], ok, nil
+}
