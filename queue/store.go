@@ -375,9 +375,13 @@ func (s *Store) commit(batch []*op) {
 		if results[i] == nil {
 			s.logCommitted(o.changes)
 		}
+	}
+	// A parked worker's send starts before the writes' callers hear of
+	// the commit: its message waits on nothing else (the 202 comes after).
+	s.answerParked(parked, err)
+	for i, o := range batch {
 		o.err <- results[i]
 	}
-	s.answerParked(parked, err)
 }
 
 // run runs one write; a panic becomes that write's error rather than the
