@@ -16,7 +16,7 @@ import (
 // the part after Enqueue returned.
 func BenchmarkEnqueueToClaim(b *testing.B) {
 	for _, mode := range []string{"wake", "park"} {
-		b.Run(mode, func(b *testing.B) {
+		b.Run("mode="+mode, func(b *testing.B) {
 			s, _, _ := MustOpen(b, Options{Now: time.Now})
 			benchEnqueueToClaim(b, s, mode == "park")
 		})
