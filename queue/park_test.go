@@ -129,6 +129,29 @@ func TestParkWaitsForAQueuedMessage(t *testing.T) {
 	}
 }
 
+// TestParkNotInARelaxedCommit: a batch committed without an fsync (only
+// relaxed writes) runs no parked claim, even one that made a message
+// claimable: a claim's event must be durable.
+func TestParkNotInARelaxedCommit(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "waiting"})[0].ID
+	p := mustPark(t, s, nil, parkReq)
+	if err := s.writeRelaxed(ctx, "probe", func(w *wtx) error { w.woke = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+		t.Fatal("a relaxed commit ran the parked claim")
+	default:
+	}
+	if err := s.write(ctx, func(w *wtx) error { w.woke = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := waitAnswered(t, p); err != nil || len(ms) != 1 || ms[0].ID != id {
+		t.Fatalf("unpark after a durable commit: %v %v, want message %d", ms, err, id)
+	}
+}
+
 // TestParkFailingClaimKeepsTheEnqueue: a parked claim that fails is rolled
 // back alone: the enqueue in the same transaction commits, and a park after
 // it in the same commit still claims.

@@ -341,7 +341,10 @@ func (s *Store) commit(batch []*op) {
 		if ok == 0 {
 			return tx.Rollback()
 		}
-		if w.woke {
+		// A claim writes an event: never in a batch committed without an
+		// fsync. No relaxed write makes a message claimable; should one,
+		// the parked workers, woken by Subscribe, claim by themselves.
+		if w.woke && full {
 			if parked, err = s.claimParked(w); err != nil {
 				tx.Rollback()
 				return err
