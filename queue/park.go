@@ -87,7 +87,9 @@ func (p *Park) Done() <-chan struct{} {
 // claimed: messages under the caller's lease, as Claim returns them, which
 // the caller sends or releases. The error is the claim's or its commit's;
 // nothing is claimed then. A park the writer has not taken is removed and
-// Unpark returns nothing. Calls after the first return the same.
+// Unpark returns nothing. Calls after the first return the same. Park may
+// be called inside a write (its fn), Unpark not: it would wait for the
+// commit that runs it.
 func (p *Park) Unpark() ([]*Message, error) {
 	pk := &p.s.parking
 	pk.mu.Lock()
