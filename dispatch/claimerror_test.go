@@ -12,7 +12,8 @@ import (
 )
 
 // claimFailing passes the real store through, except that the next fails
-// claims return an error, as a store on a full disk does.
+// claims return an error, as a store on a full disk does. It parks no
+// claim, so that every claim goes through Claim.
 type claimFailing struct {
 	*queue.Store
 	fails atomic.Int32
@@ -23,6 +24,10 @@ func (c *claimFailing) Claim(ctx context.Context, req queue.ClaimRequest) ([]*qu
 		return nil, errors.New("injected: database or disk is full")
 	}
 	return c.Store.Claim(ctx, req)
+}
+
+func (c *claimFailing) Park(func() bool, ...queue.ClaimRequest) (*queue.Park, error) {
+	return nil, errors.New("injected: no parked claims")
 }
 
 // TestClaimErrorRetried: a worker whose claim failed looks again by

@@ -6,7 +6,9 @@
 // dispatch.go wires them (New, Run) and holds the claim rule's inputs
 // (peers, canSend); send.go is a worker's send path (sendLoop, claim,
 // sendMessage, sendFailed, limit: a busy worker records a message's last
-// part and claims the next in one write); receive.go its receive path
+// part and claims the next in one write); park.go its claim while idle,
+// parked in the store so that the commit that queues a message claims it;
+// receive.go its receive path
 // (receiveLoop, storeInbound); maintain.go meets the store's deadlines
 // (expiry, incomplete multipart messages) and answers alive.go's liveness
 // pings (Alive, for the systemd watchdog); prune.go applies the retention;
@@ -41,6 +43,7 @@ type Store interface {
 	NextDue(ctx context.Context, req queue.ClaimRequest) (time.Time, bool, error)
 	NextDeadline(ctx context.Context) (time.Time, bool, error)
 	Subscribe() (<-chan struct{}, func())
+	Park(still func() bool, reqs ...queue.ClaimRequest) (*queue.Park, error)
 	CheckWritable(ctx context.Context) error
 }
 

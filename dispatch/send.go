@@ -19,7 +19,6 @@ import (
 func (w *worker) sendLoop(ctx context.Context) {
 	idle := time.NewTimer(0)
 	defer idle.Stop()
-loop:
 	for ctx.Err() == nil {
 		changed := w.m.Changed()
 		if !canSend(w.m) {
@@ -52,44 +51,79 @@ loop:
 				w.log.Warn("claim", "err", err)
 			}
 		}
-		for msg != nil {
-			// The claim's lease is a deadline: should the send not be
-			// recorded, the maintainer ends the claim when it runs out.
-			signal(w.d.touched)
-			var looked time.Time
-			msg, looked = w.sendMessage(ctx, msg)
+		if msg != nil {
+			looked, ok := w.sendFrom(ctx, msg)
 			switch {
-			case msg != nil && ctx.Err() != nil:
-				// Claimed with the last part of the one before, just as
-				// shutdown began: it goes back untried.
-				endClaim(w.log.With("message", msg.ID), w.d.store.Release(context.WithoutCancel(ctx), *msg.Lease))
+			case !ok:
 				return
-			case msg == nil && looked.IsZero():
+			case looked.IsZero():
 				// Nobody looked for a next message (a failed send, a rate
 				// limit to wait for, the modem gone): the loop decides.
-				continue loop
-			case msg == nil:
-				claimed = looked
+				continue
 			}
+			claimed = looked
 		}
 		idle.Stop()
-		var timeout <-chan time.Time
+		var (
+			park    *queue.Park
+			timeout <-chan time.Time
+		)
 		if err != nil {
 			// A claim that failed (a full disk, a read-only store) left
 			// what is due where it was, and no commit may come to wake
 			// the worker: look again soon.
 			idle.Reset(afterClaimError)
 			timeout = idle.C
-		} else if d, ok := w.sleepFor(ctx, claimed); ok {
-			idle.Reset(d)
-			timeout = idle.C
+		} else {
+			park = w.park()
+			if d, ok := w.sleepFor(ctx, claimed); ok {
+				idle.Reset(d)
+				timeout = idle.C
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return
+		case <-park.Done():
 		case <-w.wake:
 		case <-changed:
 		case <-timeout:
+		}
+		// Whatever ended the wait, the park comes back, with the message
+		// claimed for it in the commit that queued it, if one was.
+		if msg := w.unpark(ctx, park); msg != nil {
+			if _, ok := w.sendFrom(ctx, msg); !ok {
+				return
+			}
+			// The commit that claimed msg woke the worker too. The claim
+			// that comes next sees every commit that woke it until now.
+			select {
+			case <-w.wake:
+			default:
+			}
+		}
+	}
+}
+
+// sendFrom sends msg, then each next message that the write recording the
+// last part of the one before claimed with it. It returns when the last
+// such write looked for a next message and found none (zero when nobody
+// looked: a failed send, a rate limit to wait for, the modem gone), and
+// false at shutdown.
+func (w *worker) sendFrom(ctx context.Context, msg *queue.Message) (time.Time, bool) {
+	for {
+		// The claim's lease is a deadline: should the send not be
+		// recorded, the maintainer ends the claim when it runs out.
+		signal(w.d.touched)
+		var looked time.Time
+		msg, looked = w.sendMessage(ctx, msg)
+		switch {
+		case msg != nil && ctx.Err() != nil:
+			// Claimed with the last part of the one before, just as
+			// shutdown began: it goes back untried.
+			endClaim(w.log.With("message", msg.ID), w.d.store.Release(context.WithoutCancel(ctx), *msg.Lease))
+			return time.Time{}, false
+		case msg == nil:
+			return looked, true
 		}
 	}
 }

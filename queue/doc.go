@@ -41,6 +41,9 @@
 // A dispatcher never polls: Subscribe gives a channel that receives a value
 // after every commit that made a message claimable, and NextDue says when
 // the next not-yet-due message (not-before time, retry backoff) falls due.
+// An idle dispatcher Parks its claim: the commit that makes a message
+// claimable claims it in the same transaction, so that the send begins
+// without a commit (an fsync) of its own.
 // CheckWritable, for /healthz, commits a real write at most once per
 // Options.WriteCheckInterval and serves its answer in between.
 //
@@ -195,7 +198,8 @@
 // # Files
 //
 // A message out goes through enqueue.go (Enqueue, Cancel), claim.go
-// (Claim and its routing rule), lease.go (PartSent, Retry, Release, Fail),
+// (Claim and its routing rule), park.go (a claim run in the commit that
+// queues), lease.go (PartSent, Retry, Release, Fail),
 // expire.go (Interrupted, lease and validity expiry, recovery at Open) and
 // is read back through list.go (Get, List); failure.go has its error
 // codes. An SMS in goes through receive.go (Receive, dedupe, reassembly,

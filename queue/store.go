@@ -41,6 +41,8 @@ type Store struct {
 
 	webhooksDue fanout // see SubscribeWebhooks
 
+	parking parking // see Park
+
 	// synced is the writer connection's synchronous setting as the writer
 	// last set it (syncFull or syncNormal), syncUnknown after a failure:
 	// written only by the writer goroutine.
@@ -140,6 +142,7 @@ func (s *Store) Close() error {
 	}
 	close(s.quit)
 	<-s.done
+	s.closeParking()
 	// The lock goes last: another process may open the file only once
 	// this one can no longer write it.
 	return errors.Join(s.rdb.Close(), s.wdb.Close(), s.lock.unlock())
@@ -289,6 +292,7 @@ func (s *Store) writer() {
 
 func (s *Store) commit(batch []*op) {
 	results := make([]error, len(batch))
+	var parked []*Park // see Park
 	full := false
 	for _, o := range batch {
 		full = full || !o.relaxed
@@ -337,6 +341,15 @@ func (s *Store) commit(batch []*op) {
 		if ok == 0 {
 			return tx.Rollback()
 		}
+		// A claim writes an event: never in a batch committed without an
+		// fsync. No relaxed write makes a message claimable; should one,
+		// the parked workers, woken by Subscribe, claim by themselves.
+		if w.woke && full {
+			if parked, err = s.claimParked(w); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
 		wrote := changesBefore >= 0 && totalChanges(tx) > changesBefore
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("commit: %w", err)
@@ -365,6 +378,11 @@ func (s *Store) commit(batch []*op) {
 		if results[i] == nil {
 			s.logCommitted(o.changes)
 		}
+	}
+	// A parked worker's send starts before the writes' callers hear of
+	// the commit: its message waits on nothing else (the 202 comes after).
+	s.answerParked(parked, err)
+	for i, o := range batch {
 		o.err <- results[i]
 	}
 }

@@ -28,6 +28,7 @@ var (
 	idleFor     = flag.Duration("idle", 3*time.Minute, "how long the idle scenario watches the modem")
 	after       = flag.Duration("after", 0, "if set, the one-modem scenario then idles this long and reports RSS")
 	mixedN      = flag.Int("mixed", 20000, "messages the mixed20k scenario posts")
+	gap         = flag.Duration("gap", 0, "latency scenario: pause this long after each message reaches the network before the next post, so that the modem is idle again (its send recorded, its next claim made) when the post comes; 0 posts at once")
 	withWebhook = flag.Bool("webhook", false, "give the daemon one [[webhook]], to a receiver in this process that answers 204 at once")
 	static      = flag.Bool("static", true, "build the daemon with make dist's flags (make -s print-flags: static, stripped, C code -Os); false: a plain go build")
 	prebuilt    = flag.String("bin", "", "run this bridged executable instead of building ./cmd/bridged: A/B runs of two builds with the same harness")

@@ -60,9 +60,10 @@ func latency(bin string) {
 			log.Fatal(err)
 		}
 		lat = append(lat, sent[len(sent)-1].Time.Sub(accepted))
+		time.Sleep(*gap)
 	}
 	slices.Sort(lat)
-	fmt.Printf("latency: 202 to the SMS at an idle simulated modem, 200 messages: p50 %v, p90 %v, p99 %v, max %v\n",
+	fmt.Printf("latency: 202 to the SMS at an idle simulated modem, 200 messages, gap %v: p50 %v, p90 %v, p99 %v, max %v\n", *gap,
 		lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*9/10].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
 }
 
