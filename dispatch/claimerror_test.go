@@ -30,6 +30,11 @@ func (c *claimFailing) Park(func() bool, ...queue.ClaimRequest) (*queue.Park, er
 	return nil, errors.New("injected: no parked claims")
 }
 
+// PartSentClaim records the part and claims, without parking.
+func (c *claimFailing) PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, _ func() bool, reqs ...queue.ClaimRequest) (queue.Next, error) {
+	return c.Store.PartSentClaim(ctx, l, seq, ref, nil, reqs...)
+}
+
 // TestClaimErrorRetried: a worker whose claim failed looks again by
 // itself. Nothing else wakes it here (no enqueue, no modem change), so a
 // worker that slept until the next commit would leave the message queued.

@@ -31,7 +31,7 @@ import (
 type Store interface {
 	Claim(ctx context.Context, req queue.ClaimRequest) ([]*queue.Message, error)
 	PartSent(ctx context.Context, l queue.Lease, seq, ref int) error
-	PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, reqs ...queue.ClaimRequest) (*queue.Message, bool, error)
+	PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, still func() bool, reqs ...queue.ClaimRequest) (queue.Next, error)
 	Retry(ctx context.Context, l queue.Lease, e queue.Error) error
 	Release(ctx context.Context, l queue.Lease) error
 	Fail(ctx context.Context, l queue.Lease, e queue.Error) error

@@ -472,11 +472,11 @@ func (f *failPartSent) PartSent(ctx context.Context, l queue.Lease, seq, ref int
 }
 
 // PartSentClaim records a message's last part (and claims the next).
-func (f *failPartSent) PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, reqs ...queue.ClaimRequest) (*queue.Message, bool, error) {
+func (f *failPartSent) PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, still func() bool, reqs ...queue.ClaimRequest) (queue.Next, error) {
 	if f.failed.CompareAndSwap(false, true) {
-		return nil, false, errors.New("disk full (injected)")
+		return queue.Next{}, errors.New("disk full (injected)")
 	}
-	return f.Store.PartSentClaim(ctx, l, seq, ref, reqs...)
+	return f.Store.PartSentClaim(ctx, l, seq, ref, still, reqs...)
 }
 
 func (f *failPartSent) NextDeadline(ctx context.Context) (time.Time, bool, error) {

@@ -13,6 +13,18 @@ import (
 // a commit of its own. Nil when the store would not park it: the worker
 // then claims when it wakes, as it does after any wake.
 func (w *worker) park() *queue.Park {
+	still, reqs := w.parkRequests()
+	p, err := w.d.store.Park(still, reqs...)
+	if err != nil {
+		w.log.Debug("park the claim", "err", err)
+		return nil
+	}
+	return p
+}
+
+// parkRequests are the claims to park for this worker and the check that
+// they still hold.
+func (w *worker) parkRequests() (func() bool, []queue.ClaimRequest) {
 	reqs := w.requests()
 	peers := reqs[0].Peers // every request's
 	// The claim rule decides from the peers of the moment: the writer asks
@@ -22,12 +34,7 @@ func (w *worker) park() *queue.Park {
 	still := func() bool {
 		return canSend(w.m) && slices.EqualFunc(w.d.peers(w.i), peers, func(a, b queue.Peer) bool { return a.Modem == b.Modem })
 	}
-	p, err := w.d.store.Park(still, reqs...)
-	if err != nil {
-		w.log.Debug("park the claim", "err", err)
-		return nil
-	}
-	return p
+	return still, reqs
 }
 
 // unpark takes back the worker's park, if it has one, and returns what

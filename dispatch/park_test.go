@@ -1,6 +1,7 @@
 package dispatch_test
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 
@@ -31,6 +32,15 @@ func (pw *parkWatch) Park(still func() bool, reqs ...queue.ClaimRequest) (*queue
 		pw.last[reqs[0].Modem].Store(p)
 	}
 	return p, err
+}
+
+// PartSentClaim keeps the claim parked in the write that found nothing.
+func (pw *parkWatch) PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, still func() bool, reqs ...queue.ClaimRequest) (queue.Next, error) {
+	n, err := pw.Store.PartSentClaim(ctx, l, seq, ref, still, reqs...)
+	if n.Park != nil {
+		pw.last[reqs[0].Modem].Store(n.Park)
+	}
+	return n, err
 }
 
 // waitParked waits until modem's worker waits on a parked claim.

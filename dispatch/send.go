@@ -19,6 +19,7 @@ import (
 func (w *worker) sendLoop(ctx context.Context) {
 	idle := time.NewTimer(0)
 	defer idle.Stop()
+loop:
 	for ctx.Err() == nil {
 		changed := w.m.Changed()
 		if !canSend(w.m) {
@@ -51,80 +52,105 @@ func (w *worker) sendLoop(ctx context.Context) {
 				w.log.Warn("claim", "err", err)
 			}
 		}
-		if msg != nil {
-			looked, ok := w.sendFrom(ctx, msg)
-			switch {
-			case !ok:
-				return
-			case looked.IsZero():
-				// Nobody looked for a next message (a failed send, a rate
-				// limit to wait for, the modem gone): the loop decides.
-				continue
+		var park *queue.Park
+		for {
+			if msg != nil {
+				then, ok := w.sendFrom(ctx, msg)
+				switch {
+				case !ok:
+					return
+				case then.looked.IsZero():
+					// Nobody looked for a next message (a failed send, a
+					// rate limit to wait for, the modem gone): the loop
+					// decides.
+					continue loop
+				}
+				claimed, park = then.looked, then.park
 			}
-			claimed = looked
-		}
-		idle.Stop()
-		var (
-			park    *queue.Park
-			timeout <-chan time.Time
-		)
-		if err != nil {
-			// A claim that failed (a full disk, a read-only store) left
-			// what is due where it was, and no commit may come to wake
-			// the worker: look again soon.
-			idle.Reset(afterClaimError)
-			timeout = idle.C
-		} else {
-			park = w.park()
-			if d, ok := w.sleepFor(ctx, claimed); ok {
-				idle.Reset(d)
-				timeout = idle.C
+			if msg = w.idle(ctx, idle, changed, err, claimed, park); msg == nil {
+				break
 			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-park.Done():
-		case <-w.wake:
-		case <-changed:
-		case <-timeout:
-		}
-		// Whatever ended the wait, the park comes back, with the message
-		// claimed for it in the commit that queued it, if one was.
-		if msg := w.unpark(ctx, park); msg != nil {
-			if _, ok := w.sendFrom(ctx, msg); !ok {
-				return
-			}
-			// The commit that claimed msg woke the worker too. The claim
-			// that comes next sees every commit that woke it until now.
-			select {
-			case <-w.wake:
-			default:
-			}
+			err = nil
 		}
 	}
 }
 
+// idle waits for work after a claim that found nothing (at claimed) or
+// failed (err), with the claim parked (park, or one it parks now), and
+// returns the message the park claimed, if it did. Otherwise the loop
+// claims again.
+func (w *worker) idle(ctx context.Context, timer *time.Timer, changed <-chan struct{}, err error, claimed time.Time, park *queue.Park) *queue.Message {
+	timer.Stop()
+	var timeout <-chan time.Time
+	switch {
+	case err != nil:
+		// A claim that failed (a full disk, a read-only store) left what
+		// is due where it was, and no commit may come to wake the worker:
+		// look again soon.
+		timer.Reset(afterClaimError)
+		timeout = timer.C
+	case park != nil:
+		// Parked in the write that found nothing: every commit since that
+		// made a message claimable ran the park, so a wake from before it
+		// is stale.
+		select {
+		case <-w.wake:
+		default:
+		}
+		fallthrough
+	default:
+		if park == nil {
+			park = w.park()
+		}
+		if d, ok := w.sleepFor(ctx, claimed); ok {
+			timer.Reset(d)
+			timeout = timer.C
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-park.Done():
+	case <-w.wake:
+	case <-changed:
+	case <-timeout:
+	}
+	// Whatever ended the wait, the park comes back, with the message
+	// claimed for it in the commit that queued it, if one was. That commit
+	// woke the worker too: the claim that comes next sees every commit
+	// that woke it until now.
+	msg := w.unpark(ctx, park)
+	if msg != nil {
+		select {
+		case <-w.wake:
+		default:
+		}
+	}
+	return msg
+}
+
 // sendFrom sends msg, then each next message that the write recording the
-// last part of the one before claimed with it. It returns when the last
-// such write looked for a next message and found none (zero when nobody
-// looked: a failed send, a rate limit to wait for, the modem gone), and
-// false at shutdown.
-func (w *worker) sendFrom(ctx context.Context, msg *queue.Message) (time.Time, bool) {
+// last part of the one before claimed with it, and returns what the last
+// of them left (following: when it looked, the claim it parked); false at
+// shutdown, when what was claimed or parked for the worker has gone back.
+func (w *worker) sendFrom(ctx context.Context, msg *queue.Message) (following, bool) {
 	for {
 		// The claim's lease is a deadline: should the send not be
 		// recorded, the maintainer ends the claim when it runs out.
 		signal(w.d.touched)
-		var looked time.Time
-		msg, looked = w.sendMessage(ctx, msg)
+		then := w.sendMessage(ctx, msg)
 		switch {
-		case msg != nil && ctx.Err() != nil:
-			// Claimed with the last part of the one before, just as
-			// shutdown began: it goes back untried.
-			endClaim(w.log.With("message", msg.ID), w.d.store.Release(context.WithoutCancel(ctx), *msg.Lease))
-			return time.Time{}, false
-		case msg == nil:
-			return looked, true
+		case ctx.Err() != nil:
+			// Claimed with the last part of the one before, or for its
+			// park, just as shutdown began: it goes back untried.
+			if then.next != nil {
+				endClaim(w.log.With("message", then.next.ID), w.d.store.Release(context.WithoutCancel(ctx), *then.next.Lease))
+			}
+			w.unpark(ctx, then.park)
+			return following{}, false
+		case then.next == nil:
+			return then, true
 		}
+		msg = then.next
 	}
 }
 
@@ -193,9 +219,9 @@ func first(ms []*queue.Message) *queue.Message {
 // sendMessage sends the parts of msg not yet confirmed, recording each one
 // as the modem confirms it, and ends the claim. When the modem may go on
 // sending, the write that records the last part also claims the next
-// message, which it returns (nil when there was none), with the time it
-// looked (zero when it did not, or its claim failed).
-func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) (*queue.Message, time.Time) {
+// message, or parks the claim when none is due (queue.Store.PartSentClaim):
+// that is what it returns.
+func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) following {
 	l := *msg.Lease
 	// Store calls must finish even when shutdown began mid-send: a sent part
 	// not recorded would be sent again.
@@ -210,7 +236,7 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) (*queue.Me
 		left := time.Until(*msg.ExpiresAt)
 		if left <= 0 {
 			endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: queue.CodeExpired, Message: "validity ended before the message could be sent"}))
-			return nil, time.Time{}
+			return following{}
 		}
 		s.Validity = left
 	}
@@ -220,13 +246,10 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) (*queue.Me
 	}
 	if err != nil {
 		endClaim(log, w.d.store.Fail(sctx, l, queue.Error{Code: queue.CodeEncode, Message: err.Error()}))
-		return nil, time.Time{}
+		return following{}
 	}
 	pending := msg.Pending()
-	var (
-		next   *queue.Message
-		looked time.Time
-	)
+	var then following
 	for i, seq := range pending {
 		if err := w.limit(ctx); err != nil {
 			// Shutdown, or the modem went away while the next part waited
@@ -236,7 +259,7 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) (*queue.Me
 				log.Debug("modem not ready between parts; message goes back to the queue", "err", err)
 			}
 			endClaim(log, w.d.store.Release(sctx, l))
-			return nil, time.Time{}
+			return following{}
 		}
 		// The send itself is bounded by the modem's send timeout; it is not
 		// cut short by shutdown, only the wait before the next part is.
@@ -247,13 +270,16 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) (*queue.Me
 		if err != nil {
 			w.sending.Unlock()
 			w.sendFailed(sctx, log, l, seq, err)
-			return nil, time.Time{}
+			return following{}
 		}
 		if i == len(pending)-1 && w.mayClaim(ctx) {
 			at := time.Now()
-			var ok bool
-			if next, ok, err = w.d.store.PartSentClaim(sctx, l, seq, mr, w.requests()...); ok {
-				looked = at
+			still, reqs := w.parkRequests()
+			var n queue.Next
+			n, err = w.d.store.PartSentClaim(sctx, l, seq, mr, still, reqs...)
+			then.next, then.park = n.Message, n.Park
+			if n.Looked {
+				then.looked = at
 			}
 		} else {
 			err = w.d.store.PartSent(sctx, l, seq, mr)
@@ -264,17 +290,29 @@ func (w *worker) sendMessage(ctx context.Context, msg *queue.Message) (*queue.Me
 			// and the interrupted-send policy decides. Nothing better is
 			// possible when the store cannot write.
 			log.Error("part sent but not recorded", "part", seq, "mr", mr, "err", err)
-			return nil, time.Time{}
+			// A claim parked before the commit failed may hold a message
+			// since claimed in a commit of its own.
+			return following{next: w.unpark(ctx, then.park)}
 		}
 		if ctx.Err() != nil && seq != msg.Parts {
 			// Shutdown: keep the parts sent; the rest go after a restart.
 			endClaim(log, w.d.store.Retry(sctx, l, queue.Error{Code: queue.CodeShutdown, Message: "bridged stopped between parts"}))
-			return nil, time.Time{}
+			return following{}
 		}
 	}
 	log.Debug("sent", "parts", msg.Parts)
 	metrics.MessageSent(msg, time.Now())
-	return next, looked
+	return then
+}
+
+// following is what comes after a message's last part: the next message
+// claimed in the write that recorded it, or when none was due, the claim
+// parked in that write; and when that write looked (zero when it did not,
+// or its claim failed).
+type following struct {
+	next   *queue.Message
+	park   *queue.Park
+	looked time.Time
 }
 
 // mayClaim says whether the worker would claim now, as sendLoop does: not

@@ -1,10 +1,13 @@
 package dispatch_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"bridged/dispatch"
+	"bridged/internal/testutil"
 	"bridged/modem/modemsim"
 	"bridged/queue"
 )
@@ -36,5 +39,42 @@ func TestBusyModemClaimsWithTheLastPart(t *testing.T) {
 	}
 	if sent := b.net.Sent(); len(sent) != len(queued) {
 		t.Errorf("the network got %d messages, want %d", len(sent), len(queued))
+	}
+}
+
+// TestNextMessageNeedsNoClaimCommit: a message posted the moment the one
+// before is on the air is claimed either with that one's last part or, by
+// the claim that write parked, in the commit that queues it: never by a
+// commit of its own in between (the window between a worker's last write
+// and its park).
+func TestNextMessageNeedsNoClaimCommit(t *testing.T) {
+	b := MustBridge(t, 1, dispatch.Options{}, modemsim.Options{})
+	b.settle("m0")
+	sent := len(b.net.Sent())
+	prev := b.enqueue(queue.NewMessage{To: "+447700900123", Text: "first"})[0].ID
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
+		_, err := b.net.WaitSent(ctx, sent+i+1)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := b.enqueue(queue.NewMessage{To: "+447700900123", Text: fmt.Sprintf("next %d", i)})[0].ID
+		before := b.waitStatus(prev, queue.StatusSent)
+		m := b.waitStatus(id, queue.StatusSent)
+		at := func(m *queue.Message, st queue.Status) time.Time {
+			for _, e := range m.Events {
+				if e.Status == st {
+					return e.At
+				}
+			}
+			return time.Time{}
+		}
+		claimed := at(m, queue.StatusSending)
+		if !claimed.Equal(at(m, queue.StatusQueued)) && !claimed.Equal(at(before, queue.StatusSent)) {
+			t.Errorf("message %d queued %v, claimed %v, the one before sent %v: a claim commit of its own",
+				id, at(m, queue.StatusQueued), claimed, at(before, queue.StatusSent))
+		}
+		prev = id
 	}
 }

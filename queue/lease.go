@@ -229,30 +229,51 @@ func digits(s string) string {
 // next message: each of reqs in turn until one claims (a modem with routes
 // asks for its own recipients first). A modem that keeps sending so commits
 // once between two messages, not twice; each commit is an fsync, which is
-// most of what a message costs the daemon (bench/README.md). It returns
-// the message claimed, or nil, and whether the claim ran: the claim cannot
-// undo the sent part, so a claim that fails is rolled back on its own and
-// looked is false; the caller's own Claim then meets (and reports) whatever
-// made it fail.
-func (s *Store) PartSentClaim(ctx context.Context, l Lease, seq, ref int, reqs ...ClaimRequest) (next *Message, looked bool, err error) {
+// most of what a message costs the daemon (bench/README.md).
+//
+// When the claim finds nothing and still is not nil, the same write parks
+// reqs (Park, with still): a message queued by any later commit is claimed
+// for the caller in that commit, with no window between this write and a
+// park of the caller's own in which a message would wait for a claim
+// commit. The caller must then Unpark the park, as Park says, also when
+// the error is not nil (the write may have parked before its commit
+// failed).
+func (s *Store) PartSentClaim(ctx context.Context, l Lease, seq, ref int, still func() bool, reqs ...ClaimRequest) (Next, error) {
 	for i := range reqs {
 		if reqs[i].Modem == "" || reqs[i].Lease <= 0 {
-			return nil, false, fmt.Errorf("part sent: claim: modem and lease are required: %w", ErrInvalid)
+			return Next{}, fmt.Errorf("part sent: claim: modem and lease are required: %w", ErrInvalid)
 		}
 		reqs[i].Limit = 1
 	}
-	err = s.write(ctx, func(w *wtx) error {
+	var next Next
+	err := s.write(ctx, func(w *wtx) error {
 		if err := w.partSent(l, seq, ref); err != nil {
 			return err
 		}
 		var err error
-		next, looked, err = w.claimFirst(reqs)
+		if next.Message, next.Looked, err = w.claimFirst(reqs); err != nil || !next.Looked || next.Message != nil || still == nil {
+			return err
+		}
+		// Park refuses only a closed store, whose commit this is not.
+		next.Park, err = s.Park(still, reqs...)
 		return err
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("part sent: %w", err)
+		return Next{Park: next.Park}, fmt.Errorf("part sent: %w", err)
 	}
-	return next, looked, nil
+	return next, nil
+}
+
+// Next is what PartSentClaim found after the part.
+type Next struct {
+	// Message is the next message, claimed; nil when none was due.
+	Message *Message
+	// Looked says the claim ran: false when it failed and was rolled
+	// back alone (the caller's own Claim then meets, and reports, whatever
+	// made it fail).
+	Looked bool
+	// Park is the claim parked when nothing was due (still given).
+	Park *Park
 }
 
 // claimFirst claims under a savepoint of its own the first message one of

@@ -22,7 +22,8 @@ func TestPartSentClaimIsOneCommit(t *testing.T) {
 	req := ClaimRequest{Modem: "a", Lease: time.Minute}
 	first := MustClaim(t, s, req)[0]
 	commits := s.Stats().Commits
-	next, looked, err := s.PartSentClaim(ctx, *first.Lease, 1, 7, req)
+	n, err := s.PartSentClaim(ctx, *first.Lease, 1, 7, nil, req)
+	next, looked := n.Message, n.Looked
 	if err != nil || !looked || next == nil {
 		t.Fatalf("PartSentClaim: %v, looked %v, next %v", err, looked, next)
 	}
@@ -50,7 +51,8 @@ func TestPartSentClaimIsOneCommit(t *testing.T) {
 		t.Errorf("events %v, want %v", order, want)
 	}
 	// With nothing left to claim it still records the part and says it looked.
-	next, looked, err = s.PartSentClaim(ctx, *next.Lease, 1, 8, req)
+	n, err = s.PartSentClaim(ctx, *next.Lease, 1, 8, nil, req)
+	next, looked = n.Message, n.Looked
 	if err != nil || !looked || next != nil {
 		t.Fatalf("with nothing to claim: %v, looked %v, next %v", err, looked, next)
 	}
@@ -71,11 +73,13 @@ func TestPartSentClaimTriesRequestsInOrder(t *testing.T) {
 	own := any
 	own.Prefixes = any.Routes
 	first := MustClaim(t, s, own)[0]
-	next, _, err := s.PartSentClaim(ctx, *first.Lease, 1, 1, own, any)
+	n, err := s.PartSentClaim(ctx, *first.Lease, 1, 1, nil, own, any)
+	next := n.Message
 	if err != nil || next == nil || next.ID != ms[2].ID {
 		t.Fatalf("claimed %v (%v), want message %d", next, err, ms[2].ID)
 	}
-	next, _, err = s.PartSentClaim(ctx, *next.Lease, 1, 2, own, any)
+	n, err = s.PartSentClaim(ctx, *next.Lease, 1, 2, nil, own, any)
+	next = n.Message
 	if err != nil || next == nil || next.ID != ms[1].ID {
 		t.Fatalf("then claimed %v (%v), want message %d", next, err, ms[1].ID)
 	}
@@ -98,7 +102,8 @@ func TestPartSentClaimKeepsThePartWhenTheClaimFails(t *testing.T) {
 	req := ClaimRequest{Modem: "a", Lease: time.Minute}
 	first := MustClaim(t, s, req)[0]
 	refuseSending = true
-	next, looked, err := s.PartSentClaim(ctx, *first.Lease, 1, 7, req)
+	n, err := s.PartSentClaim(ctx, *first.Lease, 1, 7, nil, req)
+	next, looked := n.Message, n.Looked
 	if err != nil || looked || next != nil {
 		t.Fatalf("PartSentClaim with a failing claim: %v, looked %v, next %v", err, looked, next)
 	}
@@ -120,5 +125,34 @@ func TestPartSentClaimKeepsThePartWhenTheClaimFails(t *testing.T) {
 	refuseSending = false
 	if got := MustClaim(t, s, req); len(got) != 1 || got[0].ID != ms[1].ID {
 		t.Errorf("claim afterwards: %+v", got)
+	}
+}
+
+// TestPartSentClaimParksWhenNothingIsDue: with nothing to claim, the write
+// that records the part parks the claim, so that a message queued right
+// after is claimed in its enqueue's commit; with a message to claim it
+// parks nothing.
+func TestPartSentClaimParksWhenNothingIsDue(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	req := ClaimRequest{Modem: "a", Lease: time.Minute}
+	MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "first"}, NewMessage{To: "+447700900124", Text: "second"})
+	first := MustClaim(t, s, req)[0]
+	always := func() bool { return true }
+	n, err := s.PartSentClaim(ctx, *first.Lease, 1, 1, always, req)
+	if err != nil || n.Message == nil || n.Park != nil {
+		t.Fatalf("with a message due: %+v, %v; want it claimed and no park", n, err)
+	}
+	n, err = s.PartSentClaim(ctx, *n.Message.Lease, 1, 2, always, req)
+	if err != nil || n.Message != nil || !n.Looked || n.Park == nil {
+		t.Fatalf("with nothing due: %+v, %v; want a park", n, err)
+	}
+	commits := s.Stats().Commits
+	id := MustEnqueue(t, s, NewMessage{To: "+447700900125", Text: "third"})[0].ID
+	ms, err := waitAnswered(t, n.Park)
+	if err != nil || len(ms) != 1 || ms[0].ID != id || ms[0].Lease == nil || ms[0].Lease.Modem != "a" {
+		t.Fatalf("the park's claim: %+v, %v; want message %d", ms, err, id)
+	}
+	if c := s.Stats().Commits - commits; c != 1 {
+		t.Errorf("%d commits for the enqueue and its claim, want 1", c)
 	}
 }
