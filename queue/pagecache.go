@@ -17,7 +17,7 @@ import "C"
 // SQLite allocates, at each connection's first read, room for 20 pages of
 // its cache in one block and writes a header into each of them: 86 kB
 // resident per connection at once, most of it never used by the idle
-// daemon, whose database is small (0.25-0.4 MB less resident with the two
+// daemon, whose database is small (0.1-0.4 MB less resident with the two
 // connections it keeps open idle; bench/README.md, "Idle RSS: one malloc
 // arena, no page-cache block"). Without the block each page is allocated
 // when first read, as the cache does anyway once the block is used up.
