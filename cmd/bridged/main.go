@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	_ "bridged/cmd/bridged/internal/noheapprof" // first: see its doc
+	_ "bridged/cmd/bridged/internal/onearena"   // one malloc arena: see its doc
 )
 
 func main() {
