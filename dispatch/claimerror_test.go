@@ -19,11 +19,11 @@ type claimFailing struct {
 	fails atomic.Int32
 }
 
-func (c *claimFailing) Claim(ctx context.Context, req queue.ClaimRequest) ([]*queue.Message, error) {
+func (c *claimFailing) Claim(ctx context.Context, reqs ...queue.ClaimRequest) ([]*queue.Message, error) {
 	if c.fails.Add(-1) >= 0 {
 		return nil, errors.New("injected: database or disk is full")
 	}
-	return c.Store.Claim(ctx, req)
+	return c.Store.Claim(ctx, reqs...)
 }
 
 func (c *claimFailing) Park(func() bool, ...queue.ClaimRequest) (*queue.Park, error) {

@@ -29,7 +29,7 @@ import (
 
 // Store is what the dispatcher needs of the queue (*queue.Store).
 type Store interface {
-	Claim(ctx context.Context, req queue.ClaimRequest) ([]*queue.Message, error)
+	Claim(ctx context.Context, reqs ...queue.ClaimRequest) ([]*queue.Message, error)
 	PartSent(ctx context.Context, l queue.Lease, seq, ref int) error
 	PartSentClaim(ctx context.Context, l queue.Lease, seq, ref int, still func() bool, reqs ...queue.ClaimRequest) (queue.Next, error)
 	Retry(ctx context.Context, l queue.Lease, e queue.Error) error

@@ -180,15 +180,11 @@ func (w *worker) sleepFor(ctx context.Context, claimed time.Time) (time.Duration
 	return 0, false
 }
 
-// claim takes the next message this modem is allowed to send (requests).
+// claim takes the next message this modem is allowed to send (requests),
+// in one write.
 func (w *worker) claim(ctx context.Context) (*queue.Message, error) {
-	for _, req := range w.requests() {
-		ms, err := w.d.store.Claim(ctx, req)
-		if err != nil || len(ms) > 0 {
-			return first(ms), err
-		}
-	}
-	return nil, nil
+	ms, err := w.d.store.Claim(ctx, w.requests()...)
+	return first(ms), err
 }
 
 // requests are the claims to try in turn for this modem's next message:

@@ -6,6 +6,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,20 +59,20 @@ type Peer struct {
 
 // Claim moves up to req.Limit due messages (queued, not-before time and
 // retry time passed, not expired, routable to req.Modem) to StatusSending
-// under a lease and returns them, highest priority first, then oldest. In
+// under a lease and returns them, highest priority first, then oldest. With
+// several requests it runs them in turn, in one write, until one claims
+// something (a modem with routes asks for its own recipients first). In
 // the same transaction it recovers claims whose lease expired (by
 // Options.Interrupted) and expires queued messages past their validity.
-func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error) {
-	if req.Modem == "" || req.Lease <= 0 {
-		return nil, fmt.Errorf("claim: modem and lease are required: %w", ErrInvalid)
-	}
-	if req.Limit <= 0 {
-		req.Limit = 1
+func (s *Store) Claim(ctx context.Context, reqs ...ClaimRequest) ([]*Message, error) {
+	reqs, err := checkClaims(reqs)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
 	}
 	var out []*Message
-	err := s.write(ctx, func(w *wtx) error {
+	err = s.write(ctx, func(w *wtx) error {
 		var err error
-		out, err = w.claim(req)
+		out, err = w.claimFirstOf(reqs)
 		return err
 	})
 	if err != nil {
@@ -80,8 +81,35 @@ func (s *Store) Claim(ctx context.Context, req ClaimRequest) ([]*Message, error)
 	return out, nil
 }
 
-// claim is Claim's work inside a write, for writes that claim beside
-// something else in the same transaction. req is valid (Claim checks it).
+// checkClaims returns reqs checked and defaulted as every claim takes them
+// (a modem and a lease required, Limit at least 1), in a copy of its own.
+func checkClaims(reqs []ClaimRequest) ([]ClaimRequest, error) {
+	if len(reqs) == 0 {
+		return nil, fmt.Errorf("no claim: %w", ErrInvalid)
+	}
+	reqs = slices.Clone(reqs)
+	for i := range reqs {
+		if reqs[i].Modem == "" || reqs[i].Lease <= 0 {
+			return nil, fmt.Errorf("modem and lease are required: %w", ErrInvalid)
+		}
+		reqs[i].Limit = max(reqs[i].Limit, 1)
+	}
+	return reqs, nil
+}
+
+// claimFirstOf is Claim's work inside a write, for writes that claim
+// beside something else in the same transaction: reqs in turn until one
+// claims something. reqs are checked (checkClaims).
+func (w *wtx) claimFirstOf(reqs []ClaimRequest) ([]*Message, error) {
+	for _, req := range reqs {
+		if ms, err := w.claim(req); err != nil || len(ms) > 0 {
+			return ms, err
+		}
+	}
+	return nil, nil
+}
+
+// claim is one request's claim inside a write.
 func (w *wtx) claim(req ClaimRequest) ([]*Message, error) {
 	if _, err := w.timedOut(); err != nil {
 		return nil, err

@@ -239,14 +239,15 @@ func digits(s string) string {
 // the error is not nil (the write may have parked before its commit
 // failed).
 func (s *Store) PartSentClaim(ctx context.Context, l Lease, seq, ref int, still func() bool, reqs ...ClaimRequest) (Next, error) {
+	reqs, err := checkClaims(reqs)
+	if err != nil {
+		return Next{}, fmt.Errorf("part sent: claim: %w", err)
+	}
 	for i := range reqs {
-		if reqs[i].Modem == "" || reqs[i].Lease <= 0 {
-			return Next{}, fmt.Errorf("part sent: claim: modem and lease are required: %w", ErrInvalid)
-		}
-		reqs[i].Limit = 1
+		reqs[i].Limit = 1 // Next holds one message
 	}
 	var next Next
-	err := s.write(ctx, func(w *wtx) error {
+	err = s.write(ctx, func(w *wtx) error {
 		if err := w.partSent(l, seq, ref); err != nil {
 			return err
 		}
@@ -281,30 +282,22 @@ type Next struct {
 // (ok false). Only a failure to end the savepoint is an error: the
 // transaction is then unusable.
 func (w *wtx) claimFirst(reqs []ClaimRequest) (m *Message, ok bool, err error) {
-	if _, err := w.Exec("SAVEPOINT claim"); err != nil {
-		return nil, false, fmt.Errorf("savepoint: %w", err)
-	}
 	logged := len(w.changes)
 	var claimed []*Message
-	for _, req := range reqs {
-		if claimed, err = w.claim(req); err != nil || len(claimed) > 0 {
-			break
-		}
-	}
-	ok = err == nil
-	if !ok {
-		claimed = nil
+	undone, err := w.savepoint("claim", func() error {
+		var err error
+		claimed, err = w.claimFirstOf(reqs)
+		return err
+	})
+	switch {
+	case err != nil:
+		return nil, false, err
+	case undone != nil:
 		// Its status changes never happened: they are not logged.
 		w.changes = w.changes[:logged]
-		if _, err := w.Exec("ROLLBACK TO claim"); err != nil {
-			return nil, false, fmt.Errorf("rollback to savepoint: %w", err)
-		}
+		return nil, false, nil
+	case len(claimed) == 0:
+		return nil, true, nil
 	}
-	if _, err := w.Exec("RELEASE claim"); err != nil {
-		return nil, false, fmt.Errorf("release savepoint: %w", err)
-	}
-	if len(claimed) == 0 {
-		return nil, ok, nil
-	}
-	return claimed[0], ok, nil
+	return claimed[0], true, nil
 }

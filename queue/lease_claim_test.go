@@ -156,3 +156,29 @@ func TestPartSentClaimParksWhenNothingIsDue(t *testing.T) {
 		t.Errorf("%d commits for the enqueue and its claim, want 1", c)
 	}
 }
+
+// TestClaimTriesRequestsInOneWrite: Claim with a modem's own routes first,
+// then the rest, finds the routed message first and commits once.
+func TestClaimTriesRequestsInOneWrite(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{})
+	ms := MustEnqueue(t, s,
+		NewMessage{To: "+8613800138000", Text: "older, not routed here"},
+		NewMessage{To: "+447700900125", Text: "routed here"})
+	any := ClaimRequest{Modem: "a", Lease: time.Minute, Routes: []string{"+44"}}
+	own := any
+	own.Prefixes = any.Routes
+	commits := s.Stats().Commits
+	got, err := s.Claim(ctx, own, any)
+	if err != nil || len(got) != 1 || got[0].ID != ms[1].ID {
+		t.Fatalf("claimed %v (%v), want message %d", got, err, ms[1].ID)
+	}
+	if c := s.Stats().Commits - commits; c != 1 {
+		t.Errorf("%d commits, want 1", c)
+	}
+	if got, err = s.Claim(ctx, own, any); err != nil || len(got) != 1 || got[0].ID != ms[0].ID {
+		t.Fatalf("then claimed %v (%v), want message %d", got, err, ms[0].ID)
+	}
+	if _, err := s.Claim(ctx); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a claim of nothing: %v, want ErrInvalid", err)
+	}
+}

@@ -52,15 +52,9 @@ type parking struct {
 // which it must call in every case: messages claimed for the park are
 // under a lease that only Unpark hands over.
 func (s *Store) Park(still func() bool, reqs ...ClaimRequest) (*Park, error) {
-	if len(reqs) == 0 {
-		return nil, fmt.Errorf("park: no claim: %w", ErrInvalid)
-	}
-	reqs = slices.Clone(reqs)
-	for i := range reqs {
-		if reqs[i].Modem == "" || reqs[i].Lease <= 0 {
-			return nil, fmt.Errorf("park: modem and lease are required: %w", ErrInvalid)
-		}
-		reqs[i].Limit = max(reqs[i].Limit, 1)
+	reqs, err := checkClaims(reqs)
+	if err != nil {
+		return nil, fmt.Errorf("park: %w", err)
 	}
 	p := &Park{s: s, reqs: reqs, still: still, done: make(chan struct{})}
 	s.parking.mu.Lock()
@@ -126,32 +120,22 @@ func (s *Store) claimParked(w *wtx) ([]*Park, error) {
 	s.parking.parked = nil
 	s.parking.mu.Unlock()
 	for _, p := range parked {
-		if _, err := w.Exec("SAVEPOINT park"); err != nil {
-			return parked, fmt.Errorf("savepoint: %w", err)
-		}
 		o := &op{fn: func(w *wtx) error {
 			if p.still != nil && !p.still() {
 				return nil
 			}
-			for _, req := range p.reqs {
-				ms, err := w.claim(req)
-				if err != nil || len(ms) > 0 {
-					p.msgs = ms
-					return err
-				}
-			}
-			return nil
+			var err error
+			p.msgs, err = w.claimFirstOf(p.reqs)
+			return err
 		}}
-		if p.err = run(o, w); p.err != nil {
+		var err error
+		if p.err, err = w.savepoint("park", func() error { return run(o, w) }); err != nil {
+			return parked, err
+		}
+		if p.err != nil {
 			p.msgs = nil
-			if _, err := w.Exec("ROLLBACK TO park"); err != nil {
-				return parked, fmt.Errorf("rollback to savepoint: %w", err)
-			}
 		} else {
 			p.changes = o.changes
-		}
-		if _, err := w.Exec("RELEASE park"); err != nil {
-			return parked, fmt.Errorf("release savepoint: %w", err)
 		}
 	}
 	return parked, nil

@@ -315,27 +315,12 @@ func (s *Store) commit(batch []*op) {
 		for i, o := range batch {
 			if single {
 				results[i] = run(o, w)
-				if results[i] == nil {
-					ok++
-				}
-				continue
-			}
-			if _, err := tx.Exec("SAVEPOINT op"); err != nil {
+			} else if results[i], err = w.savepoint("op", func() error { return run(o, w) }); err != nil {
 				tx.Rollback()
-				return fmt.Errorf("savepoint: %w", err)
+				return err
 			}
-			results[i] = run(o, w)
-			if results[i] != nil {
-				if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
-					tx.Rollback()
-					return fmt.Errorf("rollback to savepoint: %w", err)
-				}
-			} else {
+			if results[i] == nil {
 				ok++
-			}
-			if _, err := tx.Exec("RELEASE op"); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("release savepoint: %w", err)
 			}
 		}
 		if ok == 0 {

@@ -230,3 +230,22 @@ func (w *wtx) webhook(event, about string, payload []byte) error {
 }
 
 const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// savepoint runs fn under a savepoint of its own, so that fn's error
+// (undone) rolls back only what fn wrote. err is the transaction's: the
+// savepoint could not be set, rolled back to or released, and the
+// transaction must be rolled back.
+func (w *wtx) savepoint(name string, fn func() error) (undone, err error) {
+	if _, err := w.Exec("SAVEPOINT " + name); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	if undone = fn(); undone != nil {
+		if _, err := w.Exec("ROLLBACK TO " + name); err != nil {
+			return undone, fmt.Errorf("rollback to savepoint: %w", err)
+		}
+	}
+	if _, err := w.Exec("RELEASE " + name); err != nil {
+		return undone, fmt.Errorf("release savepoint: %w", err)
+	}
+	return undone, nil
+}
