@@ -62,7 +62,6 @@ const (
 
 	qReportCandidates = `SELECT message_id, seq, recipient FROM message_parts WHERE modem = ? AND ref = ? AND sent_at >= ? ORDER BY sent_at DESC`
 	qReportSet        = `UPDATE message_parts SET report_status = ?, report_outcome = ?, reported_at = ? WHERE message_id = ? AND seq = ?`
-	qFailedParts      = `SELECT seq, report_status FROM message_parts WHERE message_id = ? AND report_outcome = 'failed' ORDER BY seq`
 	qDeliveredParts   = `SELECT count(*) FROM message_parts WHERE message_id = ? AND report_outcome = 'delivered'`
 	qSetDelivered     = `UPDATE messages SET status = 'delivered', delivered_at = ?, updated_at = ? WHERE id = ?`
 	qHoldReport       = `INSERT INTO held_reports (modem, ref, recipient, status, outcome, discharge, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
@@ -143,7 +142,7 @@ var queryPlans = map[string]string{
 	"claimPrefixes": qClaimable + " AND (substr(to_number, 1, ?) = ? OR substr(to_number, 1, ?) = ?)" + qClaimOrder,
 	"claimPeers":    qClaimable + claimPeersExample + qClaimOrder,
 	"allSending":    qAllSending, "expireDue": qExpireDue, "sentSeqs": qSentSeqs,
-	"reportCandidates": qReportCandidates, "deliveredParts": qDeliveredParts, "failedParts": qFailedParts, "reportMessage": qReportMessage,
+	"reportCandidates": qReportCandidates, "deliveredParts": qDeliveredParts, "reportMessage": qReportMessage,
 	"dedupe": qDedupe, "openGroup": qOpenGroup, "groupParts": qGroupParts, "staleGroups": qStaleGroups,
 	"getInbox": qGetInbox, "inboxAll": qInboxAll, "inboxFrom": qInboxFrom, "inboxSinceID": qInboxSinceID,
 	"groupPartsInbox": qGroupPartsInbox, "deleteInbox": qDeleteInbox,

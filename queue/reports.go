@@ -152,32 +152,15 @@ func (w *wtx) applyReport(id int64, seq int, r Report) (Status, error) {
 // CodeDeliveryFailed when a report said one of its parts failed, naming
 // every such part ("part 2 of 6 not delivered: status 0x41").
 func (w *wtx) failIfUndelivered(id int64, parts int) error {
-	rows, err := w.Query(qFailedParts, id)
+	sent, err := w.sentParts(id)
 	if err != nil {
 		return err
 	}
-	var why []string
-	for rows.Next() {
-		var seq, st int
-		if err := rows.Scan(&seq, &st); err != nil {
-			rows.Close()
-			return err
-		}
-		why = append(why, fmt.Sprintf("part %d of %d not delivered: status 0x%02X", seq, parts, st))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(why) == 0 {
-		return nil
-	}
-	return w.fail(id, CodeDeliveryFailed, strings.Join(why, "; "))
+	return w.failIfReported(id, parts, sent)
 }
 
-// failIfReported is failIfUndelivered for a write that holds every sent
-// part of the message as qGetParts reads them (by seq), so that it need
-// not read them again.
+// failIfReported is failIfUndelivered for a write that already holds every
+// sent part of the message, as qGetParts reads them (by seq).
 func (w *wtx) failIfReported(id int64, parts int, sent []SentPart) error {
 	var why []string
 	for _, p := range sent {
