@@ -51,9 +51,17 @@ func (w *worker) unpark(ctx context.Context, p *queue.Park) *queue.Message {
 		w.log.Debug("parked claim", "err", err)
 	}
 	msg := first(ms)
-	if msg != nil && ctx.Err() != nil {
-		endClaim(w.log.With("message", msg.ID), w.d.store.Release(context.WithoutCancel(ctx), *msg.Lease))
+	if ctx.Err() != nil {
+		w.giveBack(ctx, msg)
 		return nil
 	}
 	return msg
+}
+
+// giveBack releases msg, if any, claimed for the worker just as shutdown
+// began: it goes back to the queue untried.
+func (w *worker) giveBack(ctx context.Context, msg *queue.Message) {
+	if msg != nil {
+		endClaim(w.log.With("message", msg.ID), w.d.store.Release(context.WithoutCancel(ctx), *msg.Lease))
+	}
 }

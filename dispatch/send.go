@@ -82,24 +82,19 @@ loop:
 func (w *worker) idle(ctx context.Context, timer *time.Timer, changed <-chan struct{}, err error, claimed time.Time, park *queue.Park) *queue.Message {
 	timer.Stop()
 	var timeout <-chan time.Time
-	switch {
-	case err != nil:
+	if err != nil {
 		// A claim that failed (a full disk, a read-only store) left what
 		// is due where it was, and no commit may come to wake the worker:
 		// look again soon.
 		timer.Reset(afterClaimError)
 		timeout = timer.C
-	case park != nil:
-		// Parked in the write that found nothing: every commit since that
-		// made a message claimable ran the park, so a wake from before it
-		// is stale.
-		select {
-		case <-w.wake:
-		default:
-		}
-		fallthrough
-	default:
-		if park == nil {
+	} else {
+		if park != nil {
+			// Parked in the write that found nothing: every commit since
+			// that made a message claimable ran the park, so a wake from
+			// before it is stale.
+			w.drainWake()
+		} else {
 			park = w.park()
 		}
 		if d, ok := w.sleepFor(ctx, claimed); ok {
@@ -120,12 +115,17 @@ func (w *worker) idle(ctx context.Context, timer *time.Timer, changed <-chan str
 	// that woke it until now.
 	msg := w.unpark(ctx, park)
 	if msg != nil {
-		select {
-		case <-w.wake:
-		default:
-		}
+		w.drainWake()
 	}
 	return msg
+}
+
+// drainWake drops a wake the worker knows to be stale.
+func (w *worker) drainWake() {
+	select {
+	case <-w.wake:
+	default:
+	}
 }
 
 // sendFrom sends msg, then each next message that the write recording the
@@ -142,9 +142,7 @@ func (w *worker) sendFrom(ctx context.Context, msg *queue.Message) (following, b
 		case ctx.Err() != nil:
 			// Claimed with the last part of the one before, or for its
 			// park, just as shutdown began: it goes back untried.
-			if then.next != nil {
-				endClaim(w.log.With("message", then.next.ID), w.d.store.Release(context.WithoutCancel(ctx), *then.next.Lease))
-			}
+			w.giveBack(ctx, then.next)
 			w.unpark(ctx, then.park)
 			return following{}, false
 		case then.next == nil:
