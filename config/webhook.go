@@ -154,20 +154,21 @@ func (c *Config) validateWebhooks(ps *problems) {
 // only to this machine unless allow_insecure says otherwise.
 func (w Webhook) validateURL(ps *problems, key string) {
 	u, err := url.Parse(w.URL)
+	shown := RedactURL(w.URL)
 	switch {
 	case w.URL == "":
 		ps.add(key, `is required, e.g. "https://example.com/sms"`)
 	case err != nil || u.Host == "" || u.Hostname() == "":
-		ps.add(key, "%q is not an absolute http:// or https:// URL", RedactURL(w.URL))
+		ps.add(key, "%q is not an absolute http:// or https:// URL", shown)
 	case u.User != nil:
 		// check-config prints the URL: a password in it would be shown.
 		ps.add(key, "must not hold a user or password: the signature authenticates bridged")
 	case u.Scheme == "https":
 	case u.Scheme == "http" && (loopback(u.Hostname()) || w.AllowInsecure):
 	case u.Scheme == "http":
-		ps.add(key, "%q is http:// to another machine: events would cross the network unencrypted; use https://, or set allow_insecure = true", RedactURL(w.URL))
+		ps.add(key, "%q is http:// to another machine: events would cross the network unencrypted; use https://, or set allow_insecure = true", shown)
 	default:
-		ps.add(key, "%q is not an http:// or https:// URL", RedactURL(w.URL))
+		ps.add(key, "%q is not an http:// or https:// URL", shown)
 	}
 }
 

@@ -50,17 +50,20 @@ func (s *Store) begin(full bool) (txConn, error) {
 	if !full {
 		want, pragma = syncNormal, "PRAGMA synchronous = NORMAL"
 	}
-	if s.synced != want {
-		s.synced = syncUnknown
-		if _, err := tx.Exec(pragma); err != nil {
-			tx.release()
-			return txConn{}, fmt.Errorf("begin: %w", err)
+	err = func() error {
+		if s.synced != want {
+			s.synced = syncUnknown
+			if _, err := tx.Exec(pragma); err != nil {
+				return err
+			}
+			s.synced = want
 		}
-		s.synced = want
-	}
-	// IMMEDIATE takes the write lock now, so that no statement of the
-	// batch fails half-way with SQLITE_BUSY upgrading a read lock.
-	if _, err := tx.Exec("BEGIN IMMEDIATE"); err != nil {
+		// IMMEDIATE takes the write lock now, so that no statement of the
+		// batch fails half-way with SQLITE_BUSY upgrading a read lock.
+		_, err := tx.Exec("BEGIN IMMEDIATE")
+		return err
+	}()
+	if err != nil {
 		tx.release()
 		return txConn{}, fmt.Errorf("begin: %w", err)
 	}
@@ -92,13 +95,11 @@ func (tx txConn) Exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (tx txConn) Query(q string, args ...any) (*sql.Rows, error) {
-	tx.n.Add(1)
-	return tx.c.QueryContext(context.Background(), q, args...)
+	return tx.QueryContext(context.Background(), q, args...)
 }
 
 func (tx txConn) QueryRow(q string, args ...any) *sql.Row {
-	tx.n.Add(1)
-	return tx.c.QueryRowContext(context.Background(), q, args...)
+	return tx.QueryRowContext(context.Background(), q, args...)
 }
 
 func (tx txConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
