@@ -187,37 +187,19 @@ func TestModemStateLoggedOnChange(t *testing.T) {
 // exactly that read).
 func TestModemStateCancelledBeforeCommit(t *testing.T) {
 	s, _, _ := MustOpen(t, Options{})
-	started1, release1, done1 := holdWriter(s)
-	<-started1
-	cctx, cancel := context.WithCancel(ctx)
 	answered := make(chan error, 1)
 	var logged bool
-	go func() {
+	// The writer runs ModemState's write and blocks before the commit.
+	cancel, commit := heldBatch(t, s, func(ctx context.Context) {
 		var err error
-		logged, err = s.ModemState(cctx, "m1", "ready", []byte(`{}`))
+		logged, err = s.ModemState(ctx, "m1", "ready", []byte(`{}`))
 		answered <- err
-	}()
-	waitQueued(t, s, 1)
-	// The second holder queues behind ModemState: the writer takes both in
-	// one batch, runs ModemState's write and blocks before the commit.
-	started2, release2, done2 := holdWriter(s)
-	waitQueued(t, s, 2)
-	release1()
-	if err := <-done1; err != nil {
-		t.Fatal(err)
-	}
-	// Not <-started2: that would order the cancel after ModemState's
-	// write and hide from the race detector a read made without waiting.
-	waitQueued(t, s, 0)
+	})
 	cancel()
 	if err := <-answered; !errors.Is(err, context.Canceled) || logged {
 		t.Fatalf("cancelled ModemState: logged %v, %v", logged, err)
 	}
-	<-started2
-	release2()
-	if err := <-done2; err != nil {
-		t.Fatal(err)
-	}
+	commit()
 	// The cancelled write committed all the same: the state is logged, and
 	// asking again is the no-op that proves it.
 	again, err := s.ModemState(ctx, "m1", "ready", []byte(`{}`))

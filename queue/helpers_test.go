@@ -186,6 +186,38 @@ func holdWriter(s *Store) (started <-chan struct{}, release func(), done <-chan 
 	return begun, func() { close(rel) }, errc
 }
 
+// heldBatch has submit start a write under a ctx of its own, and queues a
+// holder behind it, so that the writer takes both in one batch, runs the
+// write and blocks before the commit. It returns once the writer has taken
+// them, with the write's cancel and commit, which releases the batch and
+// waits until it is committed. It does not wait for the writer to start
+// the holder: that would order the caller's cancel after its write, and
+// hide from the race detector a read of the write's results made without
+// waiting for its answer.
+func heldBatch(t *testing.T, s *Store, submit func(ctx context.Context)) (cancel func(), commit func()) {
+	t.Helper()
+	started1, release1, done1 := holdWriter(s)
+	<-started1
+	cctx, cancel := context.WithCancel(context.Background())
+	go submit(cctx)
+	waitQueued(t, s, 1)
+	started2, release2, done2 := holdWriter(s)
+	waitQueued(t, s, 2)
+	release1()
+	if err := <-done1; err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(t, s, 0)
+	return cancel, func() {
+		t.Helper()
+		<-started2
+		release2()
+		if err := <-done2; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // waitQueued waits until n writes wait for the writer. It is not a
 // synchronisation the race detector sees, which tests of what a caller may
 // read rely on.

@@ -55,24 +55,12 @@ func TestStatusLogOnlyCommitted(t *testing.T) {
 func TestStatusLoggedWhenTheCallerHasGone(t *testing.T) {
 	var out testutil.Buffer
 	s, _, _ := MustOpen(t, Options{Logger: slog.New(slog.NewTextHandler(&out, nil))})
-	started1, release1, done1 := holdWriter(s)
-	<-started1
-	cctx, cancel := context.WithCancel(context.Background())
 	answered := make(chan error, 1)
-	go func() {
-		_, err := s.Enqueue(cctx, "", NewMessage{To: "+447700900123", Text: "hello there"})
+	// The writer runs the enqueue, then waits before it commits.
+	cancel, commit := heldBatch(t, s, func(ctx context.Context) {
+		_, err := s.Enqueue(ctx, "", NewMessage{To: "+447700900123", Text: "hello there"})
 		answered <- err
-	}()
-	waitQueued(t, s, 1)
-	// Behind the enqueue, in the same batch: the writer runs the enqueue,
-	// then waits here before it commits.
-	started2, release2, done2 := holdWriter(s)
-	waitQueued(t, s, 2)
-	release1()
-	if err := <-done1; err != nil {
-		t.Fatal(err)
-	}
-	<-started2
+	})
 	cancel()
 	if err := <-answered; !errors.Is(err, context.Canceled) {
 		t.Fatalf("enqueue: %v, want the ctx's error", err)
@@ -80,10 +68,7 @@ func TestStatusLoggedWhenTheCallerHasGone(t *testing.T) {
 	if strings.Contains(out.String(), "message status") {
 		t.Fatalf("logged before the commit:\n%s", out.String())
 	}
-	release2()
-	if err := <-done2; err != nil {
-		t.Fatal(err)
-	}
+	commit()
 	if n := strings.Count(out.String(), `msg="message status" message=1 status=queued`); n != 1 {
 		t.Errorf("%d lines for the committed enqueue:\n%s", n, out.String())
 	}
