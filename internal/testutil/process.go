@@ -248,3 +248,16 @@ func (l *Lines) Tail() string {
 
 // String is Tail, so that Lines can be shown as a process's output.
 func (l *Lines) String() string { return l.Tail() }
+
+// Rerun runs this test binary again, only the tests -test.run pattern
+// matches, with env added to the environment, and fails t with the run's
+// output if it fails: for a setting that takes effect only at the start of
+// a process. The rerun test tells itself apart by a variable of env.
+func Rerun(t *testing.T, pattern string, env ...string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run", pattern, "-test.count", "1")
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s with %v: %v\n%s", pattern, env, err, out)
+	}
+}

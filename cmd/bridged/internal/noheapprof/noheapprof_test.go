@@ -2,10 +2,11 @@ package noheapprof
 
 import (
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"testing"
+
+	"bridged/internal/testutil"
 )
 
 // TestSamplingOff checks the rate the package's init left: 0, or, in the
@@ -25,9 +26,5 @@ func TestGODEBUGDecides(t *testing.T) {
 	if os.Getenv("NOHEAPPROF_WANT") != "" {
 		return // the child itself
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestSamplingOff$", "-test.count", "1")
-	cmd.Env = append(os.Environ(), "GODEBUG=memprofilerate=4096", "NOHEAPPROF_WANT=4096")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("with GODEBUG=memprofilerate=4096: %v\n%s", err, out)
-	}
+	testutil.Rerun(t, "^TestSamplingOff$", "GODEBUG=memprofilerate=4096", "NOHEAPPROF_WANT=4096")
 }

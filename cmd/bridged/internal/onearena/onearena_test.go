@@ -2,11 +2,11 @@ package onearena
 
 import (
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 
 	"bridged/cmd/bridged/internal/onearena/internal/arenas"
+	"bridged/internal/testutil"
 )
 
 // TestOneArena checks that threads mallocing at the same time share one
@@ -32,9 +32,5 @@ func TestEnvironmentDecides(t *testing.T) {
 	if os.Getenv("ONEARENA_WANT") != "" {
 		return // the child itself
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestOneArena$", "-test.count", "1")
-	cmd.Env = append(os.Environ(), "MALLOC_ARENA_MAX=4", "ONEARENA_WANT=4")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("with MALLOC_ARENA_MAX=4: %v\n%s", err, out)
-	}
+	testutil.Rerun(t, "^TestOneArena$", "MALLOC_ARENA_MAX=4", "ONEARENA_WANT=4")
 }
