@@ -107,19 +107,27 @@ func (s *Sender) Run(ctx context.Context) error {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
-	done := make(chan struct{})
-	for _, ep := range s.endpoints {
+	loops := make([]*endpointLoop, len(s.endpoints))
+	for i, ep := range s.endpoints {
 		if ep.Timeout <= 0 {
 			ep.Timeout = DefaultTimeout
 		}
-		e := &endpointLoop{s: s, ep: ep, log: s.log.With("webhook", ep.Name)}
-		go func() {
-			defer func() { done <- struct{}{} }()
-			e.run(ctx)
-		}()
+		loops[i] = &endpointLoop{s: s, ep: ep, log: s.log.With("webhook", ep.Name)}
 	}
-	for range s.endpoints {
-		<-done
+	if len(loops) > 0 {
+		// The last runs on this goroutine, which would otherwise only
+		// wait: one stack fewer for the idle daemon to keep.
+		done := make(chan struct{})
+		for _, e := range loops[:len(loops)-1] {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				e.run(ctx)
+			}()
+		}
+		loops[len(loops)-1].run(ctx)
+		for range loops[:len(loops)-1] {
+			<-done
+		}
 	}
 	s.client.CloseIdleConnections()
 	return nil
