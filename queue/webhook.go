@@ -66,8 +66,8 @@ func (w *wtx) finishWebhook(id int64, q string, args ...any) error {
 // letter replayed, an earlier delivery of its subject settled), and a
 // function that ends the subscription; values coalesce as Subscribe's do.
 // A sender subscribes before its first claim, so that a delivery queued
-// while it claims leaves a value waiting, and sleeps on it (and on
-// NextWebhook's time) instead of polling.
+// while it claims leaves a value waiting, and sleeps on it (and on its
+// last round's Next) instead of polling.
 func (s *Store) SubscribeWebhooks() (<-chan struct{}, func()) { return s.webhooksDue.subscribe() }
 
 // WebhookSeq counts the commits that SubscribeWebhooks signals. A sender
