@@ -221,9 +221,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); w.receiveLoop(ctx) }()
 		go func() { defer wg.Done(); d.logModemStates(ctx, m) }()
 	}
-	wg.Add(2)
+	wg.Add(1)
 	go func() { defer wg.Done(); d.maintain(ctx) }()
-	go func() { defer wg.Done(); d.prune(ctx) }()
+	// On this goroutine, which would otherwise only wait: one stack
+	// fewer for the idle daemon to keep.
+	d.prune(ctx)
 	wg.Wait()
 	return nil
 }

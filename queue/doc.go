@@ -116,7 +116,7 @@
 // delivery per endpoint whose filter takes it, in the same transaction (a
 // transactional outbox). SettleWebhooks drives them (it records a round's
 // answers and claims the next, in one write), SubscribeWebhooks and
-// NextWebhook tell a sender when to claim; after the endpoint's MaxAttempts
+// WebhookSeq tell a sender when to claim; after the endpoint's MaxAttempts
 // failures a delivery is dead, and RequeueWebhook makes it pending again.
 // A delivery is claimed only once every earlier one of its subject (one
 // message's status changes) to that endpoint is delivered or dead.

@@ -40,6 +40,9 @@ type Store struct {
 	lastEvent atomic.Int64
 
 	webhooksDue fanout // see SubscribeWebhooks
+	// webhookSeq counts the commits that signalled webhooksDue; see
+	// WebhookSeq. Written by the writer goroutine only.
+	webhookSeq atomic.Uint64
 
 	parking parking // see Park
 
@@ -352,6 +355,8 @@ func (s *Store) commit(batch []*op) {
 			s.logged.notify()
 		}
 		if w.webhookDue {
+			// Counted first: a sender woken by the value sees it.
+			s.webhookSeq.Add(1)
 			s.webhooksDue.notify()
 		}
 		return nil

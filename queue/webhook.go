@@ -66,9 +66,16 @@ func (w *wtx) finishWebhook(id int64, q string, args ...any) error {
 // letter replayed, an earlier delivery of its subject settled), and a
 // function that ends the subscription; values coalesce as Subscribe's do.
 // A sender subscribes before its first claim, so that a delivery queued
-// while it claims leaves a value waiting, and sleeps on it (and on
-// NextWebhook's time) instead of polling.
+// while it claims leaves a value waiting, and sleeps on it (and on its
+// last round's Next) instead of polling.
 func (s *Store) SubscribeWebhooks() (<-chan struct{}, func()) { return s.webhooksDue.subscribe() }
+
+// WebhookSeq counts the commits that SubscribeWebhooks signals. A sender
+// that compares it with its last round's WebhookRound.Seq knows, without
+// reading the database, whether a delivery may have come due since that
+// round (for any endpoint: it is one count) or none has: only such a
+// commit makes a delivery due before the round's Next.
+func (s *Store) WebhookSeq() uint64 { return s.webhookSeq.Load() }
 
 // NextWebhook returns when endpoint's next delivery that SettleWebhooks
 // could return falls due (it may be past), false when none is pending.
@@ -167,6 +174,9 @@ type WebhookRound struct {
 	// read in the same transaction; zero when none is pending (or
 	// limit was 0: not read).
 	Next time.Time
+	// Seq is WebhookSeq as the round's transaction saw it: every commit
+	// it counts is in what the round read (some later ones may be too).
+	Seq uint64
 }
 
 // SettleWebhooks records outcomes of claimed deliveries and then claims up
@@ -189,7 +199,9 @@ func (s *Store) SettleWebhooks(ctx context.Context, endpoint string, outcomes []
 	// whose ctx ended may still be running.
 	var r WebhookRound
 	err := s.writeRelaxed(ctx, "settle webhooks", func(w *wtx) error {
-		r = WebhookRound{Settled: make([]WebhookSettled, len(outcomes))}
+		// Counted only by this goroutine, after each commit: every
+		// commit counted so far is visible to this transaction.
+		r = WebhookRound{Settled: make([]WebhookSettled, len(outcomes)), Seq: s.webhookSeq.Load()}
 		for i, o := range outcomes {
 			if err := w.settleWebhook(o, &r.Settled[i]); err != nil {
 				return err

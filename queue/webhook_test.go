@@ -187,6 +187,39 @@ func TestWebhookEventsOfAMessageInOrder(t *testing.T) {
 	}
 }
 
+// WebhookSeq counts the commits that SubscribeWebhooks signals, and a
+// round's Seq is the count its transaction saw: a sender whose last round
+// saw the current count knows nothing came due since.
+func TestWebhookSeq(t *testing.T) {
+	s, _, _ := MustOpen(t, Options{WebhookEndpoints: []WebhookEndpoint{{Name: "e", MaxAttempts: 1}}})
+	queued, unsubscribe := s.SubscribeWebhooks()
+	defer unsubscribe()
+	start := s.WebhookSeq()
+	MustEnqueue(t, s, NewMessage{To: "+447700900123", Text: "hi"})
+	if got := s.WebhookSeq(); got != start+1 || len(queued) != 1 {
+		t.Fatalf("after a due delivery: seq %d (from %d), %d values", got, start, len(queued))
+	}
+	<-queued
+	r, err := s.SettleWebhooks(ctx, "e", nil, 10, time.Minute)
+	if err != nil || len(r.Claimed) != 1 || r.Seq != start+1 {
+		t.Fatalf("round: %d claimed, seq %d, %v", len(r.Claimed), r.Seq, err)
+	}
+	// The message's next event waits for the first: not counted.
+	m := MustClaim(t, s, ClaimRequest{Modem: "a"})[0]
+	if got := s.WebhookSeq(); got != start+1 || len(queued) != 0 {
+		t.Fatalf("after a held delivery: seq %d, %d values", got, len(queued))
+	}
+	// Its last attempt failed: dead, it lets the held one go.
+	r, err = s.SettleWebhooks(ctx, "e", []WebhookOutcome{{ID: r.Claimed[0].ID, Failure: "HTTP 500"}}, 0, 0)
+	if err != nil || !r.Settled[0].Dead || s.WebhookSeq() != start+2 {
+		t.Fatalf("dead: %+v seq %d %v", r.Settled, s.WebhookSeq(), err)
+	}
+	r, err = s.SettleWebhooks(ctx, "e", nil, 10, time.Minute)
+	if err != nil || len(r.Claimed) != 1 || r.Seq != start+2 || statusOf(t, r.Claimed[0]) != StatusSending {
+		t.Fatalf("after the dead one: %+v, seq %d, %v (message %d)", r.Claimed, r.Seq, err, m.ID)
+	}
+}
+
 // A dead delivery lets its subject's later ones go.
 func TestWebhookDeadUnblocksLaterEvents(t *testing.T) {
 	s, _, _ := MustOpen(t, Options{WebhookEndpoints: []WebhookEndpoint{{Name: "e", MaxAttempts: 1}}})

@@ -9,8 +9,12 @@
 // that came back are recorded and what there is room for is claimed. It
 // sleeps until a commit queues a due delivery (Store.SubscribeWebhooks), a
 // request answers or the next retry falls due: an idle daemon sends nothing
-// and polls nothing. A slow, hanging or dead endpoint holds only its own
-// goroutine: sending and receiving SMS never wait for a webhook.
+// and polls nothing. What the last round read and Store.WebhookSeq tell it
+// when nothing can be due, so it never reads the database outside a round:
+// a read of its own would open a second read connection when it meets
+// another (0.1-0.2 MB of SQLite memory, kept by the idle daemon). A slow,
+// hanging or dead endpoint holds only its own goroutine: sending and
+// receiving SMS never wait for a webhook.
 //
 // Order: the store hands out one subject's deliveries (one message's status
 // changes) one at a time, in order, so concurrency is across messages only.
@@ -42,7 +46,7 @@ const (
 // Store is what the sender needs of the outbox (a *queue.Store).
 type Store interface {
 	SubscribeWebhooks() (<-chan struct{}, func())
-	NextWebhook(ctx context.Context, endpoint string) (time.Time, bool, error)
+	WebhookSeq() uint64
 	SettleWebhooks(ctx context.Context, endpoint string, outcomes []queue.WebhookOutcome, limit int, lease time.Duration) (queue.WebhookRound, error)
 	ReleaseWebhooks(ctx context.Context, ids []int64) error
 }
@@ -103,19 +107,27 @@ func (s *Sender) Run(ctx context.Context) error {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
-	done := make(chan struct{})
-	for _, ep := range s.endpoints {
+	loops := make([]*endpointLoop, len(s.endpoints))
+	for i, ep := range s.endpoints {
 		if ep.Timeout <= 0 {
 			ep.Timeout = DefaultTimeout
 		}
-		e := &endpointLoop{s: s, ep: ep, log: s.log.With("webhook", ep.Name)}
-		go func() {
-			defer func() { done <- struct{}{} }()
-			e.run(ctx)
-		}()
+		loops[i] = &endpointLoop{s: s, ep: ep, log: s.log.With("webhook", ep.Name)}
 	}
-	for range s.endpoints {
-		<-done
+	if len(loops) > 0 {
+		// The last runs on this goroutine, which would otherwise only
+		// wait: one stack fewer for the idle daemon to keep.
+		done := make(chan struct{})
+		for _, e := range loops[:len(loops)-1] {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				e.run(ctx)
+			}()
+		}
+		loops[len(loops)-1].run(ctx)
+		for range loops[:len(loops)-1] {
+			<-done
+		}
 	}
 	s.client.CloseIdleConnections()
 	return nil
@@ -130,6 +142,11 @@ type endpointLoop struct {
 	// attempt failed, so that a down endpoint is logged once, not per
 	// event.
 	failing bool
+	// seq and next are the Seq and Next of the last round that claimed
+	// (read, once one has); owned by the loop's goroutine.
+	seq  uint64
+	next time.Time
+	read bool
 }
 
 // result is what one request's goroutine reports to the loop.
@@ -240,9 +257,9 @@ func (e *endpointLoop) gather(ctx context.Context, first result, inFlight int, r
 // settle records the answered requests and starts one for every due
 // delivery there is room for, one store write a round, and returns how
 // long to sleep before looking again: -1 for until woken (nothing pending,
-// or no free slot). A round with nothing to record writes only when the
-// store's reading side says a delivery is due: most commits that wake the
-// sender queue an event that waits for an earlier one.
+// or no free slot). A round with nothing to record writes only when a
+// delivery may be due (untilDue): a value from SubscribeWebhooks may be
+// left over from a commit whose delivery an earlier round claimed.
 func (e *endpointLoop) settle(ctx context.Context, answered []result, inFlight *int, results chan<- result) (time.Duration, error) {
 	for {
 		free := e.s.MaxInFlight - *inFlight
@@ -250,8 +267,8 @@ func (e *endpointLoop) settle(ctx context.Context, answered []result, inFlight *
 			if free <= 0 {
 				return -1, nil
 			}
-			if wait, err := e.untilDue(ctx); err != nil || wait != 0 {
-				return wait, err
+			if wait := e.untilDue(); wait != 0 {
+				return wait, nil
 			}
 		}
 		// The lease outlasts the request and its recording: a claim
@@ -261,6 +278,9 @@ func (e *endpointLoop) settle(ctx context.Context, answered []result, inFlight *
 			return 0, err
 		}
 		answered = nil
+		if free > 0 {
+			e.seq, e.next, e.read = round.Seq, round.Next, true
+		}
 		for _, d := range round.Claimed {
 			*inFlight++
 			go func() { results <- e.post(ctx, d) }()
@@ -276,14 +296,18 @@ func (e *endpointLoop) settle(ctx context.Context, answered []result, inFlight *
 	}
 }
 
-// untilDue returns how long until the endpoint's next delivery is due: 0
-// for now, -1 for none pending.
-func (e *endpointLoop) untilDue(ctx context.Context) (time.Duration, error) {
-	next, ok, err := e.s.store.NextWebhook(ctx, e.ep.Name)
-	if err != nil || !ok {
-		return -1, err
+// untilDue returns how long until the endpoint's next delivery may be
+// due: 0 for now (a round finds out), -1 for none pending. Before the
+// first round it does not know: a delivery left pending at the last stop
+// or crash is due now.
+func (e *endpointLoop) untilDue() time.Duration {
+	if !e.read || e.s.store.WebhookSeq() != e.seq {
+		return 0
 	}
-	return max(time.Until(next), 0), nil
+	if e.next.IsZero() {
+		return -1
+	}
+	return max(time.Until(e.next), 0)
 }
 
 // record writes the outcomes of answered requests and claims up to limit

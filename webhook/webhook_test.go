@@ -138,6 +138,37 @@ func TestSignedRequest(t *testing.T) {
 	}
 }
 
+// Deliveries pending when the daemon starts (left by the last run) are
+// sent, although no commit of this run signals them: the first round
+// claims without waiting for one.
+func TestPendingAtStartIsSent(t *testing.T) {
+	rcv := testutil.NewReceiver(t, "s")
+	path := filepath.Join(t.TempDir(), "bridged.db")
+	opts := queue.Options{WebhookEndpoints: []queue.WebhookEndpoint{{Name: "app"}}}
+	s, err := queue.Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, second := enqueue(t, s, "+447700900123"), enqueue(t, s, "+447700900124")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = queue.Open(path, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	startSender(t, s, webhook.Endpoint{Name: "app", URL: rcv.URL, Secrets: []string{"s"}})
+	hooks := rcv.WaitHooks(t, testutil.Timeout, "two events", func(h []testutil.Hook) bool { return len(h) >= 2 })
+	var got []int64
+	for _, h := range hooks {
+		m, _ := parseStatus(t, h.Body)
+		got = append(got, m)
+	}
+	if len(got) != 2 || !(got[0] == first && got[1] == second || got[0] == second && got[1] == first) {
+		t.Fatalf("events of messages %v, want %d and %d", got, first, second)
+	}
+}
+
 // An endpoint answering 500 forever: the delivery is dead after its
 // attempts, other events to it are not held up meanwhile, and replayed it
 // is delivered once the endpoint answers.
