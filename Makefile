@@ -27,7 +27,7 @@ DIST ?= dist
 # memory. -s -w strip the symbol table and DWARF; -buildid= empties the Go
 # build id, which would otherwise differ with the paths of the build. C code
 # (SQLite) at -Os: 0.4 MB less resident than Go's default -O2. SQLite
-# without what bridged never uses (FTS3, R*Tree, JSON ...: 0.17 MB), from
+# without what bridged never uses (FTS3, R*Tree, JSON ...: 0.18 MB), from
 # build/sqlite.h, which says what and why; its hash is in the flags because
 # Go's build cache keys on them and not on a file given by -include. The C
 # code without unwind tables (.eh_frame: nothing unwinds C frames, Go never
