@@ -132,6 +132,14 @@ func Open(path string, opts Options) (s *Store, err error) {
 		s.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// The writer's page cache now holds every page start-up touched (all
+	// of a new database's, which the migrations wrote): 0.15-0.2 MB of C
+	// heap an idle daemon does not read again. Freed, the pages come back
+	// from the operating system's cache when a write needs them.
+	if _, err := s.wdb.Exec("PRAGMA shrink_memory"); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open %s: release start-up cache: %w", path, err)
+	}
 	return s, nil
 }
 
