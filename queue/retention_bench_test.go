@@ -5,9 +5,10 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
+
+	"bridged/internal/testutil"
 )
 
 // BenchmarkRetention1M measures what retention does to a database of
@@ -21,14 +22,7 @@ import (
 //
 //	go test -run '^$' -bench Retention1M -benchtime 1x ./queue
 func BenchmarkRetention1M(b *testing.B) {
-	rows := 1_000_000
-	if v := os.Getenv("BRIDGED_BENCH_RETENTION_ROWS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rows = n
-	}
+	rows := testutil.EnvInt(b, "BRIDGED_BENCH_RETENTION_ROWS", 1_000_000)
 	for range b.N {
 		b.StopTimer()
 		path := filepath.Join(b.TempDir(), "retention.db")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -260,4 +261,20 @@ func Rerun(t *testing.T, pattern string, env ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s with %v: %v\n%s", pattern, env, err, out)
 	}
+}
+
+// EnvInt returns the integer in the environment variable name, def when it
+// is unset, and fails tb when it is not an integer: how a rerun test
+// (Rerun) or a benchmark takes its setting.
+func EnvInt(tb testing.TB, name string, def int) int {
+	tb.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		tb.Fatalf("%s=%q: %v", name, v, err)
+	}
+	return n
 }

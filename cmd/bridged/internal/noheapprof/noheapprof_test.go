@@ -3,7 +3,6 @@ package noheapprof
 import (
 	"os"
 	"runtime"
-	"strconv"
 	"testing"
 
 	"bridged/internal/testutil"
@@ -12,10 +11,7 @@ import (
 // TestSamplingOff checks the rate the package's init left: 0, or, in the
 // child run below, what GODEBUG says.
 func TestSamplingOff(t *testing.T) {
-	want := 0
-	if v := os.Getenv("NOHEAPPROF_WANT"); v != "" {
-		want, _ = strconv.Atoi(v)
-	}
+	want := testutil.EnvInt(t, "NOHEAPPROF_WANT", 0)
 	if runtime.MemProfileRate != want {
 		t.Errorf("MemProfileRate %d after init, want %d", runtime.MemProfileRate, want)
 	}

@@ -2,7 +2,6 @@ package onearena
 
 import (
 	"os"
-	"strconv"
 	"testing"
 
 	"bridged/cmd/bridged/internal/onearena/internal/arenas"
@@ -13,10 +12,7 @@ import (
 // arena after the package's init, or, in the child run below, get as many
 // as MALLOC_ARENA_MAX allows.
 func TestOneArena(t *testing.T) {
-	want := 1
-	if v := os.Getenv("ONEARENA_WANT"); v != "" {
-		want, _ = strconv.Atoi(v)
-	}
+	want := testutil.EnvInt(t, "ONEARENA_WANT", 1)
 	got, err := arenas.Heaps(8)
 	if err != nil {
 		t.Fatal(err)
