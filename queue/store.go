@@ -187,7 +187,7 @@ type wtx struct {
 	// value after the commit.
 	events int
 	// webhookDue is set when a webhook delivery became due: SubscribeWebhooks'
-	// channel is closed after the commit.
+	// channels get a value after the commit.
 	webhookDue bool
 }
 

@@ -62,8 +62,10 @@ func (w *wtx) finishWebhook(id int64, q string, args ...any) error {
 }
 
 // SubscribeWebhooks returns a channel that receives a value after each
-// commit that queued a due webhook delivery or made a held one due (a dead
-// letter replayed, an earlier delivery of its subject settled), and a
+// commit that queued a due webhook delivery or made one due (a dead letter
+// replayed, or a delivery dead, which frees the next of its subject; one
+// delivered frees the next in the sender's own round, which claims it or
+// reports it in Next), and a
 // function that ends the subscription; values coalesce as Subscribe's do.
 // A sender subscribes before its first claim, so that a delivery queued
 // while it claims leaves a value waiting, and sleeps on it (and on its
@@ -76,25 +78,6 @@ func (s *Store) SubscribeWebhooks() (<-chan struct{}, func()) { return s.webhook
 // round (for any endpoint: it is one count) or none has: only such a
 // commit makes a delivery due before the round's Next.
 func (s *Store) WebhookSeq() uint64 { return s.webhookSeq.Load() }
-
-// NextWebhook returns when endpoint's next delivery that SettleWebhooks
-// could return falls due (it may be past), false when none is pending.
-// A delivery waiting for an earlier one of its subject is not counted: it
-// becomes due when that one is delivered or dead.
-func (s *Store) NextWebhook(ctx context.Context, endpoint string) (time.Time, bool, error) {
-	if s.closed.Load() {
-		return time.Time{}, false, ErrClosed
-	}
-	var next int64
-	err := s.rdb.QueryRowContext(ctx, qWebhookNext, endpoint, int64(webhookBlocked)).Scan(&next)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("next webhook: %w", err)
-	}
-	return fromNanos(next), true, nil
-}
 
 // WebhookState is where a webhook delivery is.
 type WebhookState string
