@@ -130,22 +130,12 @@ func install(bin string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	buf := make([]byte, 4096)
-	for {
-		n, rerr := src.Read(buf)
-		if n > 0 {
-			if _, err := dst.Write(buf[:n]); err != nil {
-				dst.Close()
-				return "", fmt.Errorf("install %s: %w", path, err)
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			dst.Close()
-			return "", fmt.Errorf("install %s: %w", path, rerr)
-		}
+	// Wrapped so that io.CopyBuffer cannot hand the copy to the kernel
+	// (copy_file_range) and writes 4 KiB at a time.
+	_, err = io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, 4096))
+	if err != nil {
+		dst.Close()
+		return "", fmt.Errorf("install %s: %w", path, err)
 	}
 	if err := dst.Close(); err != nil {
 		return "", fmt.Errorf("install %s: %w", path, err)
